@@ -1,0 +1,24 @@
+// Flat config: typescript-eslint's recommended rules, plus the one rule that guards the
+// design: machines stay pure (no I/O modules, no wall clock).
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+
+export default tseslint.config(
+  { ignores: ['dist/', 'node_modules/', 'coverage/', 'test-artifacts/'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    rules: {
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+    },
+  },
+  {
+    files: ['machines/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', {
+        patterns: ['ws', 'node:*', 'net', 'http', 'fs', 'prom-client', 'jose', '../src/adapter/*', '../src/server/*', '../src/delivery/*'],
+      }],
+      'no-restricted-globals': ['error', 'setTimeout', 'setInterval', 'Date', 'process'],
+    },
+  },
+);

@@ -1,0 +1,89 @@
+/**
+ * One actor per agent run, enforcing the run grammar (invariant I6):
+ *
+ *   agent_started ( agent_thinking | tool_executing(id) … tool_completed(id) )*
+ *                 ( agent_completed | agent_error )
+ *
+ * Several tool calls may be open at once, matched by id. `agent_completed` is refused while a
+ * tool call is open; `agent_error` is always allowed before the end (a crashing tool must be
+ * able to end its run). Nothing is accepted after the end. The machine only decides; the run
+ * handle asks `snapshot.can(event)` before appending, so a refused event never reaches a log.
+ */
+import { assign, setup } from 'xstate';
+
+export interface AgentRunInput { runId: string }
+export interface AgentRunContext { runId: string; openToolCalls: string[] }
+
+export type AgentRunEvent =
+  | { type: 'run.thinking' }
+  | { type: 'run.toolStarted'; toolCallId: string }
+  | { type: 'run.toolCompleted'; toolCallId: string }
+  | { type: 'run.complete' }
+  | { type: 'run.fail' };
+
+export const agentRunMachine = setup({
+  types: {
+    context: {} as AgentRunContext,
+    input: {} as AgentRunInput,
+    events: {} as AgentRunEvent,
+  },
+  guards: {
+    isNewToolCall: ({ context, event }) =>
+      event.type === 'run.toolStarted' && !context.openToolCalls.includes(event.toolCallId),
+    isOpenToolCall: ({ context, event }) =>
+      event.type === 'run.toolCompleted' && context.openToolCalls.includes(event.toolCallId),
+    closesLastToolCall: ({ context, event }) =>
+      event.type === 'run.toolCompleted' &&
+      context.openToolCalls.length === 1 &&
+      context.openToolCalls[0] === event.toolCallId,
+  },
+  actions: {
+    openToolCall: assign({
+      openToolCalls: ({ context, event }) =>
+        event.type === 'run.toolStarted' ? [...context.openToolCalls, event.toolCallId] : context.openToolCalls,
+    }),
+    closeToolCall: assign({
+      openToolCalls: ({ context, event }) =>
+        event.type === 'run.toolCompleted'
+          ? context.openToolCalls.filter((id) => id !== event.toolCallId)
+          : context.openToolCalls,
+    }),
+  },
+}).createMachine({
+  id: 'agentRun',
+  context: ({ input }) => ({ runId: input.runId, openToolCalls: [] }),
+  // The run exists once `agent_started` is in the log.
+  initial: 'started',
+  states: {
+    started: {
+      on: {
+        'run.thinking': 'thinking',
+        'run.toolStarted': { guard: 'isNewToolCall', target: 'toolsOpen', actions: 'openToolCall' },
+        'run.complete': 'completed',
+        'run.fail': 'failed',
+      },
+    },
+    thinking: {
+      on: {
+        'run.thinking': 'thinking',
+        'run.toolStarted': { guard: 'isNewToolCall', target: 'toolsOpen', actions: 'openToolCall' },
+        'run.complete': 'completed',
+        'run.fail': 'failed',
+      },
+    },
+    toolsOpen: {
+      on: {
+        'run.thinking': 'toolsOpen',
+        'run.toolStarted': { guard: 'isNewToolCall', target: 'toolsOpen', actions: 'openToolCall' },
+        'run.toolCompleted': [
+          { guard: 'closesLastToolCall', target: 'thinking', actions: 'closeToolCall' },
+          { guard: 'isOpenToolCall', target: 'toolsOpen', actions: 'closeToolCall' },
+        ],
+        // No 'run.complete' here: completing with a tool call open is refused.
+        'run.fail': { target: 'failed', actions: assign({ openToolCalls: [] }) },
+      },
+    },
+    completed: { type: 'final' },
+    failed: { type: 'final' },
+  },
+});

@@ -1,0 +1,381 @@
+/**
+ * One actor per WebSocket connection:
+ *
+ *   handshaking ──accepted──▶ joining ──stream.joined──▶ ready ──▶ closing ──▶ closed
+ *        │ rejected(code)                                  │ no pong    ▲
+ *        └──────────────────────────────▶ closing          └──▶ terminating
+ *
+ * Frames that arrive before `ready` are held in order (at most `maxEarlyFrames`, else 1008)
+ * and re-raised, in order, on entry to `ready`, right after the `ready` frame: the handler
+ * can never see a frame before the handshake is accepted (I1) and never loses one (I3).
+ *
+ * Effects are named here with no-op defaults and supplied by the adapter (`.provide`):
+ * sendFrame, closeSocket, terminateSocket, ping, invokeHandler, joinStream, leaveStream.
+ * Every timeout is a named delay: authTimeout/backendTimeout (in the handshake child),
+ * heartbeat, closeTimeout.
+ */
+import { assertEvent, assign, setup } from 'xstate';
+import { handshakeMachine, type HandshakeOutput } from './handshake.js';
+import { decodedFrame } from './frame-decoding.js';
+import { CloseCode, CloseReason } from '../src/protocol/close-codes.js';
+import type { MessageFrame, ServerFrame, StreamEvent } from '../src/protocol/frames.js';
+
+export interface ConnectionLimits {
+  authTimeoutMs: number;
+  backendTimeoutMs: number;
+  heartbeatMs: number;
+  closeTimeoutMs: number;
+  maxEarlyFrames: number;
+  maxBadFrames: number;
+}
+
+export const DEFAULT_CONNECTION_LIMITS: ConnectionLimits = {
+  authTimeoutMs: 5_000,
+  backendTimeoutMs: 10_000,
+  heartbeatMs: 25_000,
+  closeTimeoutMs: 5_000,
+  maxEarlyFrames: 256,
+  maxBadFrames: 20,
+};
+
+export interface ConnectionInput {
+  connectionId: string;
+  /** Token from the upgrade request; undefined means the first frame must be `auth`. */
+  token: string | undefined;
+  limits: ConnectionLimits;
+}
+
+export interface ConnectionContext {
+  connectionId: string;
+  limits: ConnectionLimits;
+  /** True until the first frame has been handed to the handshake as the auth frame. */
+  awaitingAuthFrame: boolean;
+  token: string | undefined;
+  userId: string | undefined;
+  /** Raw client frames held before `ready`, in arrival order (null = binary). */
+  early: Array<string | null>;
+  /** How many frames were ever held before `ready` (for metrics). */
+  heldFrames: number;
+  badFrames: number;
+  runCount: number;
+  epoch: string | undefined;
+  lastSeq: number;
+  resumed: boolean;
+  closeCode: number | undefined;
+  closeReason: string | undefined;
+  peerCloseCode: number | undefined;
+  socketError: string | undefined;
+}
+
+export type ConnectionEvent =
+  | { type: 'socket.frame'; data: string | null }
+  | { type: 'socket.close'; code: number; reason: string }
+  | { type: 'socket.error'; message: string; closeCode: number }
+  | { type: 'socket.pong' }
+  | { type: 'stream.joined'; epoch: string; lastSeq: number; resumed: boolean }
+  | { type: 'stream.event'; event: StreamEvent }
+  | { type: 'server.shutdown' };
+
+export interface HandlerInvocation {
+  connectionId: string;
+  userId: string;
+  runId: string;
+  message: MessageFrame;
+}
+
+const closeWith = (code: number, reason: string) =>
+  ({ type: 'setClose', params: { code, reason } }) as const;
+
+/** Transitions shared by every state in which the socket is still open for writing. */
+const whileOpen = {
+  // ws has already started closing (e.g. 1009 for an oversized frame); record why and wait.
+  'socket.error': { target: '#connection.closing', actions: 'recordSocketError' },
+  'server.shutdown': {
+    target: '#connection.closing',
+    actions: closeWith(CloseCode.GOING_AWAY, CloseReason.SHUTDOWN),
+  },
+} as const;
+
+const connectionBase = setup({
+  types: {
+    context: {} as ConnectionContext,
+    input: {} as ConnectionInput,
+    events: {} as ConnectionEvent,
+  },
+  actors: { handshake: handshakeMachine },
+  delays: {
+    heartbeat: ({ context }) => context.limits.heartbeatMs,
+    closeTimeout: ({ context }) => context.limits.closeTimeoutMs,
+  },
+  guards: {
+    expectsAuthFrame: ({ context }) => context.awaitingAuthFrame,
+    earlyBufferFull: ({ context }) => context.early.length >= context.limits.maxEarlyFrames,
+    handshakeAccepted: (_, params: { output: HandshakeOutput }) => params.output.ok,
+    isBadFrame: ({ event }) => event.type === 'socket.frame' && !decodedFrame(event).ok,
+    isLastBadFrameAllowed: ({ context, event }) =>
+      event.type === 'socket.frame' && !decodedFrame(event).ok && context.badFrames + 1 >= context.limits.maxBadFrames,
+  },
+  actions: {
+    // ── effects, provided by the adapter ──
+    sendFrame: (_, _params: { frame: ServerFrame }) => {},
+    closeSocket: (_, _params: { code: number; reason: string }) => {},
+    terminateSocket: () => {},
+    ping: () => {},
+    invokeHandler: (_, _params: HandlerInvocation) => {},
+    joinStream: (_, _params: { connectionId: string; userId: string }) => {},
+    leaveStream: (_, _params: { connectionId: string }) => {},
+
+    // ── context updates ──
+    setClose: assign((_, params: { code: number; reason: string }) => ({
+      closeCode: params.code,
+      closeReason: params.reason,
+    })),
+    recordSocketError: assign(({ event }) => {
+      assertEvent(event, 'socket.error');
+      return { socketError: event.message, closeCode: event.closeCode, closeReason: event.message };
+    }),
+    holdFrame: assign(({ context, event }) => {
+      assertEvent(event, 'socket.frame');
+      return { early: [...context.early, event.data], heldFrames: context.heldFrames + 1 };
+    }),
+  },
+});
+
+// Actions composed of the effects above; defined on the typed base so `enqueue` knows them.
+const connectionSetup = connectionBase.extend({
+  actions: {
+    forwardAuthFrame: connectionBase.enqueueActions(({ event, enqueue }) => {
+      assertEvent(event, 'socket.frame');
+      enqueue.assign({ awaitingAuthFrame: false });
+      enqueue.sendTo('handshake', { type: 'handshake.authFrame', data: event.data });
+    }),
+    // Re-raise held frames: raised events run before any later socket event, so order holds.
+    releaseEarlyFrames: connectionBase.enqueueActions(({ context, enqueue }) => {
+      for (const data of context.early) enqueue.raise({ type: 'socket.frame', data });
+      enqueue.assign({ early: [] });
+    }),
+    replyWithFrameError: connectionBase.enqueueActions(({ context, event, enqueue }) => {
+      assertEvent(event, 'socket.frame');
+      const decoded = decodedFrame(event);
+      if (decoded.ok) return;
+      const frame: ServerFrame = decoded.ref === undefined
+        ? { type: 'error', code: decoded.code, message: decoded.message }
+        : { type: 'error', code: decoded.code, message: decoded.message, ref: decoded.ref };
+      enqueue({ type: 'sendFrame', params: { frame } });
+      enqueue.assign({ badFrames: context.badFrames + 1 });
+    }),
+    dispatchFrame: connectionBase.enqueueActions(({ context, event, enqueue }) => {
+      assertEvent(event, 'socket.frame');
+      const decoded = decodedFrame(event);
+      if (!decoded.ok) return;
+      const frame = decoded.frame;
+      if (context.badFrames !== 0) enqueue.assign({ badFrames: 0 });
+      switch (frame.type) {
+        case 'message': {
+          // Deterministic and unique: connection ids are unique, run numbers grow per connection.
+          const runId = `${context.connectionId}.${context.runCount + 1}`;
+          enqueue.assign({ runCount: context.runCount + 1 });
+          // The ack is written before the handler starts, so it precedes every event of the run.
+          enqueue({ type: 'sendFrame', params: { frame: { type: 'ack', id: frame.id, runId } } });
+          enqueue({
+            type: 'invokeHandler',
+            params: { connectionId: context.connectionId, userId: context.userId ?? '', runId, message: frame },
+          });
+          return;
+        }
+        case 'ping':
+          enqueue({
+            type: 'sendFrame',
+            params: { frame: frame.id === undefined ? { type: 'pong' } : { type: 'pong', id: frame.id } },
+          });
+          return;
+        case 'auth':
+          enqueue({
+            type: 'sendFrame',
+            params: {
+              frame: {
+                type: 'error',
+                code: 'LOCKSTEP_E_ALREADY_AUTHENTICATED',
+                message: 'credentials were already accepted for this connection; auth frames are ignored after ready',
+              },
+            },
+          });
+          return;
+      }
+    }),
+  },
+});
+
+export const connectionMachine = connectionSetup.createMachine({
+  id: 'connection',
+  context: ({ input }) => ({
+    connectionId: input.connectionId,
+    limits: input.limits,
+    awaitingAuthFrame: input.token === undefined,
+    token: input.token,
+    userId: undefined,
+    early: [],
+    heldFrames: 0,
+    badFrames: 0,
+    runCount: 0,
+    epoch: undefined,
+    lastSeq: 0,
+    resumed: false,
+    closeCode: undefined,
+    closeReason: undefined,
+    peerCloseCode: undefined,
+    socketError: undefined,
+  }),
+  initial: 'handshaking',
+  on: {
+    // The socket is gone: whatever state we were in, nothing more can be written (I2, I10).
+    'socket.close': {
+      target: '.closed',
+      actions: assign({ peerCloseCode: ({ event }) => event.code }),
+    },
+  },
+  states: {
+    handshaking: {
+      invoke: {
+        id: 'handshake',
+        src: 'handshake',
+        input: ({ context }) => ({
+          token: context.token,
+          authTimeoutMs: context.limits.authTimeoutMs,
+          backendTimeoutMs: context.limits.backendTimeoutMs,
+        }),
+        onDone: [
+          {
+            guard: { type: 'handshakeAccepted', params: ({ event }) => ({ output: event.output }) },
+            target: 'joining',
+            actions: assign({ userId: ({ event }) => (event.output.ok ? event.output.userId : undefined) }),
+          },
+          {
+            target: 'closing',
+            actions: assign(({ event }) =>
+              event.output.ok ? {} : { closeCode: event.output.code, closeReason: event.output.reason },
+            ),
+          },
+        ],
+      },
+      on: {
+        'socket.frame': [
+          { guard: 'expectsAuthFrame', actions: 'forwardAuthFrame' },
+          {
+            guard: 'earlyBufferFull',
+            target: 'closing',
+            actions: closeWith(CloseCode.POLICY, CloseReason.EARLY_OVERFLOW),
+          },
+          { actions: 'holdFrame' },
+        ],
+        ...whileOpen,
+      },
+    },
+    joining: {
+      // The delivery layer answers synchronously with `stream.joined`, queued before any
+      // `stream.event` for this connection, so the ready frame always precedes events.
+      entry: {
+        type: 'joinStream',
+        params: ({ context }) => ({ connectionId: context.connectionId, userId: context.userId ?? '' }),
+      },
+      on: {
+        'socket.frame': [
+          {
+            guard: 'earlyBufferFull',
+            target: 'closing',
+            actions: closeWith(CloseCode.POLICY, CloseReason.EARLY_OVERFLOW),
+          },
+          { actions: 'holdFrame' },
+        ],
+        'stream.joined': {
+          target: 'ready',
+          actions: assign(({ event }) => ({ epoch: event.epoch, lastSeq: event.lastSeq, resumed: event.resumed })),
+        },
+        ...whileOpen,
+      },
+    },
+    ready: {
+      type: 'parallel',
+      entry: [
+        {
+          type: 'sendFrame',
+          params: ({ context }) => ({
+            frame: {
+              type: 'ready',
+              userId: context.userId ?? '',
+              connectionId: context.connectionId,
+              epoch: context.epoch ?? '',
+              lastSeq: context.lastSeq,
+              resumed: context.resumed,
+            },
+          }),
+        },
+        'releaseEarlyFrames',
+      ],
+      on: {
+        'socket.frame': [
+          {
+            guard: 'isLastBadFrameAllowed',
+            target: 'closing',
+            actions: ['replyWithFrameError', closeWith(CloseCode.POLICY, CloseReason.BAD_FRAMES)],
+          },
+          { guard: 'isBadFrame', actions: 'replyWithFrameError' },
+          { actions: 'dispatchFrame' },
+        ],
+        'stream.event': {
+          actions: [
+            {
+              type: 'sendFrame',
+              params: ({ event }) => ({ frame: { type: 'event', ...event.event } }),
+            },
+            assign({ lastSeq: ({ event }) => event.event.seq }),
+          ],
+        },
+        ...whileOpen,
+      },
+      states: {
+        heartbeat: {
+          initial: 'waiting',
+          states: {
+            waiting: { after: { heartbeat: 'awaitingPong' } },
+            awaitingPong: {
+              entry: 'ping',
+              on: { 'socket.pong': 'waiting' },
+              after: {
+                // No pong within one full interval: the peer is gone without a close frame.
+                heartbeat: {
+                  target: '#connection.terminating',
+                  actions: closeWith(1006, CloseReason.HEARTBEAT),
+                },
+              },
+            },
+          },
+        },
+      },
+    },
+    closing: {
+      entry: [
+        { type: 'leaveStream', params: ({ context }) => ({ connectionId: context.connectionId }) },
+        {
+          type: 'closeSocket',
+          params: ({ context }) => ({
+            code: context.closeCode ?? CloseCode.NORMAL,
+            reason: context.closeReason ?? '',
+          }),
+        },
+      ],
+      // A peer that never answers our close frame is cut off.
+      after: { closeTimeout: 'terminating' },
+    },
+    terminating: {
+      entry: [
+        { type: 'leaveStream', params: ({ context }) => ({ connectionId: context.connectionId }) },
+        'terminateSocket',
+      ],
+    },
+    closed: {
+      type: 'final',
+      entry: { type: 'leaveStream', params: ({ context }) => ({ connectionId: context.connectionId }) },
+    },
+  },
+});

@@ -1,0 +1,17 @@
+/**
+ * Decode a socket frame once per event object, however many guards and actions look at it.
+ * XState hands the same event object to every guard and action of a transition, so a
+ * WeakMap keyed by the event is a pure memo (entries vanish with the event).
+ */
+import { decodeClientFrame, type DecodeResult } from '../src/protocol/codec.js';
+
+const decodedByEvent = new WeakMap<object, DecodeResult>();
+
+export function decodedFrame(event: { data: string | null }): DecodeResult {
+  let decoded = decodedByEvent.get(event);
+  if (decoded === undefined) {
+    decoded = decodeClientFrame(event.data);
+    decodedByEvent.set(event, decoded);
+  }
+  return decoded;
+}

@@ -1,0 +1,158 @@
+/**
+ * The handshake: credentials → token verification → backend readiness → accepted, or
+ * rejected with a close code. Pure: verification and readiness are invoked promise actors
+ * supplied by the embedding server through `.provide({ actors })`; time is two named delays.
+ *
+ * Close codes it can decide (docs/errors.md):
+ *   4401 bad token, or a first frame that is not `auth` when no upgrade credentials were sent
+ *   4408 credentials not presented and verified within `authTimeout`
+ *   1013 backend readiness failed or did not answer within `backendTimeout` — never 1011 (I9)
+ */
+import { assign, fromPromise, setup } from 'xstate';
+import { decodeClientFrame } from '../src/protocol/codec.js';
+import { CloseCode, CloseReason } from '../src/protocol/close-codes.js';
+
+export interface HandshakeInput {
+  /** Token taken from the upgrade request (header or subprotocol); undefined → expect an auth frame. */
+  token: string | undefined;
+  authTimeoutMs: number;
+  backendTimeoutMs: number;
+}
+
+export interface HandshakeContext extends HandshakeInput {
+  userId: string | undefined;
+  closeCode: number | undefined;
+  closeReason: string | undefined;
+}
+
+export type HandshakeEvent = { type: 'handshake.authFrame'; data: string | null };
+
+export type HandshakeOutput =
+  | { ok: true; userId: string }
+  | { ok: false; code: number; reason: string };
+
+export interface VerifiedIdentity { userId: string }
+
+export const handshakeMachine = setup({
+  types: {
+    context: {} as HandshakeContext,
+    input: {} as HandshakeInput,
+    events: {} as HandshakeEvent,
+    output: {} as HandshakeOutput,
+  },
+  actors: {
+    // Defaults that fail loudly: an embedding server must provide both.
+    verifyToken: fromPromise<VerifiedIdentity, { token: string }>(async () => {
+      throw new Error('handshakeMachine: actor "verifyToken" was not provided');
+    }),
+    checkBackend: fromPromise<void, void>(async () => {
+      throw new Error('handshakeMachine: actor "checkBackend" was not provided');
+    }),
+  },
+  delays: {
+    authTimeout: ({ context }) => context.authTimeoutMs,
+    backendTimeout: ({ context }) => context.backendTimeoutMs,
+  },
+  guards: {
+    hasUpgradeToken: ({ context }) => context.token !== undefined,
+    isAuthFrame: (_, params: { data: string | null }) => {
+      const decoded = decodeClientFrame(params.data);
+      return decoded.ok && decoded.frame.type === 'auth';
+    },
+  },
+  actions: {
+    takeFrameToken: assign({
+      token: (_, params: { data: string | null }) => {
+        const decoded = decodeClientFrame(params.data);
+        return decoded.ok && decoded.frame.type === 'auth' ? decoded.frame.token : undefined;
+      },
+    }),
+    reject: assign((_, params: { code: number; reason: string }) => ({
+      closeCode: params.code,
+      closeReason: params.reason,
+    })),
+  },
+}).createMachine({
+  id: 'handshake',
+  context: ({ input }) => ({ ...input, userId: undefined, closeCode: undefined, closeReason: undefined }),
+  initial: 'authenticating',
+  states: {
+    authenticating: {
+      // One budget for presenting *and* verifying credentials: a hung verifier cannot hold a socket open.
+      after: {
+        authTimeout: {
+          target: 'rejected',
+          actions: { type: 'reject', params: { code: CloseCode.AUTH_TIMEOUT, reason: CloseReason.AUTH_TIMEOUT } },
+        },
+      },
+      initial: 'awaitingCredentials',
+      states: {
+        awaitingCredentials: {
+          always: { guard: 'hasUpgradeToken', target: 'verifying' },
+          on: {
+            'handshake.authFrame': [
+              {
+                guard: { type: 'isAuthFrame', params: ({ event }) => ({ data: event.data }) },
+                target: 'verifying',
+                actions: { type: 'takeFrameToken', params: ({ event }) => ({ data: event.data }) },
+              },
+              {
+                target: '#handshake.rejected',
+                actions: {
+                  type: 'reject',
+                  params: { code: CloseCode.UNAUTHORIZED, reason: CloseReason.AUTH_FRAME_EXPECTED },
+                },
+              },
+            ],
+          },
+        },
+        verifying: {
+          invoke: {
+            src: 'verifyToken',
+            input: ({ context }) => ({ token: context.token ?? '' }),
+            onDone: {
+              target: '#handshake.checkingBackend',
+              actions: assign({ userId: ({ event }) => event.output.userId }),
+            },
+            onError: {
+              target: '#handshake.rejected',
+              actions: { type: 'reject', params: { code: CloseCode.UNAUTHORIZED, reason: CloseReason.UNAUTHORIZED } },
+            },
+          },
+        },
+      },
+    },
+    checkingBackend: {
+      invoke: {
+        src: 'checkBackend',
+        onDone: { target: 'accepted' },
+        onError: {
+          target: 'rejected',
+          actions: {
+            type: 'reject',
+            params: { code: CloseCode.TRY_AGAIN_LATER, reason: CloseReason.BACKEND_NOT_READY },
+          },
+        },
+      },
+      after: {
+        backendTimeout: {
+          target: 'rejected',
+          actions: {
+            type: 'reject',
+            params: { code: CloseCode.TRY_AGAIN_LATER, reason: CloseReason.BACKEND_TIMEOUT },
+          },
+        },
+      },
+    },
+    accepted: { type: 'final' },
+    rejected: { type: 'final' },
+  },
+  output: ({ context }) =>
+    context.closeCode === undefined && context.userId !== undefined
+      ? { ok: true, userId: context.userId }
+      : {
+          ok: false,
+          code: context.closeCode ?? CloseCode.UNAUTHORIZED,
+          reason: context.closeReason ?? CloseReason.UNAUTHORIZED,
+        },
+});

@@ -1,0 +1,4 @@
+/** `lockstep/machines`: the pure machines, usable without ws (browser, Stately tooling, tests). */
+export * from './handshake.js';
+export * from './connection.js';
+export * from './agent-run.js';

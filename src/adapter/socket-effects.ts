@@ -1,0 +1,41 @@
+/**
+ * Connection actor effects → ws calls. Built once per server; each effect finds its socket
+ * through the actor that runs it (`self`), so the machine is provided once, not per socket.
+ */
+import type { AnyActorRef } from 'xstate';
+import type { WebSocket } from 'ws';
+import { encodeServerFrame } from '../protocol/codec.js';
+import type { ServerFrame } from '../protocol/frames.js';
+
+export class SocketTable {
+  readonly #sockets = new WeakMap<AnyActorRef, WebSocket>();
+  bind(actor: AnyActorRef, ws: WebSocket): void {
+    this.#sockets.set(actor, ws);
+  }
+  socketOf(actor: AnyActorRef): WebSocket | undefined {
+    return this.#sockets.get(actor);
+  }
+}
+
+type EffectArgs = { self: AnyActorRef };
+
+// ws reports a failed write through the callback; the `close` event that follows is what
+// the machine reacts to, so the callback only keeps the error from becoming an exception.
+const ignoreWriteError = (): void => {};
+
+export function socketEffects(table: SocketTable) {
+  return {
+    sendFrame: ({ self }: EffectArgs, params: { frame: ServerFrame }) => {
+      table.socketOf(self)?.send(encodeServerFrame(params.frame), ignoreWriteError);
+    },
+    closeSocket: ({ self }: EffectArgs, params: { code: number; reason: string }) => {
+      table.socketOf(self)?.close(params.code, params.reason);
+    },
+    terminateSocket: ({ self }: EffectArgs) => {
+      table.socketOf(self)?.terminate();
+    },
+    ping: ({ self }: EffectArgs) => {
+      table.socketOf(self)?.ping(undefined, undefined, ignoreWriteError);
+    },
+  };
+}

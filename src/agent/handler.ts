@@ -1,0 +1,49 @@
+/**
+ * The application handler contract, and how its outcome ends the run: a handler that
+ * returns without ending the run completes it with what it returned; a handler that throws
+ * (or leaves tool calls open) ends it with `agent_error` — the connection keeps serving (I9).
+ */
+import type { RunHandle } from './run-handle.js';
+
+export interface IncomingMessage { id: string; text: string }
+export interface HandlerContext { userId: string; connectionId: string }
+
+export type MessageHandler = (
+  message: IncomingMessage,
+  run: RunHandle,
+  context: HandlerContext,
+) => unknown;
+
+export interface HandlerFaultReporter {
+  (error: unknown, run: RunHandle): void;
+}
+
+function completionData(result: unknown): unknown {
+  if (result === undefined) return {};
+  if (typeof result === 'string') return { text: result };
+  return result;
+}
+
+/** Runs `handler` for one message; never throws, never rejects. */
+export async function runHandler(
+  handler: MessageHandler,
+  message: IncomingMessage,
+  run: RunHandle,
+  context: HandlerContext,
+  reportFault: HandlerFaultReporter,
+): Promise<void> {
+  try {
+    const result = await handler(message, run, context);
+    if (run.ended) return;
+    if (run.openToolCalls.length > 0) {
+      run.fail({ reason: 'tool_calls_open', openToolCalls: [...run.openToolCalls] });
+      return;
+    }
+    run.complete(completionData(result));
+  } catch (error) {
+    reportFault(error, run);
+    if (!run.ended) {
+      run.fail({ reason: 'handler_error', message: error instanceof Error ? error.message : String(error) });
+    }
+  }
+}

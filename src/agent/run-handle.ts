@@ -1,0 +1,98 @@
+/**
+ * The API a real agent uses to report a run. Each call is checked against the run machine
+ * first and appended to the user's stream only if the grammar allows it (invariant I6);
+ * a refused call throws `LOCKSTEP_ERR_EVENT_ORDER` and nothing reaches a client.
+ */
+import { createActor, type Actor } from 'xstate';
+import { agentRunMachine, type AgentRunEvent } from '../../machines/agent-run.js';
+import { LockstepError } from '../protocol/errors.js';
+import type { AgentEventName } from '../protocol/frames.js';
+
+export interface RunHandle {
+  readonly runId: string;
+  readonly userId: string;
+  /** True once `agent_completed` or `agent_error` was emitted. */
+  readonly ended: boolean;
+  /** Tool calls started and not yet completed, in start order. */
+  readonly openToolCalls: readonly string[];
+  thinking(data?: unknown): void;
+  toolStarted(toolCallId: string, data?: Record<string, unknown>): void;
+  toolCompleted(toolCallId: string, data?: Record<string, unknown>): void;
+  complete(data?: unknown): void;
+  fail(data?: unknown): void;
+}
+
+export type EmitAgentEvent = (event: AgentEventName, data: unknown) => void;
+
+const EVENT_NAME: Record<AgentRunEvent['type'], AgentEventName> = {
+  'run.thinking': 'agent_thinking',
+  'run.toolStarted': 'tool_executing',
+  'run.toolCompleted': 'tool_completed',
+  'run.complete': 'agent_completed',
+  'run.fail': 'agent_error',
+};
+
+class CheckedRun implements RunHandle {
+  readonly runId: string;
+  readonly userId: string;
+  readonly #actor: Actor<typeof agentRunMachine>;
+  readonly #emit: EmitAgentEvent;
+
+  constructor(runId: string, userId: string, emit: EmitAgentEvent) {
+    this.runId = runId;
+    this.userId = userId;
+    this.#emit = emit;
+    this.#actor = createActor(agentRunMachine, { input: { runId } });
+    this.#actor.start();
+    emit('agent_started', {});
+  }
+
+  get ended(): boolean {
+    return this.#actor.getSnapshot().status === 'done';
+  }
+
+  get openToolCalls(): readonly string[] {
+    return this.#actor.getSnapshot().context.openToolCalls;
+  }
+
+  thinking(data: unknown = {}): void {
+    this.#step({ type: 'run.thinking' }, data);
+  }
+
+  toolStarted(toolCallId: string, data: Record<string, unknown> = {}): void {
+    this.#step({ type: 'run.toolStarted', toolCallId }, { ...data, toolCallId });
+  }
+
+  toolCompleted(toolCallId: string, data: Record<string, unknown> = {}): void {
+    this.#step({ type: 'run.toolCompleted', toolCallId }, { ...data, toolCallId });
+  }
+
+  complete(data: unknown = {}): void {
+    this.#step({ type: 'run.complete' }, data);
+  }
+
+  fail(data: unknown = {}): void {
+    this.#step({ type: 'run.fail' }, data);
+  }
+
+  #step(event: AgentRunEvent, data: unknown): void {
+    const snapshot = this.#actor.getSnapshot();
+    if (!snapshot.can(event)) {
+      const state = snapshot.status === 'done' ? `${String(snapshot.value)} (ended)` : String(snapshot.value);
+      const call = 'toolCallId' in event ? `(${event.toolCallId})` : '';
+      const open = snapshot.context.openToolCalls;
+      throw new LockstepError(
+        'LOCKSTEP_ERR_EVENT_ORDER',
+        `Run ${this.runId} cannot emit ${EVENT_NAME[event.type]}${call} in state ${state}` +
+          (open.length > 0 ? `; open tool calls: ${open.join(', ')}` : ''),
+      );
+    }
+    this.#actor.send(event);
+    this.#emit(EVENT_NAME[event.type], data);
+  }
+}
+
+/** Starts a run: `agent_started` is emitted before this returns. */
+export function startRun(runId: string, userId: string, emit: EmitAgentEvent): RunHandle {
+  return new CheckedRun(runId, userId, emit);
+}

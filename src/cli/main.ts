@@ -1,0 +1,32 @@
+#!/usr/bin/env node
+/** The `lockstep` command. */
+import { serve, SERVE_USAGE } from './serve.js';
+
+const USAGE = `Usage: lockstep <command> [options]
+
+Commands:
+  serve    run the demo server (lockstep serve --help)
+
+${SERVE_USAGE}`;
+
+async function main(argv: string[]): Promise<void> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case 'serve':
+      return serve(rest);
+    case undefined:
+    case '--help':
+    case '-h':
+    case 'help':
+      console.log(USAGE);
+      return;
+    default:
+      console.error(`lockstep: unknown command "${command}"\n\n${USAGE}`);
+      process.exitCode = 2;
+  }
+}
+
+main(process.argv.slice(2)).catch((error: unknown) => {
+  console.error(`lockstep: ${error instanceof Error ? error.message : String(error)}`);
+  process.exitCode = 2;
+});

@@ -1,0 +1,65 @@
+/** `lockstep serve`: the demo server with the demo agent, until SIGTERM/SIGINT. */
+import { parseArgs } from 'node:util';
+import { createLockstepServer } from '../server/create-server.js';
+import { consoleLogger } from '../server/logger.js';
+import { demoBackend } from './demo-backend.js';
+
+export const SERVE_USAGE = `Usage: lockstep serve [--port 8080] [--host 127.0.0.1] [--backend-delay-ms N] [--backend-fail]
+
+  --port N               port to listen on (0 = any free port)          default 8080
+  --host H               address to bind                                default 127.0.0.1
+  --backend-delay-ms N   simulate a backend that becomes ready N ms after start
+  --backend-fail         simulate a backend that never becomes ready (handshakes close 1013)
+
+Environment: LOCKSTEP_JWT_SECRET enables HS256 JWT auth; without it tokens are user ids (dev mode).`;
+
+function nonNegativeInteger(name: string, raw: string): number {
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < 0) throw new Error(`--${name} must be a non-negative integer, got "${raw}"`);
+  return value;
+}
+
+export async function serve(argv: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      port: { type: 'string', default: '8080' },
+      host: { type: 'string', default: '127.0.0.1' },
+      'backend-delay-ms': { type: 'string', default: '0' },
+      'backend-fail': { type: 'boolean', default: false },
+      help: { type: 'boolean', default: false },
+    },
+    strict: true,
+  });
+  if (values.help) {
+    console.log(SERVE_USAGE);
+    return;
+  }
+  const server = createLockstepServer({
+    host: values.host,
+    port: nonNegativeInteger('port', values.port),
+    ready: demoBackend({
+      delayMs: nonNegativeInteger('backend-delay-ms', values['backend-delay-ms']),
+      fail: values['backend-fail'],
+    }),
+    logger: consoleLogger,
+  });
+  if (server.devTokens) {
+    console.error('lockstep: WARNING dev mode — no LOCKSTEP_JWT_SECRET, so a token is taken as the user id. Do not expose this server.');
+  }
+  const address = await server.listen();
+  console.log(`lockstep listening on ws://${address.address}:${address.port}/ws (health: http://${address.address}:${address.port}/health)`);
+
+  const stop = (signal: string) => {
+    console.error(`lockstep: ${signal}, closing every connection with 1001`);
+    server.close().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        console.error('lockstep: shutdown failed', error);
+        process.exit(1);
+      },
+    );
+  };
+  process.once('SIGTERM', () => stop('SIGTERM'));
+  process.once('SIGINT', () => stop('SIGINT'));
+}

@@ -1,0 +1,54 @@
+/**
+ * Fan-out of a user's stream to every ready connection of that user (all tabs).
+ * `join` answers synchronously with `stream.joined`, so in the connection actor's mailbox
+ * the join always precedes every event published after it: no event can overtake `ready`.
+ */
+import type { EventLog, NewStreamEvent } from './event-log.js';
+import type { StreamEvent } from '../protocol/frames.js';
+
+export type StreamMessage =
+  | { type: 'stream.joined'; epoch: string; lastSeq: number; resumed: boolean }
+  | { type: 'stream.event'; event: StreamEvent };
+
+export type Deliver = (message: StreamMessage) => void;
+
+export class StreamHub {
+  readonly log: EventLog;
+  readonly #byUser = new Map<string, Map<string, Deliver>>();
+  readonly #userOf = new Map<string, string>();
+
+  constructor(log: EventLog) {
+    this.log = log;
+  }
+
+  join(userId: string, connectionId: string, deliver: Deliver): void {
+    let subscribers = this.#byUser.get(userId);
+    if (subscribers === undefined) {
+      subscribers = new Map();
+      this.#byUser.set(userId, subscribers);
+    }
+    subscribers.set(connectionId, deliver);
+    this.#userOf.set(connectionId, userId);
+    deliver({ type: 'stream.joined', epoch: this.log.epoch, lastSeq: this.log.lastSeq(userId), resumed: false });
+  }
+
+  /** Idempotent: a connection leaves once, whichever closing path gets here first. */
+  leave(connectionId: string): void {
+    const userId = this.#userOf.get(connectionId);
+    if (userId === undefined) return;
+    this.#userOf.delete(connectionId);
+    const subscribers = this.#byUser.get(userId);
+    subscribers?.delete(connectionId);
+    if (subscribers?.size === 0) this.#byUser.delete(userId);
+  }
+
+  /** Appends first, then delivers: an event is in the log before any socket sees it. */
+  publish(userId: string, event: NewStreamEvent): StreamEvent {
+    const stored = this.log.append(userId, event);
+    const subscribers = this.#byUser.get(userId);
+    if (subscribers !== undefined) {
+      for (const deliver of subscribers.values()) deliver({ type: 'stream.event', event: stored });
+    }
+    return stored;
+  }
+}

@@ -1,0 +1,63 @@
+/**
+ * Pure decoding of client frames. No I/O: the connection machine calls it, so the decision
+ * of what a frame means (and which error it earns) lives in the machine, not the adapter.
+ */
+import { ErrorCodes, type ErrorCode } from './errors.js';
+import type { ClientFrame, ServerFrame } from './frames.js';
+
+export const MESSAGE_ID_MAX = 128;
+
+export type DecodeResult =
+  | { ok: true; frame: ClientFrame }
+  | { ok: false; code: ErrorCode; message: string; ref?: string };
+
+function fail(code: ErrorCode, detail?: string, ref?: string): DecodeResult {
+  const message = detail ? `${ErrorCodes[code].message}: ${detail}` : ErrorCodes[code].message;
+  return ref === undefined ? { ok: false, code, message } : { ok: false, code, message, ref };
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** Decodes one text frame. `binary` frames are refused before parsing. */
+export function decodeClientFrame(raw: string | null): DecodeResult {
+  if (raw === null) return fail('LOCKSTEP_E_BINARY_UNSUPPORTED');
+  let value: unknown;
+  try {
+    value = JSON.parse(raw);
+  } catch {
+    return fail('LOCKSTEP_E_BAD_JSON');
+  }
+  if (!isRecord(value) || typeof value.type !== 'string') {
+    return fail('LOCKSTEP_E_BAD_FRAME', 'expected an object with a string "type"');
+  }
+  switch (value.type) {
+    case 'auth':
+      if (typeof value.token !== 'string' || value.token.length === 0) {
+        return fail('LOCKSTEP_E_BAD_FRAME', 'auth needs a non-empty string "token"');
+      }
+      return { ok: true, frame: { type: 'auth', token: value.token } };
+    case 'message': {
+      const ref = typeof value.id === 'string' ? value.id.slice(0, MESSAGE_ID_MAX) : undefined;
+      if (typeof value.id !== 'string' || value.id.length === 0 || value.id.length > MESSAGE_ID_MAX) {
+        return fail('LOCKSTEP_E_BAD_FRAME', `message needs a string "id" of 1–${MESSAGE_ID_MAX} characters`, ref);
+      }
+      if (typeof value.text !== 'string') {
+        return fail('LOCKSTEP_E_BAD_FRAME', 'message needs a string "text"', ref);
+      }
+      return { ok: true, frame: { type: 'message', id: value.id, text: value.text } };
+    }
+    case 'ping':
+      if (value.id !== undefined && typeof value.id !== 'string') {
+        return fail('LOCKSTEP_E_BAD_FRAME', 'ping "id" must be a string when present');
+      }
+      return { ok: true, frame: value.id === undefined ? { type: 'ping' } : { type: 'ping', id: value.id } };
+    default:
+      return fail('LOCKSTEP_E_UNKNOWN_TYPE', `"${value.type.slice(0, 64)}"`);
+  }
+}
+
+export function encodeServerFrame(frame: ServerFrame): string {
+  return JSON.stringify(frame);
+}

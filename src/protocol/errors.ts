@@ -1,0 +1,26 @@
+/**
+ * The one registry of lockstep error codes. `wire` codes travel to clients in
+ * `{"type":"error","code"}` frames; `api` codes are thrown to the embedding program.
+ * test/unit/errors-documented.test.ts checks that docs/errors.md documents exactly these.
+ */
+export const ErrorCodes = {
+  LOCKSTEP_E_BAD_JSON: { kind: 'wire', message: 'frame is not valid JSON' },
+  LOCKSTEP_E_BAD_FRAME: { kind: 'wire', message: 'frame does not match the schema of its type' },
+  LOCKSTEP_E_UNKNOWN_TYPE: { kind: 'wire', message: 'frame type is not part of protocol lockstep.v1' },
+  LOCKSTEP_E_BINARY_UNSUPPORTED: { kind: 'wire', message: 'binary frames are not supported; send JSON text frames' },
+  LOCKSTEP_E_ALREADY_AUTHENTICATED: { kind: 'wire', message: 'credentials were already accepted for this connection' },
+  LOCKSTEP_ERR_EVENT_ORDER: { kind: 'api', message: 'agent event emitted out of the run grammar' },
+  LOCKSTEP_ERR_INVALID_OPTION: { kind: 'api', message: 'server option is invalid' },
+} as const;
+
+export type ErrorCode = keyof typeof ErrorCodes;
+
+/** An error thrown by lockstep's API, with a stable `code` in the style of `ws` and Node. */
+export class LockstepError extends Error {
+  readonly code: ErrorCode;
+  constructor(code: ErrorCode, message: string) {
+    super(message);
+    this.name = 'LockstepError';
+    this.code = code;
+  }
+}

@@ -1,0 +1,24 @@
+/**
+ * Token verification. With a JWT secret: HS256 JWTs verified by jose (`sub` is the user id,
+ * `exp` enforced). Without one, dev mode: the token is the user id itself.
+ */
+import { jwtVerify } from 'jose';
+import type { VerifiedIdentity } from '../../machines/handshake.js';
+
+export type VerifyToken = (token: string) => Promise<VerifiedIdentity>;
+
+export const DEV_USER_ID = /^[A-Za-z0-9_.@-]{1,128}$/;
+
+export const verifyDevToken: VerifyToken = async (token) => {
+  if (!DEV_USER_ID.test(token)) throw new Error('dev token must be 1–128 characters of [A-Za-z0-9_.@-]');
+  return { userId: token };
+};
+
+export function jwtVerifier(secret: string): VerifyToken {
+  const key = new TextEncoder().encode(secret);
+  return async (token) => {
+    const { payload } = await jwtVerify(token, key, { algorithms: ['HS256'], requiredClaims: ['sub', 'exp'] });
+    if (typeof payload.sub !== 'string' || payload.sub.length === 0) throw new Error('JWT has no subject');
+    return { userId: payload.sub };
+  };
+}

@@ -1,0 +1,110 @@
+/**
+ * The live connection actors: created here, observed here (state changes → trace and
+ * metrics), removed when they reach `closed` or fail. `whenEmpty()` resolves when the last
+ * one is gone, which is how shutdown waits without polling (invariant I10).
+ */
+import { performance } from 'node:perf_hooks';
+import type { Actor } from 'xstate';
+import type { connectionMachine } from '../../machines/connection.js';
+import { CONNECTION_STATES, type LiveConnectionState, type ServerMetrics } from './metrics.js';
+import type { Logger } from './logger.js';
+import type { TraceEntry } from './options.js';
+
+export type ConnectionActor = Actor<typeof connectionMachine>;
+
+export function topState(actor: ConnectionActor): string {
+  const value = actor.getSnapshot().value;
+  return typeof value === 'string' ? value : (Object.keys(value)[0] ?? 'unknown');
+}
+
+export class ConnectionRegistry {
+  readonly #actors = new Map<string, ConnectionActor>();
+  readonly #states = new Map<string, string>();
+  readonly #metrics: ServerMetrics;
+  readonly #logger: Logger;
+  readonly #onTrace: ((entry: TraceEntry) => void) | undefined;
+  #emptyWaiters: Array<() => void> = [];
+
+  constructor(metrics: ServerMetrics, logger: Logger, onTrace: ((entry: TraceEntry) => void) | undefined) {
+    this.#metrics = metrics;
+    this.#logger = logger;
+    this.#onTrace = onTrace;
+  }
+
+  get size(): number {
+    return this.#actors.size;
+  }
+
+  actors(): IterableIterator<ConnectionActor> {
+    return this.#actors.values();
+  }
+
+  countByState(): Record<LiveConnectionState, number> {
+    const counts = Object.fromEntries(CONNECTION_STATES.map((s) => [s, 0])) as Record<LiveConnectionState, number>;
+    for (const state of this.#states.values()) {
+      if (state in counts) counts[state as LiveConnectionState] += 1;
+    }
+    return counts;
+  }
+
+  /**
+   * Registers and starts an actor. `onFault` runs when an action throws: that one
+   * connection is closed with 1011 and logged, and Node keeps serving everyone else.
+   */
+  track(connectionId: string, actor: ConnectionActor, onFault: (error: unknown) => void): void {
+    const startedAt = performance.now();
+    this.#actors.set(connectionId, actor);
+    actor.subscribe({
+      next: () => this.#observe(connectionId, actor, startedAt),
+      complete: () => this.#remove(connectionId, actor),
+      error: (error) => {
+        this.#logger.error({ connectionId, err: String(error) }, 'connection actor fault');
+        onFault(error);
+        this.#remove(connectionId, actor, 1011);
+      },
+    });
+    actor.start();
+    this.#observe(connectionId, actor, startedAt);
+  }
+
+  trace(entry: TraceEntry): void {
+    this.#onTrace?.(entry);
+  }
+
+  whenEmpty(): Promise<void> {
+    if (this.#actors.size === 0) return Promise.resolve();
+    return new Promise((resolve) => this.#emptyWaiters.push(resolve));
+  }
+
+  #observe(connectionId: string, actor: ConnectionActor, startedAt: number): void {
+    const state = topState(actor);
+    if (this.#states.get(connectionId) === state) return;
+    this.#states.set(connectionId, state);
+    this.#onTrace?.({ kind: 'state', connectionId, state });
+    if (state === 'ready') {
+      const context = actor.getSnapshot().context;
+      this.#metrics.handshakeSeconds.observe((performance.now() - startedAt) / 1000);
+      if (context.heldFrames > 0) this.#metrics.framesHeldBeforeReady.inc(context.heldFrames);
+      this.#logger.info({ connectionId, userId: context.userId }, 'connection ready');
+    }
+  }
+
+  #remove(connectionId: string, actor: ConnectionActor, faultCode?: number): void {
+    if (!this.#actors.has(connectionId)) return;
+    const context = actor.getSnapshot().context;
+    const code = faultCode ?? context.closeCode ?? context.peerCloseCode ?? 1006;
+    this.#metrics.closes.inc({ code: String(code) });
+    this.#logger.info(
+      { connectionId, userId: context.userId, code, reason: context.closeReason },
+      'connection closed',
+    );
+    this.#actors.delete(connectionId);
+    this.#states.delete(connectionId);
+    this.#onTrace?.({ kind: 'state', connectionId, state: 'closed' });
+    if (this.#actors.size === 0) {
+      const waiters = this.#emptyWaiters;
+      this.#emptyWaiters = [];
+      for (const resolve of waiters) resolve();
+    }
+  }
+}

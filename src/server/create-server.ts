@@ -1,0 +1,194 @@
+/**
+ * `createLockstepServer(options)`: standalone (`listen()`) or attached to an existing
+ * http.Server. It routes upgrades on the lockstep paths to a ws server, creates one
+ * connection actor per socket, and wires the actor's effects to ws, the stream hub and the
+ * application handler. Decisions belong to the machines; this file only connects parts.
+ */
+import { randomUUID } from 'node:crypto';
+import { createServer as createHttpServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { createActor, fromPromise, type AnyActorRef } from 'xstate';
+import { WebSocketServer, type WebSocket } from 'ws';
+import { connectionMachine, type HandlerInvocation } from '../../machines/connection.js';
+import { handshakeMachine, type VerifiedIdentity } from '../../machines/handshake.js';
+import { forwardSocketEvents } from '../adapter/socket-events.js';
+import { SocketTable, socketEffects } from '../adapter/socket-effects.js';
+import { runHandler } from '../agent/handler.js';
+import { startRun } from '../agent/run-handle.js';
+import { MemoryEventLog } from '../delivery/event-log.js';
+import { StreamHub } from '../delivery/stream-hub.js';
+import { CloseCode, CloseReason } from '../protocol/close-codes.js';
+import { credentialsFromUpgrade, selectSubprotocol } from '../protocol/credentials.js';
+import { ConnectionRegistry, topState, type ConnectionActor } from './connection-registry.js';
+import { createRequestHandler } from './http-routes.js';
+import { createMetrics, type ServerMetrics } from './metrics.js';
+import { resolveOptions, type LockstepServerOptions } from './options.js';
+
+export interface LockstepServer {
+  /** The http.Server lockstep listens on (yours when attached). */
+  readonly httpServer: HttpServer;
+  readonly hub: StreamHub;
+  readonly metrics: ServerMetrics;
+  /** True when lockstep dev tokens are in use (no JWT secret, no custom verifier). */
+  readonly devTokens: boolean;
+  /** Standalone only: listen on `options.host:options.port` (port 0 = ephemeral). */
+  listen(): Promise<AddressInfo>;
+  /** Serves GET /health and GET /metrics; returns false for other requests. For embedders. */
+  handleRequest(req: IncomingMessage, res: ServerResponse): boolean;
+  /** Live connection actors by top-level state. */
+  connectionsByState(): Record<string, number>;
+  /** Number of live connection actors (returns to 0 when every socket is gone). */
+  readonly liveConnections: number;
+  /** Stop accepting, close every socket with 1001, resolve when every actor reached `closed`. */
+  close(): Promise<void>;
+}
+
+function refuseUpgrade(socket: Duplex, status: string): void {
+  socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+}
+
+export function createLockstepServer(userOptions: LockstepServerOptions = {}): LockstepServer {
+  const options = resolveOptions(userOptions);
+  const standalone = options.server === undefined;
+  const httpServer = options.server ?? createHttpServer();
+  const hub = new StreamHub(options.eventLog ?? new MemoryEventLog());
+  let shuttingDown = false;
+  let closed: Promise<void> | undefined;
+
+  // The registry is referenced lazily by the metrics gauge, so both can be built in order.
+  let registryRef: ConnectionRegistry | undefined;
+  const metrics = createMetrics(() => registryRef!.countByState());
+  const registry = new ConnectionRegistry(metrics, options.logger, options.onTrace);
+  registryRef = registry;
+
+  const sockets = new SocketTable();
+  const wss = new WebSocketServer({
+    noServer: true,
+    maxPayload: options.maxPayload,
+    handleProtocols: (protocols) => selectSubprotocol(protocols),
+  });
+
+  const invokeHandler = ({ self }: { self: AnyActorRef }, params: HandlerInvocation) => {
+    // Started in a microtask: after this transition commits, so the handler always observes
+    // its connection in `ready`, and its emissions never re-enter the actor mid-transition.
+    queueMicrotask(() => {
+      registry.trace({
+        kind: 'handler',
+        connectionId: params.connectionId,
+        runId: params.runId,
+        state: topState(self as ConnectionActor),
+      });
+      const run = startRun(params.runId, params.userId, (event, data) =>
+        hub.publish(params.userId, { runId: params.runId, event, data, ts: Date.now() }),
+      );
+      void runHandler(
+        options.handler,
+        params.message,
+        run,
+        { userId: params.userId, connectionId: params.connectionId },
+        (error) => {
+          metrics.handlerFaults.inc();
+          options.logger.warn({ connectionId: params.connectionId, runId: params.runId, err: String(error) }, 'handler threw; run ended with agent_error');
+        },
+      );
+    });
+  };
+
+  const machine = connectionMachine.provide({
+    actors: {
+      handshake: handshakeMachine.provide({
+        actors: {
+          verifyToken: fromPromise<VerifiedIdentity, { token: string }>(({ input }) => options.verifyToken(input.token)),
+          checkBackend: fromPromise<void, void>(() => options.ready()),
+        },
+      }),
+    },
+    actions: {
+      ...socketEffects(sockets),
+      invokeHandler,
+      joinStream: ({ self }, params) => hub.join(params.userId, params.connectionId, (message) => self.send(message)),
+      leaveStream: (_, params) => hub.leave(params.connectionId),
+    },
+  });
+
+  const attach = (ws: WebSocket, req: IncomingMessage): void => {
+    const connectionId = randomUUID();
+    const credentials = credentialsFromUpgrade(req.headers);
+    const actor: ConnectionActor = createActor(machine, {
+      input: { connectionId, token: credentials.token, limits: options.limits },
+      ...(options.clock ? { clock: options.clock } : {}),
+    });
+    sockets.bind(actor, ws);
+    // Synchronously, before ws can read a frame that followed the upgrade.
+    forwardSocketEvents(ws, actor);
+    registry.track(connectionId, actor, () => {
+      hub.leave(connectionId);
+      ws.close(CloseCode.INTERNAL_FAULT, CloseReason.INTERNAL_FAULT);
+    });
+  };
+
+  const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
+    const path = (req.url ?? '/').split('?')[0] ?? '/';
+    if (!options.paths.includes(path)) {
+      // Attached: other upgrade listeners of the embedding server may own this path.
+      if (standalone) refuseUpgrade(socket, '404 Not Found');
+      return;
+    }
+    if (shuttingDown) {
+      refuseUpgrade(socket, '503 Service Unavailable');
+      return;
+    }
+    wss.handleUpgrade(req, socket, head, attach);
+  };
+  httpServer.on('upgrade', onUpgrade);
+
+  const handleRequest = createRequestHandler({ registry, metrics, isShuttingDown: () => shuttingDown });
+  if (standalone) {
+    httpServer.on('request', (req, res) => {
+      if (handleRequest(req, res)) return;
+      res.writeHead(404, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ error: 'not found', paths: ['/health', '/metrics', ...options.paths] }));
+    });
+  }
+
+  return {
+    httpServer,
+    hub,
+    metrics,
+    devTokens: options.devTokens,
+    handleRequest,
+    connectionsByState: () => registry.countByState(),
+    get liveConnections() {
+      return registry.size;
+    },
+    listen() {
+      if (!standalone) {
+        return Promise.reject(new Error('listen() is for standalone servers; call listen() on your own http.Server'));
+      }
+      return new Promise((resolve, reject) => {
+        httpServer.once('error', reject);
+        httpServer.listen(options.port, options.host, () => {
+          httpServer.off('error', reject);
+          resolve(httpServer.address() as AddressInfo);
+        });
+      });
+    },
+    close() {
+      closed ??= (async () => {
+        shuttingDown = true;
+        for (const actor of registry.actors()) actor.send({ type: 'server.shutdown' });
+        await registry.whenEmpty();
+        httpServer.off('upgrade', onUpgrade);
+        wss.close();
+        if (standalone && httpServer.listening) {
+          await new Promise<void>((resolve) => {
+            httpServer.close(() => resolve());
+            httpServer.closeIdleConnections();
+          });
+        }
+      })();
+      return closed;
+    },
+  };
+}

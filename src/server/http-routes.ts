@@ -1,0 +1,41 @@
+/** GET /health and GET /metrics. Returns false for any other request (embedders route it). */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { ConnectionRegistry } from './connection-registry.js';
+import type { ServerMetrics } from './metrics.js';
+
+export interface HttpRouteDeps {
+  registry: ConnectionRegistry;
+  metrics: ServerMetrics;
+  isShuttingDown: () => boolean;
+}
+
+export function createRequestHandler(deps: HttpRouteDeps) {
+  return (req: IncomingMessage, res: ServerResponse): boolean => {
+    const path = (req.url ?? '/').split('?')[0];
+    if (req.method !== 'GET' && req.method !== 'HEAD') return false;
+    if (path === '/health') {
+      const status = deps.isShuttingDown() ? 'shutting_down' : 'ok';
+      const body = JSON.stringify({
+        status,
+        connections: { total: deps.registry.size, ...deps.registry.countByState() },
+      });
+      res.writeHead(status === 'ok' ? 200 : 503, { 'content-type': 'application/json', 'cache-control': 'no-store' });
+      res.end(body);
+      return true;
+    }
+    if (path === '/metrics') {
+      deps.metrics.registry.metrics().then(
+        (text) => {
+          res.writeHead(200, { 'content-type': deps.metrics.registry.contentType });
+          res.end(text);
+        },
+        (error: unknown) => {
+          res.writeHead(500, { 'content-type': 'text/plain' });
+          res.end(`metrics collection failed: ${String(error)}`);
+        },
+      );
+      return true;
+    }
+    return false;
+  };
+}

@@ -1,0 +1,53 @@
+/** Prometheus metrics, one registry per server so several servers can live in one process. */
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+export const CONNECTION_STATES = ['handshaking', 'joining', 'ready', 'closing', 'terminating'] as const;
+export type LiveConnectionState = (typeof CONNECTION_STATES)[number];
+
+export interface ServerMetrics {
+  registry: Registry;
+  handshakeSeconds: Histogram;
+  framesHeldBeforeReady: Counter;
+  closes: Counter<'code'>;
+  handlerFaults: Counter;
+}
+
+export function createMetrics(countByState: () => Record<LiveConnectionState, number>): ServerMetrics {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'lockstep_process_' });
+  new Gauge({
+    name: 'lockstep_connections',
+    help: 'Live connections by connection-machine state.',
+    labelNames: ['state'],
+    registers: [registry],
+    collect() {
+      const counts = countByState();
+      for (const state of CONNECTION_STATES) this.set({ state }, counts[state]);
+    },
+  });
+  return {
+    registry,
+    handshakeSeconds: new Histogram({
+      name: 'lockstep_handshake_duration_seconds',
+      help: 'Time from upgrade to the ready frame (credentials, verification, backend readiness).',
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers: [registry],
+    }),
+    framesHeldBeforeReady: new Counter({
+      name: 'lockstep_frames_held_before_ready_total',
+      help: 'Client frames that arrived before ready and were held, then handled in order.',
+      registers: [registry],
+    }),
+    closes: new Counter({
+      name: 'lockstep_connections_closed_total',
+      help: 'Closed connections by close code (the code the server sent, else the peer\'s).',
+      labelNames: ['code'],
+      registers: [registry],
+    }),
+    handlerFaults: new Counter({
+      name: 'lockstep_handler_faults_total',
+      help: 'Exceptions thrown by the application handler (each became an agent_error event).',
+      registers: [registry],
+    }),
+  };
+}
