@@ -1,0 +1,80 @@
+/**
+ * A test client over a real ws socket: records every frame and lets a test await the
+ * n-th frame, a predicate, or the close — all driven by socket events, never by timers.
+ */
+import WebSocket from 'ws';
+import type { ServerFrame } from '../../src/protocol/frames.js';
+
+export interface ClientOptions {
+  protocols?: string[];
+  headers?: Record<string, string>;
+  /** Frames sent inside the `open` callback, before anything is received. */
+  onOpen?: (ws: WebSocket) => void;
+}
+
+export class TestClient {
+  readonly ws: WebSocket;
+  readonly frames: ServerFrame[] = [];
+  readonly closed: Promise<{ code: number; reason: string }>;
+  readonly opened: Promise<void>;
+  #waiters: Array<{ test: () => boolean; resolve: () => void }> = [];
+
+  constructor(url: string, options: ClientOptions = {}) {
+    this.ws = new WebSocket(url, options.protocols ?? [], { headers: options.headers ?? {} });
+    this.opened = new Promise((resolve, reject) => {
+      this.ws.once('open', () => {
+        options.onOpen?.(this.ws);
+        resolve();
+      });
+      this.ws.once('unexpected-response', (_req, res) => reject(new Error(`upgrade refused: ${res.statusCode}`)));
+    });
+    this.opened.catch(() => {});
+    this.ws.on('message', (data) => {
+      this.frames.push(JSON.parse(data.toString()) as ServerFrame);
+      this.#check();
+    });
+    this.closed = new Promise((resolve) => {
+      this.ws.once('close', (code, reason) => {
+        resolve({ code, reason: reason.toString() });
+        this.#check();
+      });
+    });
+    this.ws.on('error', () => {});
+  }
+
+  send(frame: unknown): void {
+    this.ws.send(typeof frame === 'string' ? frame : JSON.stringify(frame));
+  }
+
+  /** Resolves once `test()` holds; rejects if the socket closes first. */
+  until(test: () => boolean, what = 'condition'): Promise<void> {
+    if (test()) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      this.#waiters.push({ test, resolve });
+      void this.closed.then(() => {
+        if (!test()) reject(new Error(`socket closed before ${what}; frames: ${JSON.stringify(this.frames)}`));
+      });
+    });
+  }
+
+  untilFrames(count: number): Promise<void> {
+    return this.until(() => this.frames.length >= count, `${count} frames`);
+  }
+
+  untilType(type: ServerFrame['type'], count = 1): Promise<void> {
+    return this.until(() => this.frames.filter((f) => f.type === type).length >= count, `${count} × ${type}`);
+  }
+
+  close(): Promise<{ code: number; reason: string }> {
+    this.ws.close(1000);
+    return this.closed;
+  }
+
+  #check(): void {
+    this.#waiters = this.#waiters.filter((w) => {
+      if (!w.test()) return true;
+      w.resolve();
+      return false;
+    });
+  }
+}

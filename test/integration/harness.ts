@@ -1,0 +1,41 @@
+/** Starts a lockstep server on an ephemeral loopback port and builds client URLs for it. */
+import { createLockstepServer, type LockstepServer } from '../../src/server/create-server.js';
+import type { LockstepServerOptions, TraceEntry } from '../../src/server/options.js';
+import type { EventFrame, ServerFrame } from '../../src/protocol/frames.js';
+
+export interface Harness {
+  server: LockstepServer;
+  url: string;
+  httpUrl: string;
+  trace: TraceEntry[];
+}
+
+export async function startServer(options: LockstepServerOptions = {}): Promise<Harness> {
+  const trace: TraceEntry[] = [];
+  const server = createLockstepServer({ port: 0, host: '127.0.0.1', ...options, onTrace: (e) => trace.push(e) });
+  const address = await server.listen();
+  return {
+    server,
+    url: `ws://127.0.0.1:${address.port}/ws`,
+    httpUrl: `http://127.0.0.1:${address.port}`,
+    trace,
+  };
+}
+
+export const RUN_EVENTS = ['agent_started', 'agent_thinking', 'tool_executing', 'tool_completed', 'agent_completed'];
+
+export function eventsOf(frames: ServerFrame[]): EventFrame[] {
+  return frames.filter((f): f is EventFrame => f.type === 'event');
+}
+
+/** A deferred promise: a backend whose readiness the test releases. */
+export function deferred(): { promise: Promise<void>; resolve: () => void; reject: (e: Error) => void } {
+  let resolve!: () => void;
+  let reject!: (e: Error) => void;
+  const promise = new Promise<void>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  promise.catch(() => {});
+  return { promise, resolve, reject };
+}
