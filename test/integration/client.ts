@@ -26,7 +26,10 @@ export class TestClient {
         options.onOpen?.(this.ws);
         resolve();
       });
-      this.ws.once('unexpected-response', (_req, res) => reject(new Error(`upgrade refused: ${res.statusCode}`)));
+      this.ws.once('unexpected-response', (req, res) => {
+        req.destroy();
+        reject(new Error(`upgrade refused: ${res.statusCode}`));
+      });
     });
     this.opened.catch(() => {});
     this.ws.on('message', (data) => {
