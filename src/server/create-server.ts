@@ -56,11 +56,9 @@ export function createLockstepServer(userOptions: LockstepServerOptions = {}): L
   let shuttingDown = false;
   let closed: Promise<void> | undefined;
 
-  // The registry is referenced lazily by the metrics gauge, so both can be built in order.
-  let registryRef: ConnectionRegistry | undefined;
-  const metrics = createMetrics(() => registryRef!.countByState());
+  // The gauge reads the registry only when scraped, after both exist.
+  const metrics = createMetrics(() => registry.countByState());
   const registry = new ConnectionRegistry(metrics, options.logger, options.onTrace);
-  registryRef = registry;
 
   const sockets = new SocketTable();
   const wss = new WebSocketServer({
