@@ -1,11 +1,13 @@
 #!/usr/bin/env node
 /** The `lockstep` command. */
 import { serve, SERVE_USAGE } from './serve.js';
+import { viz } from './viz.js';
 
 const USAGE = `Usage: lockstep <command> [options]
 
 Commands:
   serve    run the demo server (lockstep serve --help)
+  viz      regenerate visualizations/*.mmd from the machines [--out DIR]
 
 ${SERVE_USAGE}`;
 
@@ -14,6 +16,8 @@ async function main(argv: string[]): Promise<void> {
   switch (command) {
     case 'serve':
       return serve(rest);
+    case 'viz':
+      return viz(rest);
     case undefined:
     case '--help':
     case '-h':
