@@ -1,0 +1,75 @@
+/** Drives the pure connection machine with recorded effects and a SimulatedClock. */
+import { createActor, fromPromise, SimulatedClock } from 'xstate';
+import { connectionMachine, DEFAULT_CONNECTION_LIMITS, type ConnectionLimits, type HandlerInvocation } from '../../machines/connection.js';
+import { handshakeMachine } from '../../machines/handshake.js';
+import type { ServerFrame } from '../../src/protocol/frames.js';
+
+export const flush = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+export function deferred() {
+  let resolve!: () => void;
+  let reject!: (e: Error) => void;
+  const promise = new Promise<void>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  promise.catch(() => {});
+  return { promise, resolve, reject };
+}
+
+export interface Recorded {
+  sent: ServerFrame[];
+  closes: Array<{ code: number; reason: string }>;
+  terminated: number;
+  pings: number;
+  handled: HandlerInvocation[];
+  /** The frame count when each handler call happened (to prove `ready` came first). */
+  sentBeforeHandler: number[];
+  left: number;
+}
+
+export function connectionUnderTest(options: {
+  token?: string;
+  limits?: Partial<ConnectionLimits>;
+  backend?: Promise<void>;
+  verify?: (token: string) => Promise<{ userId: string }>;
+} = {}) {
+  const clock = new SimulatedClock();
+  const rec: Recorded = { sent: [], closes: [], terminated: 0, pings: 0, handled: [], sentBeforeHandler: [], left: 0 };
+  const machine = connectionMachine.provide({
+    actors: {
+      handshake: handshakeMachine.provide({
+        actors: {
+          verifyToken: fromPromise(({ input }: { input: { token: string } }) =>
+            (options.verify ?? (async (t: string) => ({ userId: t })))(input.token),
+          ),
+          checkBackend: fromPromise(() => options.backend ?? Promise.resolve()),
+        },
+      }),
+    },
+    actions: {
+      sendFrame: (_, p) => rec.sent.push(p.frame),
+      closeSocket: (_, p) => rec.closes.push(p),
+      terminateSocket: () => (rec.terminated += 1),
+      ping: () => (rec.pings += 1),
+      invokeHandler: (_, p) => {
+        rec.handled.push(p);
+        rec.sentBeforeHandler.push(rec.sent.length);
+      },
+      joinStream: ({ self }) => self.send({ type: 'stream.joined', epoch: 'e1', lastSeq: 7, resumed: false }),
+      leaveStream: () => (rec.left += 1),
+    },
+  });
+  const actor = createActor(machine, {
+    clock,
+    input: {
+      connectionId: 'c1',
+      token: 'token' in options ? options.token : 'alice',
+      limits: { ...DEFAULT_CONNECTION_LIMITS, ...options.limits },
+    },
+  });
+  actor.start();
+  const frame = (value: unknown) =>
+    actor.send({ type: 'socket.frame', data: typeof value === 'string' || value === null ? (value as string | null) : JSON.stringify(value) });
+  return { actor, clock, rec, frame, state: () => actor.getSnapshot().value };
+}
