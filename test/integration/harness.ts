@@ -28,14 +28,4 @@ export function eventsOf(frames: ServerFrame[]): EventFrame[] {
   return frames.filter((f): f is EventFrame => f.type === 'event');
 }
 
-/** A deferred promise: a backend whose readiness the test releases. */
-export function deferred(): { promise: Promise<void>; resolve: () => void; reject: (e: Error) => void } {
-  let resolve!: () => void;
-  let reject!: (e: Error) => void;
-  const promise = new Promise<void>((res, rej) => {
-    resolve = res;
-    reject = rej;
-  });
-  promise.catch(() => {});
-  return { promise, resolve, reject };
-}
+export { deferred } from '../support/deferred.js';

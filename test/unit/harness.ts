@@ -6,16 +6,6 @@ import type { ServerFrame } from '../../src/protocol/frames.js';
 
 export const flush = () => new Promise<void>((resolve) => setImmediate(resolve));
 
-export function deferred() {
-  let resolve!: () => void;
-  let reject!: (e: Error) => void;
-  const promise = new Promise<void>((res, rej) => {
-    resolve = res;
-    reject = rej;
-  });
-  promise.catch(() => {});
-  return { promise, resolve, reject };
-}
 
 export interface Recorded {
   sent: ServerFrame[];
@@ -73,3 +63,5 @@ export function connectionUnderTest(options: {
     actor.send({ type: 'socket.frame', data: typeof value === 'string' || value === null ? (value as string | null) : JSON.stringify(value) });
   return { actor, clock, rec, frame, state: () => actor.getSnapshot().value };
 }
+
+export { deferred } from '../support/deferred.js';
