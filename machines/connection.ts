@@ -18,7 +18,7 @@ import { assertEvent, assign, setup } from 'xstate';
 import { handshakeMachine, type HandshakeOutput } from './handshake.js';
 import { decodedFrame } from './frame-decoding.js';
 import { CloseCode, CloseReason } from '../src/protocol/close-codes.js';
-import type { MessageFrame, ServerFrame, StreamEvent } from '../src/protocol/frames.js';
+import type { MessageFrame, ResumeFailure, ResumeRequest, ServerFrame, StreamEvent } from '../src/protocol/frames.js';
 
 export interface ConnectionLimits {
   authTimeoutMs: number;
@@ -42,6 +42,8 @@ export interface ConnectionInput {
   connectionId: string;
   /** Token from the upgrade request; undefined means the first frame must be `auth`. */
   token: string | undefined;
+  /** `?epoch&lastSeq` from the upgrade URL, if the client asked to resume. */
+  resume?: ResumeRequest | undefined;
   limits: ConnectionLimits;
 }
 
@@ -61,6 +63,10 @@ export interface ConnectionContext {
   epoch: string | undefined;
   lastSeq: number;
   resumed: boolean;
+  resumeFailure: ResumeFailure | undefined;
+  resume: ResumeRequest | undefined;
+  /** Missed events received with `stream.joined`, sent right after the ready frame. */
+  replay: StreamEvent[];
   closeCode: number | undefined;
   closeReason: string | undefined;
   peerCloseCode: number | undefined;
@@ -72,7 +78,14 @@ export type ConnectionEvent =
   | { type: 'socket.close'; code: number; reason: string }
   | { type: 'socket.error'; message: string; closeCode: number }
   | { type: 'socket.pong' }
-  | { type: 'stream.joined'; epoch: string; lastSeq: number; resumed: boolean }
+  | {
+      type: 'stream.joined';
+      epoch: string;
+      lastSeq: number;
+      resumed: boolean;
+      reason?: ResumeFailure;
+      replay: StreamEvent[];
+    }
   | { type: 'stream.event'; event: StreamEvent }
   | { type: 'server.shutdown' };
 
@@ -122,7 +135,7 @@ const connectionBase = setup({
     terminateSocket: () => {},
     ping: () => {},
     invokeHandler: (_, _params: HandlerInvocation) => {},
-    joinStream: (_, _params: { connectionId: string; userId: string }) => {},
+    joinStream: (_, _params: { connectionId: string; userId: string; resume: ResumeRequest | undefined }) => {},
     leaveStream: (_, _params: { connectionId: string }) => {},
 
     // ── context updates ──
@@ -148,6 +161,11 @@ const connectionSetup = connectionBase.extend({
       assertEvent(event, 'socket.frame');
       enqueue.assign({ awaitingAuthFrame: false });
       enqueue.sendTo('handshake', { type: 'handshake.authFrame', data: event.data });
+    }),
+    // Missed events go out before any live one: live events are still queued behind us.
+    sendReplay: connectionBase.enqueueActions(({ context, enqueue }) => {
+      for (const event of context.replay) enqueue({ type: 'sendFrame', params: { frame: { type: 'event', ...event } } });
+      if (context.replay.length > 0) enqueue.assign({ replay: [] });
     }),
     // Re-raise held frames: raised events run before any later socket event, so order holds.
     releaseEarlyFrames: connectionBase.enqueueActions(({ context, enqueue }) => {
@@ -221,6 +239,9 @@ export const connectionMachine = connectionSetup.createMachine({
     epoch: undefined,
     lastSeq: 0,
     resumed: false,
+    resumeFailure: undefined,
+    resume: input.resume,
+    replay: [],
     closeCode: undefined,
     closeReason: undefined,
     peerCloseCode: undefined,
@@ -276,7 +297,11 @@ export const connectionMachine = connectionSetup.createMachine({
       // `stream.event` for this connection, so the ready frame always precedes events.
       entry: {
         type: 'joinStream',
-        params: ({ context }) => ({ connectionId: context.connectionId, userId: context.userId ?? '' }),
+        params: ({ context }) => ({
+          connectionId: context.connectionId,
+          userId: context.userId ?? '',
+          resume: context.resume,
+        }),
       },
       on: {
         'socket.frame': [
@@ -289,7 +314,13 @@ export const connectionMachine = connectionSetup.createMachine({
         ],
         'stream.joined': {
           target: 'ready',
-          actions: assign(({ event }) => ({ epoch: event.epoch, lastSeq: event.lastSeq, resumed: event.resumed })),
+          actions: assign(({ event }) => ({
+            epoch: event.epoch,
+            lastSeq: event.lastSeq,
+            resumed: event.resumed,
+            resumeFailure: event.reason,
+            replay: event.replay,
+          })),
         },
         ...whileOpen,
       },
@@ -307,9 +338,11 @@ export const connectionMachine = connectionSetup.createMachine({
               epoch: context.epoch ?? '',
               lastSeq: context.lastSeq,
               resumed: context.resumed,
+              ...(context.resumeFailure === undefined ? {} : { reason: context.resumeFailure }),
             },
           }),
         },
+        'sendReplay',
         'releaseEarlyFrames',
       ],
       on: {

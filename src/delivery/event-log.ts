@@ -11,21 +11,36 @@ export interface EventLog {
   readonly epoch: string;
   append(userId: string, event: NewStreamEvent): StreamEvent;
   lastSeq(userId: string): number;
+  /**
+   * Every retained event with seq > `afterSeq`, in order; `undefined` when that is not the
+   * complete list (some were dropped by retention, or `afterSeq` is beyond the stream).
+   */
+  readAfter(userId: string, afterSeq: number): StreamEvent[] | undefined;
 }
 
 export interface MemoryEventLogOptions {
-  /** Events kept per user (older ones are dropped). Default 1000. */
+  /** Events kept per user. Default 1000. */
   retainEvents?: number;
+  /** How long an event is kept, in ms. Default 15 minutes. */
+  retainMs?: number;
+  /** Wall clock for age-based retention (tests inject one). Default Date.now. */
+  now?: () => number;
 }
 
-/** The embedded default: per-user arrays bounded by `retainEvents` (invariant I8). */
+interface UserStream { lastSeq: number; events: StreamEvent[] }
+
+/** The embedded default: per-user arrays bounded by count and age (invariant I8). */
 export class MemoryEventLog implements EventLog {
   readonly epoch = randomUUID();
-  readonly #retain: number;
-  readonly #streams = new Map<string, { lastSeq: number; events: StreamEvent[] }>();
+  readonly #retainEvents: number;
+  readonly #retainMs: number;
+  readonly #now: () => number;
+  readonly #streams = new Map<string, UserStream>();
 
   constructor(options: MemoryEventLogOptions = {}) {
-    this.#retain = options.retainEvents ?? 1000;
+    this.#retainEvents = options.retainEvents ?? 1000;
+    this.#retainMs = options.retainMs ?? 15 * 60_000;
+    this.#now = options.now ?? Date.now;
   }
 
   append(userId: string, event: NewStreamEvent): StreamEvent {
@@ -37,11 +52,28 @@ export class MemoryEventLog implements EventLog {
     const stored: StreamEvent = { seq: stream.lastSeq + 1, ...event };
     stream.lastSeq = stored.seq;
     stream.events.push(stored);
-    if (stream.events.length > this.#retain) stream.events.splice(0, stream.events.length - this.#retain);
+    this.#trim(stream);
     return stored;
   }
 
   lastSeq(userId: string): number {
     return this.#streams.get(userId)?.lastSeq ?? 0;
+  }
+
+  readAfter(userId: string, afterSeq: number): StreamEvent[] | undefined {
+    const stream = this.#streams.get(userId);
+    if (stream === undefined) return afterSeq === 0 ? [] : undefined;
+    if (afterSeq > stream.lastSeq) return undefined;
+    this.#trim(stream);
+    const oldest = stream.events[0]?.seq ?? stream.lastSeq + 1;
+    if (afterSeq + 1 < oldest) return undefined;
+    return stream.events.slice(afterSeq + 1 - oldest);
+  }
+
+  #trim(stream: UserStream): void {
+    const cutoff = this.#now() - this.#retainMs;
+    let drop = Math.max(0, stream.events.length - this.#retainEvents);
+    while (drop < stream.events.length && (stream.events[drop]?.ts ?? Infinity) < cutoff) drop += 1;
+    if (drop > 0) stream.events.splice(0, drop);
   }
 }

@@ -4,10 +4,18 @@
  * the join always precedes every event published after it: no event can overtake `ready`.
  */
 import type { EventLog, NewStreamEvent } from './event-log.js';
-import type { StreamEvent } from '../protocol/frames.js';
+import type { ResumeFailure, ResumeRequest, StreamEvent } from '../protocol/frames.js';
 
 export type StreamMessage =
-  | { type: 'stream.joined'; epoch: string; lastSeq: number; resumed: boolean }
+  | {
+      type: 'stream.joined';
+      epoch: string;
+      lastSeq: number;
+      resumed: boolean;
+      reason?: ResumeFailure;
+      /** Missed events to send right after `ready`, before any live event (I5). */
+      replay: StreamEvent[];
+    }
   | { type: 'stream.event'; event: StreamEvent };
 
 export type Deliver = (message: StreamMessage) => void;
@@ -21,7 +29,11 @@ export class StreamHub {
     this.log = log;
   }
 
-  join(userId: string, connectionId: string, deliver: Deliver): void {
+  /**
+   * Subscribes and answers at once. Replay and subscription happen in one synchronous step,
+   * so no event can fall between the replayed ones and the live ones, or arrive twice.
+   */
+  join(userId: string, connectionId: string, resume: ResumeRequest | undefined, deliver: Deliver): void {
     let subscribers = this.#byUser.get(userId);
     if (subscribers === undefined) {
       subscribers = new Map();
@@ -29,7 +41,15 @@ export class StreamHub {
     }
     subscribers.set(connectionId, deliver);
     this.#userOf.set(connectionId, userId);
-    deliver({ type: 'stream.joined', epoch: this.log.epoch, lastSeq: this.log.lastSeq(userId), resumed: false });
+    const base = { type: 'stream.joined', epoch: this.log.epoch, lastSeq: this.log.lastSeq(userId) } as const;
+    if (resume === undefined) {
+      deliver({ ...base, resumed: false, replay: [] });
+    } else if (resume.epoch !== this.log.epoch) {
+      deliver({ ...base, resumed: false, reason: 'epoch', replay: [] });
+    } else {
+      const replay = this.log.readAfter(userId, resume.lastSeq);
+      deliver(replay === undefined ? { ...base, resumed: false, reason: 'gap', replay: [] } : { ...base, resumed: true, replay });
+    }
   }
 
   /** Idempotent: a connection leaves once, whichever closing path gets here first. */

@@ -19,7 +19,13 @@ export interface MessageFrame { type: 'message'; id: string; text: string }
 export interface PingFrame { type: 'ping'; id?: string }
 export type ClientFrame = AuthFrame | MessageFrame | PingFrame;
 
+/** `?epoch=<e>&lastSeq=<n>` on the upgrade URL. */
+export interface ResumeRequest { epoch: string; lastSeq: number }
+
 // Server → client
+/** Why a requested resume could not be honoured: another log instance, or events aged out. */
+export type ResumeFailure = 'epoch' | 'gap';
+
 export interface ReadyFrame {
   type: 'ready';
   userId: string;
@@ -27,6 +33,8 @@ export interface ReadyFrame {
   epoch: string;
   lastSeq: number;
   resumed: boolean;
+  /** Present when the client asked to resume and could not be: it continues live. */
+  reason?: ResumeFailure;
 }
 export interface AckFrame { type: 'ack'; id: string; runId: string }
 export interface PongFrame { type: 'pong'; id?: string }

@@ -20,6 +20,7 @@ import { MemoryEventLog } from '../delivery/event-log.js';
 import { StreamHub } from '../delivery/stream-hub.js';
 import { CloseCode, CloseReason } from '../protocol/close-codes.js';
 import { credentialsFromUpgrade, selectSubprotocol } from '../protocol/credentials.js';
+import { resumeFromUrl } from '../protocol/resume.js';
 import { ConnectionRegistry, topState, type ConnectionActor } from './connection-registry.js';
 import { createRequestHandler } from './http-routes.js';
 import { createMetrics, type ServerMetrics } from './metrics.js';
@@ -105,7 +106,8 @@ export function createLockstepServer(userOptions: LockstepServerOptions = {}): L
     actions: {
       ...socketEffects(sockets),
       invokeHandler,
-      joinStream: ({ self }, params) => hub.join(params.userId, params.connectionId, (message) => self.send(message)),
+      joinStream: ({ self }, params) =>
+        hub.join(params.userId, params.connectionId, params.resume, (message) => self.send(message)),
       leaveStream: (_, params) => hub.leave(params.connectionId),
     },
   });
@@ -114,7 +116,7 @@ export function createLockstepServer(userOptions: LockstepServerOptions = {}): L
     const connectionId = randomUUID();
     const credentials = credentialsFromUpgrade(req.headers);
     const actor: ConnectionActor = createActor(machine, {
-      input: { connectionId, token: credentials.token, limits: options.limits },
+      input: { connectionId, token: credentials.token, resume: resumeFromUrl(req.url), limits: options.limits },
       ...(options.clock ? { clock: options.clock } : {}),
     });
     sockets.bind(actor, ws);

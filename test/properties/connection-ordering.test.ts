@@ -60,7 +60,7 @@ async function runScenario(commands: Command[], useAuthFrame: boolean) {
       closeSocket: () => effects.push({ kind: 'close' }),
       terminateSocket: () => effects.push({ kind: 'terminate' }),
       invokeHandler: (_, p) => effects.push({ kind: 'handler', id: p.message.id }),
-      joinStream: ({ self }) => self.send({ type: 'stream.joined', epoch: 'e', lastSeq: 0, resumed: false }),
+      joinStream: ({ self }) => self.send({ type: 'stream.joined', epoch: 'e', lastSeq: 0, resumed: false, replay: [] }),
     },
   });
   const actor = createActor(machine, {

@@ -46,7 +46,7 @@ export function connectionUnderTest(options: {
         rec.handled.push(p);
         rec.sentBeforeHandler.push(rec.sent.length);
       },
-      joinStream: ({ self }) => self.send({ type: 'stream.joined', epoch: 'e1', lastSeq: 7, resumed: false }),
+      joinStream: ({ self }) => self.send({ type: 'stream.joined', epoch: 'e1', lastSeq: 7, resumed: false, replay: [] }),
       leaveStream: () => (rec.left += 1),
     },
   });

@@ -1,0 +1,55 @@
+import { describe, expect, it } from 'vitest';
+import { MemoryEventLog } from '../../src/delivery/event-log.js';
+import { StreamHub, type StreamMessage } from '../../src/delivery/stream-hub.js';
+
+const ev = (ts = Date.now()) => ({ runId: 'r', event: 'agent_thinking' as const, data: {}, ts });
+
+describe('MemoryEventLog', () => {
+  it('numbers each user stream from 1 without gaps, independently per user', () => {
+    const log = new MemoryEventLog();
+    expect([log.append('a', ev()).seq, log.append('a', ev()).seq, log.append('b', ev()).seq]).toEqual([1, 2, 1]);
+    expect(log.lastSeq('a')).toBe(2);
+    expect(log.lastSeq('nobody')).toBe(0);
+  });
+
+  it('readAfter returns exactly the events after a seq, or undefined past retention by count', () => {
+    const log = new MemoryEventLog({ retainEvents: 3 });
+    for (let i = 0; i < 5; i++) log.append('a', ev());
+    expect(log.readAfter('a', 2)?.map((e) => e.seq)).toEqual([3, 4, 5]);
+    expect(log.readAfter('a', 5)).toEqual([]);
+    expect(log.readAfter('a', 1)).toBeUndefined(); // seq 2 was dropped
+    expect(log.readAfter('a', 6)).toBeUndefined(); // beyond the stream
+    expect(log.readAfter('new-user', 0)).toEqual([]);
+    expect(log.readAfter('new-user', 3)).toBeUndefined();
+  });
+
+  it('drops events older than retainMs', () => {
+    let now = 1_000;
+    const log = new MemoryEventLog({ retainMs: 100, now: () => now });
+    log.append('a', ev(now));
+    now = 1_050;
+    log.append('a', ev(now));
+    now = 1_120;
+    expect(log.readAfter('a', 0)).toBeUndefined();
+    expect(log.readAfter('a', 1)?.map((e) => e.seq)).toEqual([2]);
+  });
+});
+
+describe('StreamHub.join', () => {
+  function joined(hub: StreamHub, resume?: { epoch: string; lastSeq: number }) {
+    const got: StreamMessage[] = [];
+    hub.join('a', `c${Math.random()}`, resume, (m) => got.push(m));
+    return got[0];
+  }
+
+  it('answers resumed:true with the missed events, epoch and gap failures with a reason', () => {
+    const log = new MemoryEventLog({ retainEvents: 2 });
+    const hub = new StreamHub(log);
+    for (let i = 0; i < 3; i++) hub.publish('a', ev());
+    expect(joined(hub)).toMatchObject({ resumed: false, lastSeq: 3, replay: [] });
+    expect(joined(hub, { epoch: log.epoch, lastSeq: 1 })).toMatchObject({ resumed: true, lastSeq: 3 });
+    expect((joined(hub, { epoch: log.epoch, lastSeq: 1 }) as { replay: Array<{ seq: number }> }).replay.map((e) => e.seq)).toEqual([2, 3]);
+    expect(joined(hub, { epoch: 'other', lastSeq: 1 })).toMatchObject({ resumed: false, reason: 'epoch' });
+    expect(joined(hub, { epoch: log.epoch, lastSeq: 0 })).toMatchObject({ resumed: false, reason: 'gap' });
+  });
+});
