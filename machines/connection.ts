@@ -87,6 +87,7 @@ export type ConnectionEvent =
       replay: StreamEvent[];
     }
   | { type: 'stream.event'; event: StreamEvent }
+  | { type: 'message.accepted'; id: string; runId: string; duplicate: boolean }
   | { type: 'server.shutdown' };
 
 export interface HandlerInvocation {
@@ -193,8 +194,8 @@ const connectionSetup = connectionBase.extend({
           // Deterministic and unique: connection ids are unique, run numbers grow per connection.
           const runId = `${context.connectionId}.${context.runCount + 1}`;
           enqueue.assign({ runCount: context.runCount + 1 });
-          // The ack is written before the handler starts, so it precedes every event of the run.
-          enqueue({ type: 'sendFrame', params: { frame: { type: 'ack', id: frame.id, runId } } });
+          // The server deduplicates by message id and answers `message.accepted` at once (the
+          // ack), before the handler starts, so the ack precedes every event of the run.
           enqueue({
             type: 'invokeHandler',
             params: { connectionId: context.connectionId, userId: context.userId ?? '', runId, message: frame },
@@ -355,6 +356,16 @@ export const connectionMachine = connectionSetup.createMachine({
           { guard: 'isBadFrame', actions: 'replyWithFrameError' },
           { actions: 'dispatchFrame' },
         ],
+        'message.accepted': {
+          actions: {
+            type: 'sendFrame',
+            params: ({ event }) => ({
+              frame: event.duplicate
+                ? { type: 'ack', id: event.id, runId: event.runId, duplicate: true }
+                : { type: 'ack', id: event.id, runId: event.runId },
+            }),
+          },
+        },
         'stream.event': {
           actions: [
             {

@@ -16,6 +16,11 @@ export interface EventLog {
    * complete list (some were dropped by retention, or `afterSeq` is beyond the stream).
    */
   readAfter(userId: string, afterSeq: number): StreamEvent[] | undefined;
+  /**
+   * Records that `messageId` started `runId`; returns the earlier run's id instead when the
+   * user already sent that id inside retention (exactly-once client messages).
+   */
+  recordMessage(userId: string, messageId: string, runId: string): string | undefined;
 }
 
 export interface MemoryEventLogOptions {
@@ -27,7 +32,12 @@ export interface MemoryEventLogOptions {
   now?: () => number;
 }
 
-interface UserStream { lastSeq: number; events: StreamEvent[] }
+interface UserStream {
+  lastSeq: number;
+  events: StreamEvent[];
+  /** Message id → run id and when it was accepted; insertion order is age order. */
+  messages: Map<string, { runId: string; at: number }>;
+}
 
 /** The embedded default: per-user arrays bounded by count and age (invariant I8). */
 export class MemoryEventLog implements EventLog {
@@ -44,11 +54,7 @@ export class MemoryEventLog implements EventLog {
   }
 
   append(userId: string, event: NewStreamEvent): StreamEvent {
-    let stream = this.#streams.get(userId);
-    if (stream === undefined) {
-      stream = { lastSeq: 0, events: [] };
-      this.#streams.set(userId, stream);
-    }
+    const stream = this.#stream(userId);
     const stored: StreamEvent = { seq: stream.lastSeq + 1, ...event };
     stream.lastSeq = stored.seq;
     stream.events.push(stored);
@@ -68,6 +74,33 @@ export class MemoryEventLog implements EventLog {
     const oldest = stream.events[0]?.seq ?? stream.lastSeq + 1;
     if (afterSeq + 1 < oldest) return undefined;
     return stream.events.slice(afterSeq + 1 - oldest);
+  }
+
+  recordMessage(userId: string, messageId: string, runId: string): string | undefined {
+    const stream = this.#stream(userId);
+    this.#trimMessages(stream);
+    const seen = stream.messages.get(messageId);
+    if (seen !== undefined) return seen.runId;
+    stream.messages.set(messageId, { runId, at: this.#now() });
+    return undefined;
+  }
+
+  #stream(userId: string): UserStream {
+    let stream = this.#streams.get(userId);
+    if (stream === undefined) {
+      stream = { lastSeq: 0, events: [], messages: new Map() };
+      this.#streams.set(userId, stream);
+    }
+    return stream;
+  }
+
+  /** Message ids are retained like events: by count and by age. */
+  #trimMessages(stream: UserStream): void {
+    const cutoff = this.#now() - this.#retainMs;
+    for (const [id, seen] of stream.messages) {
+      if (stream.messages.size < this.#retainEvents && seen.at >= cutoff) break;
+      stream.messages.delete(id);
+    }
   }
 
   #trim(stream: UserStream): void {

@@ -36,7 +36,8 @@ export interface ReadyFrame {
   /** Present when the client asked to resume and could not be: it continues live. */
   reason?: ResumeFailure;
 }
-export interface AckFrame { type: 'ack'; id: string; runId: string }
+/** `duplicate: true` when the id was already accepted: `runId` is the original run's, no new run starts. */
+export interface AckFrame { type: 'ack'; id: string; runId: string; duplicate?: true }
 export interface PongFrame { type: 'pong'; id?: string }
 /** One event of a user's stream, as stored in the log and as sent (plus `type`). */
 export interface StreamEvent {

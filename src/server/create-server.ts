@@ -69,6 +69,10 @@ export function createLockstepServer(userOptions: LockstepServerOptions = {}): L
   });
 
   const invokeHandler = ({ self }: { self: AnyActorRef }, params: HandlerInvocation) => {
+    // Exactly-once per message id and user, across connections and reconnects (inside retention).
+    const original = hub.log.recordMessage(params.userId, params.message.id, params.runId);
+    self.send({ type: 'message.accepted', id: params.message.id, runId: original ?? params.runId, duplicate: original !== undefined });
+    if (original !== undefined) return;
     // Started in a microtask: after this transition commits, so the handler always observes
     // its connection in `ready`, and its emissions never re-enter the actor mid-transition.
     queueMicrotask(() => {

@@ -18,7 +18,7 @@ describe('connection machine: early frames (I1, I3)', () => {
     backend.resolve();
     await flush();
     expect(t.rec.sent[0]).toEqual({ type: 'ready', userId: 'alice', connectionId: 'c1', epoch: 'e1', lastSeq: 7, resumed: false });
-    expect(t.rec.sent.slice(1).map((f) => f.type)).toEqual(['ack', 'error', 'ack']);
+    expect(t.rec.sent.slice(1).map((f) => f.type)).toEqual(['error', 'ack', 'ack']);
     expect(t.rec.handled.map((h) => h.message.id)).toEqual(['a', 'b']);
     expect(t.rec.handled.map((h) => h.runId)).toEqual(['c1.1', 'c1.2']);
     expect(Math.min(...t.rec.sentBeforeHandler)).toBeGreaterThan(0);

@@ -53,3 +53,18 @@ describe('StreamHub.join', () => {
     expect(joined(hub, { epoch: log.epoch, lastSeq: 0 })).toMatchObject({ resumed: false, reason: 'gap' });
   });
 });
+
+describe('MemoryEventLog.recordMessage', () => {
+  it('returns the first run id for a repeated message id, per user, within retention', () => {
+    let now = 0;
+    const log = new MemoryEventLog({ retainEvents: 2, retainMs: 100, now: () => now });
+    expect(log.recordMessage('a', 'm1', 'r1')).toBeUndefined();
+    expect(log.recordMessage('a', 'm1', 'r2')).toBe('r1');
+    expect(log.recordMessage('b', 'm1', 'r3')).toBeUndefined();
+    log.recordMessage('a', 'm2', 'r4');
+    log.recordMessage('a', 'm3', 'r5'); // count retention drops m1
+    expect(log.recordMessage('a', 'm1', 'r6')).toBeUndefined();
+    now = 1_000; // age retention drops everything older than 100 ms
+    expect(log.recordMessage('a', 'm3', 'r7')).toBeUndefined();
+  });
+});

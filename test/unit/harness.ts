@@ -42,7 +42,8 @@ export function connectionUnderTest(options: {
       closeSocket: (_, p) => rec.closes.push(p),
       terminateSocket: () => (rec.terminated += 1),
       ping: () => (rec.pings += 1),
-      invokeHandler: (_, p) => {
+      invokeHandler: ({ self }, p) => {
+        self.send({ type: 'message.accepted', id: p.message.id, runId: p.runId, duplicate: false });
         rec.handled.push(p);
         rec.sentBeforeHandler.push(rec.sent.length);
       },
