@@ -15,7 +15,7 @@ import { handshakeMachine, type VerifiedIdentity } from '../../machines/handshak
 import { forwardSocketEvents } from '../adapter/socket-events.js';
 import { SocketTable, socketEffects } from '../adapter/socket-effects.js';
 import { runHandler } from '../agent/handler.js';
-import { startRun } from '../agent/run-handle.js';
+import { startRun, type RunHandle } from '../agent/run-handle.js';
 import { MemoryEventLog } from '../delivery/event-log.js';
 import { StreamHub } from '../delivery/stream-hub.js';
 import { CloseCode, CloseReason } from '../protocol/close-codes.js';
@@ -33,6 +33,13 @@ export interface LockstepServer {
   readonly metrics: ServerMetrics;
   /** True when lockstep dev tokens are in use (no JWT secret, no custom verifier). */
   readonly devTokens: boolean;
+  /**
+   * Starts a run for `userId` outside any request (a push from an agent): `agent_started` is
+   * appended at once; report the rest through the handle. Every tab of the user receives it.
+   */
+  startRun(userId: string): RunHandle;
+  /** Pushes a one-event-run to every connection of `userId` (`agent_started`, `agent_completed` with `data`). */
+  sendToUser(userId: string, data: unknown): string;
   /** Standalone only: listen on `options.host:options.port` (port 0 = ephemeral). */
   listen(): Promise<AddressInfo>;
   /** Serves GET /health and GET /metrics; returns false for other requests. For embedders. */
@@ -68,6 +75,9 @@ export function createLockstepServer(userOptions: LockstepServerOptions = {}): L
     handleProtocols: (protocols) => selectSubprotocol(protocols),
   });
 
+  const startUserRun = (userId: string, runId: string): RunHandle =>
+    startRun(runId, userId, (event, data) => hub.publish(userId, { runId, event, data, ts: Date.now() }));
+
   const invokeHandler = ({ self }: { self: AnyActorRef }, params: HandlerInvocation) => {
     // Exactly-once per message id and user, across connections and reconnects (inside retention).
     const original = hub.log.recordMessage(params.userId, params.message.id, params.runId);
@@ -82,9 +92,7 @@ export function createLockstepServer(userOptions: LockstepServerOptions = {}): L
         runId: params.runId,
         state: topState(self as ConnectionActor),
       });
-      const run = startRun(params.runId, params.userId, (event, data) =>
-        hub.publish(params.userId, { runId: params.runId, event, data, ts: Date.now() }),
-      );
+      const run = startUserRun(params.userId, params.runId);
       void runHandler(
         options.handler,
         params.message,
@@ -159,6 +167,12 @@ export function createLockstepServer(userOptions: LockstepServerOptions = {}): L
   return {
     httpServer,
     hub,
+    startRun: (userId) => startUserRun(userId, `push.${randomUUID()}`),
+    sendToUser(userId, data) {
+      const run = startUserRun(userId, `push.${randomUUID()}`);
+      run.complete(data);
+      return run.runId;
+    },
     metrics,
     devTokens: options.devTokens,
     handleRequest,
