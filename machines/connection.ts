@@ -14,7 +14,7 @@
  * Every timeout is a named delay: authTimeout/backendTimeout (in the handshake child),
  * heartbeat, closeTimeout.
  */
-import { assertEvent, assign, setup } from 'xstate';
+import { assertEvent, assign, not, setup } from 'xstate';
 import { handshakeMachine, type HandshakeOutput } from './handshake.js';
 import { decodedFrame } from './frame-decoding.js';
 import { CloseCode, CloseReason } from '../src/protocol/close-codes.js';
@@ -27,6 +27,10 @@ export interface ConnectionLimits {
   closeTimeoutMs: number;
   maxEarlyFrames: number;
   maxBadFrames: number;
+  /** Messages per second a connection may send on average (token bucket refill rate). */
+  messageRate: number;
+  /** Messages a connection may send in a burst (token bucket size). */
+  messageBurst: number;
 }
 
 export const DEFAULT_CONNECTION_LIMITS: ConnectionLimits = {
@@ -36,6 +40,8 @@ export const DEFAULT_CONNECTION_LIMITS: ConnectionLimits = {
   closeTimeoutMs: 5_000,
   maxEarlyFrames: 256,
   maxBadFrames: 20,
+  messageRate: 20,
+  messageBurst: 40,
 };
 
 export interface ConnectionInput {
@@ -59,6 +65,8 @@ export interface ConnectionContext {
   /** How many frames were ever held before `ready` (for metrics). */
   heldFrames: number;
   badFrames: number;
+  /** Token bucket for `message` frames; refilled by the `rateRefill` delay while below burst. */
+  messageTokens: number;
   runCount: number;
   epoch: string | undefined;
   lastSeq: number;
@@ -97,6 +105,31 @@ export interface HandlerInvocation {
   message: MessageFrame;
 }
 
+/**
+ * Why a frame is refused when ready, or undefined: not decodable, or a message over the
+ * rate limit. Refused frames get an error frame and count towards `maxBadFrames`.
+ */
+function frameRejection(
+  context: ConnectionContext,
+  event: ConnectionEvent,
+): { code: string; message: string; ref?: string; reason: string } | undefined {
+  if (event.type !== 'socket.frame') return undefined;
+  const decoded = decodedFrame(event);
+  if (!decoded.ok) {
+    const { code, message } = decoded;
+    return { code, message, ...(decoded.ref === undefined ? {} : { ref: decoded.ref }), reason: CloseReason.BAD_FRAMES };
+  }
+  if (decoded.frame.type === 'message' && context.messageTokens < 1) {
+    return {
+      code: 'LOCKSTEP_E_RATE_LIMITED',
+      message: `more than ${context.limits.messageBurst} messages in a burst or ${context.limits.messageRate}/s on average; this message was not accepted, send it again later`,
+      ref: decoded.frame.id,
+      reason: CloseReason.RATE_LIMITED,
+    };
+  }
+  return undefined;
+}
+
 const closeWith = (code: number, reason: string) =>
   ({ type: 'setClose', params: { code, reason } }) as const;
 
@@ -120,14 +153,17 @@ const connectionBase = setup({
   delays: {
     heartbeat: ({ context }) => context.limits.heartbeatMs,
     closeTimeout: ({ context }) => context.limits.closeTimeoutMs,
+    rateRefill: ({ context }) => Math.max(1, Math.round(1000 / context.limits.messageRate)),
   },
   guards: {
     expectsAuthFrame: ({ context }) => context.awaitingAuthFrame,
     earlyBufferFull: ({ context }) => context.early.length >= context.limits.maxEarlyFrames,
     handshakeAccepted: (_, params: { output: HandshakeOutput }) => params.output.ok,
-    isBadFrame: ({ event }) => event.type === 'socket.frame' && !decodedFrame(event).ok,
-    isLastBadFrameAllowed: ({ context, event }) =>
-      event.type === 'socket.frame' && !decodedFrame(event).ok && context.badFrames + 1 >= context.limits.maxBadFrames,
+    isRejectedFrame: ({ context, event }) => frameRejection(context, event) !== undefined,
+    isLastRejectedFrameAllowed: ({ context, event }) =>
+      frameRejection(context, event) !== undefined && context.badFrames + 1 >= context.limits.maxBadFrames,
+    bucketFull: ({ context }) => context.messageTokens >= context.limits.messageBurst,
+    refillFillsBucket: ({ context }) => context.messageTokens + 1 >= context.limits.messageBurst,
   },
   actions: {
     // ── effects, provided by the adapter ──
@@ -174,14 +210,15 @@ const connectionSetup = connectionBase.extend({
       enqueue.assign({ early: [] });
     }),
     replyWithFrameError: connectionBase.enqueueActions(({ context, event, enqueue }) => {
-      assertEvent(event, 'socket.frame');
-      const decoded = decodedFrame(event);
-      if (decoded.ok) return;
-      const frame: ServerFrame = decoded.ref === undefined
-        ? { type: 'error', code: decoded.code, message: decoded.message }
-        : { type: 'error', code: decoded.code, message: decoded.message, ref: decoded.ref };
-      enqueue({ type: 'sendFrame', params: { frame } });
+      const rejection = frameRejection(context, event);
+      if (rejection === undefined) return;
+      const { reason: _reason, ...error } = rejection;
+      enqueue({ type: 'sendFrame', params: { frame: { type: 'error', ...error } } });
       enqueue.assign({ badFrames: context.badFrames + 1 });
+    }),
+    closeForRejectedFrames: connectionBase.enqueueActions(({ context, event, enqueue }) => {
+      const rejection = frameRejection(context, event);
+      enqueue({ type: 'setClose', params: { code: CloseCode.POLICY, reason: rejection?.reason ?? CloseReason.BAD_FRAMES } });
     }),
     dispatchFrame: connectionBase.enqueueActions(({ context, event, enqueue }) => {
       assertEvent(event, 'socket.frame');
@@ -193,7 +230,7 @@ const connectionSetup = connectionBase.extend({
         case 'message': {
           // Deterministic and unique: connection ids are unique, run numbers grow per connection.
           const runId = `${context.connectionId}.${context.runCount + 1}`;
-          enqueue.assign({ runCount: context.runCount + 1 });
+          enqueue.assign({ runCount: context.runCount + 1, messageTokens: context.messageTokens - 1 });
           // The server deduplicates by message id and answers `message.accepted` at once (the
           // ack), before the handler starts, so the ack precedes every event of the run.
           enqueue({
@@ -236,6 +273,7 @@ export const connectionMachine = connectionSetup.createMachine({
     early: [],
     heldFrames: 0,
     badFrames: 0,
+    messageTokens: input.limits.messageBurst,
     runCount: 0,
     epoch: undefined,
     lastSeq: 0,
@@ -349,11 +387,12 @@ export const connectionMachine = connectionSetup.createMachine({
       on: {
         'socket.frame': [
           {
-            guard: 'isLastBadFrameAllowed',
+            guard: 'isLastRejectedFrameAllowed',
             target: 'closing',
-            actions: ['replyWithFrameError', closeWith(CloseCode.POLICY, CloseReason.BAD_FRAMES)],
+            // The reason is computed before the reply changes the count it depends on.
+            actions: ['closeForRejectedFrames', 'replyWithFrameError'],
           },
-          { guard: 'isBadFrame', actions: 'replyWithFrameError' },
+          { guard: 'isRejectedFrame', actions: 'replyWithFrameError' },
           { actions: 'dispatchFrame' },
         ],
         'message.accepted': {
@@ -378,6 +417,29 @@ export const connectionMachine = connectionSetup.createMachine({
         ...whileOpen,
       },
       states: {
+        messageRate: {
+          initial: 'full',
+          states: {
+            // No timer while the bucket is full: idle connections cost nothing here.
+            full: { always: { guard: not('bucketFull'), target: 'refilling' } },
+            refilling: {
+              after: {
+                rateRefill: [
+                  {
+                    guard: 'refillFillsBucket',
+                    target: 'full',
+                    actions: assign({ messageTokens: ({ context }) => context.limits.messageBurst }),
+                  },
+                  {
+                    target: 'refilling',
+                    reenter: true,
+                    actions: assign({ messageTokens: ({ context }) => context.messageTokens + 1 }),
+                  },
+                ],
+              },
+            },
+          },
+        },
         heartbeat: {
           initial: 'waiting',
           states: {

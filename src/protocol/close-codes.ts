@@ -21,6 +21,7 @@ export const CloseReason = {
   SHUTDOWN: 'server shutting down',
   EARLY_OVERFLOW: 'too many frames before ready',
   BAD_FRAMES: 'too many bad frames',
+  RATE_LIMITED: 'rate limit exceeded',
   UNAUTHORIZED: 'unauthorized',
   AUTH_FRAME_EXPECTED: 'first frame must be auth',
   AUTH_TIMEOUT: 'auth timeout',

@@ -8,6 +8,7 @@ export const ErrorCodes = {
   LOCKSTEP_E_BAD_FRAME: { kind: 'wire', message: 'frame does not match the schema of its type' },
   LOCKSTEP_E_UNKNOWN_TYPE: { kind: 'wire', message: 'frame type is not part of protocol lockstep.v1' },
   LOCKSTEP_E_BINARY_UNSUPPORTED: { kind: 'wire', message: 'binary frames are not supported; send JSON text frames' },
+  LOCKSTEP_E_RATE_LIMITED: { kind: 'wire', message: 'message rate limit exceeded' },
   LOCKSTEP_E_ALREADY_AUTHENTICATED: { kind: 'wire', message: 'credentials were already accepted for this connection' },
   LOCKSTEP_ERR_EVENT_ORDER: { kind: 'api', message: 'agent event emitted out of the run grammar' },
   LOCKSTEP_ERR_INVALID_OPTION: { kind: 'api', message: 'server option is invalid' },

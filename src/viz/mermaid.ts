@@ -55,7 +55,9 @@ function renderChildren(parent: AnyStateNode, indent: string): string[] {
   if (parent.type !== 'parallel' && parent.initial?.target[0]) {
     lines.push(`${indent}[*] --> ${nodeId(parent.initial.target[0])}`);
   }
-  for (const child of children) {
+  children.forEach((child, index) => {
+    // Regions of a parallel state are drawn side by side, separated by `--`.
+    if (parent.type === 'parallel' && index > 0) lines.push(`${indent}--`);
     const invokes = (child.invoke as Array<{ src: unknown }>).map((i) => `invoke ${String(typeof i.src === 'string' ? i.src : 'actor')}`);
     const label = invokes.length > 0 ? `${child.key} (${invokes.join(', ')})` : child.key;
     lines.push(`${indent}state "${label}" as ${nodeId(child)}`);
@@ -65,7 +67,7 @@ function renderChildren(parent: AnyStateNode, indent: string): string[] {
       lines.push(`${indent}}`);
     }
     if (child.type === 'final') lines.push(`${indent}${nodeId(child)} --> [*]`);
-  }
+  });
   // Transitions declared on the parent apply in every non-final child.
   if (parent.path.length === 0 || parent.type === 'compound') {
     const live = children.filter((c) => c.type !== 'final');

@@ -56,7 +56,7 @@ describe('connection machine: frames when ready', () => {
   async function ready(limits = {}) {
     const t = connectionUnderTest({ limits });
     await flush();
-    expect(t.state()).toEqual({ ready: { heartbeat: 'waiting' } });
+    expect(t.state()).toEqual({ ready: { heartbeat: 'waiting', messageRate: 'full' } });
     t.rec.sent.length = 0;
     return t;
   }
@@ -174,5 +174,32 @@ describe('connection machine: timers and endings (I2, I10)', () => {
     expect(t.actor.getSnapshot().value).toBe('closed');
     expect(t.actor.getSnapshot().status).toBe('done');
     expect(t.rec.left).toBeGreaterThan(0);
+  });
+});
+
+describe('connection machine: message rate (token bucket)', () => {
+  it('refuses messages over the burst with LOCKSTEP_E_RATE_LIMITED, refills with time, closes 1008 on persistent excess', async () => {
+    const t = connectionUnderTest({ limits: { messageBurst: 2, messageRate: 10, maxBadFrames: 3 } });
+    await flush();
+    t.rec.sent.length = 0;
+    t.frame(msg('1'));
+    t.frame(msg('2'));
+    t.frame(msg('3'));
+    t.frame({ type: 'ping' }); // not limited, and not a refusal
+    expect(t.rec.handled.map((h) => h.message.id)).toEqual(['1', '2']);
+    expect(t.rec.sent.find((f) => f.type === 'error')).toMatchObject({ code: 'LOCKSTEP_E_RATE_LIMITED', ref: '3' });
+
+    t.clock.increment(100); // one token back (10/s)
+    t.frame(msg('4'));
+    expect(t.rec.handled.map((h) => h.message.id)).toEqual(['1', '2', '4']);
+    t.clock.increment(100);
+    t.clock.increment(100);
+    expect(t.actor.getSnapshot().context.messageTokens).toBe(2);
+    expect(t.state()).toMatchObject({ ready: { messageRate: 'full' } });
+
+    for (const id of ['5', '6', '7', '8', '9']) t.frame(msg(id));
+    expect(t.state()).toBe('closing');
+    expect(t.rec.closes).toEqual([{ code: 1008, reason: 'rate limit exceeded' }]);
+    expect(t.rec.handled.map((h) => h.message.id)).toEqual(['1', '2', '4', '5', '6']);
   });
 });
