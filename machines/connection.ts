@@ -94,6 +94,7 @@ export type ConnectionEvent =
       reason?: ResumeFailure;
       replay: StreamEvent[];
     }
+  | { type: 'stream.refused'; reason: string }
   | { type: 'stream.event'; event: StreamEvent }
   | { type: 'message.accepted'; id: string; runId: string; duplicate: boolean }
   | { type: 'server.shutdown' };
@@ -351,6 +352,11 @@ export const connectionMachine = connectionSetup.createMachine({
           },
           { actions: 'holdFrame' },
         ],
+        // The user already has `maxConnectionsPerUser` live connections.
+        'stream.refused': {
+          target: 'closing',
+          actions: { type: 'setClose', params: ({ event }) => ({ code: CloseCode.POLICY, reason: event.reason }) },
+        },
         'stream.joined': {
           target: 'ready',
           actions: assign(({ event }) => ({

@@ -4,6 +4,7 @@
  * the join always precedes every event published after it: no event can overtake `ready`.
  */
 import type { EventLog, NewStreamEvent } from './event-log.js';
+import { CloseReason } from '../protocol/close-codes.js';
 import type { ResumeFailure, ResumeRequest, StreamEvent } from '../protocol/frames.js';
 
 export type StreamMessage =
@@ -16,6 +17,7 @@ export type StreamMessage =
       /** Missed events to send right after `ready`, before any live event (I5). */
       replay: StreamEvent[];
     }
+  | { type: 'stream.refused'; reason: string }
   | { type: 'stream.event'; event: StreamEvent };
 
 export type Deliver = (message: StreamMessage) => void;
@@ -25,8 +27,11 @@ export class StreamHub {
   readonly #byUser = new Map<string, Map<string, Deliver>>();
   readonly #userOf = new Map<string, string>();
 
-  constructor(log: EventLog) {
+  readonly #maxConnectionsPerUser: number;
+
+  constructor(log: EventLog, options: { maxConnectionsPerUser?: number } = {}) {
     this.log = log;
+    this.#maxConnectionsPerUser = options.maxConnectionsPerUser ?? Infinity;
   }
 
   /**
@@ -35,6 +40,10 @@ export class StreamHub {
    */
   join(userId: string, connectionId: string, resume: ResumeRequest | undefined, deliver: Deliver): void {
     let subscribers = this.#byUser.get(userId);
+    if (subscribers !== undefined && subscribers.size >= this.#maxConnectionsPerUser) {
+      deliver({ type: 'stream.refused', reason: CloseReason.TOO_MANY_CONNECTIONS });
+      return;
+    }
     if (subscribers === undefined) {
       subscribers = new Map();
       this.#byUser.set(userId, subscribers);

@@ -22,6 +22,7 @@ export const CloseReason = {
   EARLY_OVERFLOW: 'too many frames before ready',
   BAD_FRAMES: 'too many bad frames',
   RATE_LIMITED: 'rate limit exceeded',
+  TOO_MANY_CONNECTIONS: 'too many connections',
   UNAUTHORIZED: 'unauthorized',
   AUTH_FRAME_EXPECTED: 'first frame must be auth',
   AUTH_TIMEOUT: 'auth timeout',

@@ -60,7 +60,9 @@ export function createLockstepServer(userOptions: LockstepServerOptions = {}): L
   const options = resolveOptions(userOptions);
   const standalone = options.server === undefined;
   const httpServer = options.server ?? createHttpServer();
-  const hub = new StreamHub(options.eventLog ?? new MemoryEventLog());
+  const hub = new StreamHub(options.eventLog ?? new MemoryEventLog(), {
+    maxConnectionsPerUser: options.maxConnectionsPerUser,
+  });
   let shuttingDown = false;
   let closed: Promise<void> | undefined;
 
@@ -145,6 +147,11 @@ export function createLockstepServer(userOptions: LockstepServerOptions = {}): L
     if (!options.paths.includes(path)) {
       // Attached: other upgrade listeners of the embedding server may own this path.
       if (standalone) refuseUpgrade(socket, '404 Not Found');
+      return;
+    }
+    const origin = req.headers.origin;
+    if (options.allowedOrigins !== undefined && origin !== undefined && !options.allowedOrigins.has(origin)) {
+      refuseUpgrade(socket, '403 Forbidden');
       return;
     }
     if (shuttingDown) {

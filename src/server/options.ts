@@ -40,6 +40,14 @@ export interface LockstepServerOptions {
   /** Largest accepted frame in bytes; bigger frames close with 1009. Default 1 MiB. */
   maxPayload?: number;
   eventLog?: EventLog;
+  /** Live connections one user may hold; the next one is closed with 1008. Default 16. */
+  maxConnectionsPerUser?: number;
+  /**
+   * Browser origins allowed to open a WebSocket (exact `Origin` values). An upgrade with
+   * another Origin is refused with HTTP 403; requests without Origin (non-browser) pass.
+   * Default: no check.
+   */
+  allowedOrigins?: string[];
   logger?: Logger;
   /** Called for every connection state change and every handler start (tests, debugging). */
   onTrace?: (entry: TraceEntry) => void;
@@ -59,6 +67,8 @@ export interface ResolvedOptions {
   limits: ConnectionLimits;
   maxPayload: number;
   eventLog: EventLog | undefined;
+  maxConnectionsPerUser: number;
+  allowedOrigins: ReadonlySet<string> | undefined;
   logger: Logger;
   onTrace: ((entry: TraceEntry) => void) | undefined;
   clock: Clock | undefined;
@@ -92,6 +102,8 @@ export function resolveOptions(options: LockstepServerOptions): ResolvedOptions 
     limits,
     maxPayload: positiveInteger('maxPayload', options.maxPayload ?? 1024 * 1024),
     eventLog: options.eventLog,
+    maxConnectionsPerUser: positiveInteger('maxConnectionsPerUser', options.maxConnectionsPerUser ?? 16),
+    allowedOrigins: options.allowedOrigins === undefined ? undefined : new Set(options.allowedOrigins),
     logger: options.logger ?? silentLogger,
     onTrace: options.onTrace,
     clock: options.clock,
