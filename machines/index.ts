@@ -2,3 +2,4 @@
 export * from './handshake.js';
 export * from './connection.js';
 export * from './agent-run.js';
+export * from './server-lifecycle.js';

@@ -25,6 +25,8 @@ import { ConnectionRegistry, topState, type ConnectionActor } from './connection
 import { createRequestHandler } from './http-routes.js';
 import { createMetrics, type ServerMetrics } from './metrics.js';
 import { resolveOptions, type LockstepServerOptions } from './options.js';
+import { RunTracker } from './run-tracker.js';
+import { serverLifecycleMachine } from '../../machines/server-lifecycle.js';
 
 export interface LockstepServer {
   /** The http.Server lockstep listens on (yours when attached). */
@@ -48,7 +50,11 @@ export interface LockstepServer {
   connectionsByState(): Record<string, number>;
   /** Number of live connection actors (returns to 0 when every socket is gone). */
   readonly liveConnections: number;
-  /** Stop accepting, close every socket with 1001, resolve when every actor reached `closed`. */
+  /**
+   * Graceful shutdown: refuse new upgrades (503), let in-flight runs finish within `drainMs`
+   * (their events keep flowing), close every socket with 1001, resolve when every connection
+   * actor reached `closed`. Idempotent.
+   */
   close(): Promise<void>;
 }
 
@@ -71,6 +77,7 @@ export function createLockstepServer(userOptions: LockstepServerOptions = {}): L
   const registry = new ConnectionRegistry(metrics, options.logger, options.onTrace);
 
   const sockets = new SocketTable();
+  const runs = new RunTracker();
   const wss = new WebSocketServer({
     noServer: true,
     maxPayload: options.maxPayload,
@@ -95,7 +102,7 @@ export function createLockstepServer(userOptions: LockstepServerOptions = {}): L
         state: topState(self as ConnectionActor),
       });
       const run = startUserRun(params.userId, params.runId);
-      void runHandler(
+      runs.track(runHandler(
         options.handler,
         params.message,
         run,
@@ -104,7 +111,7 @@ export function createLockstepServer(userOptions: LockstepServerOptions = {}): L
           metrics.handlerFaults.inc();
           options.logger.warn({ connectionId: params.connectionId, runId: params.runId, err: String(error) }, 'handler threw; run ended with agent_error');
         },
-      );
+      ));
     });
   };
 
@@ -162,6 +169,22 @@ export function createLockstepServer(userOptions: LockstepServerOptions = {}): L
   };
   httpServer.on('upgrade', onUpgrade);
 
+  const lifecycle = createActor(
+    serverLifecycleMachine.provide({
+      actions: {
+        stopAccepting: () => {
+          shuttingDown = true;
+        },
+        watchRuns: ({ self }) => void runs.whenIdle().then(() => self.send({ type: 'runs.idle' })),
+        closeConnections: () => {
+          for (const actor of registry.actors()) actor.send({ type: 'server.shutdown' });
+        },
+        watchConnections: ({ self }) => void registry.whenEmpty().then(() => self.send({ type: 'connections.empty' })),
+      },
+    }),
+    { input: { drainMs: options.drainMs }, ...(options.clock ? { clock: options.clock } : {}) },
+  ).start();
+
   const handleRequest = createRequestHandler({ registry, metrics, isShuttingDown: () => shuttingDown });
   if (standalone) {
     httpServer.on('request', (req, res) => {
@@ -201,9 +224,10 @@ export function createLockstepServer(userOptions: LockstepServerOptions = {}): L
     },
     close() {
       closed ??= (async () => {
-        shuttingDown = true;
-        for (const actor of registry.actors()) actor.send({ type: 'server.shutdown' });
-        await registry.whenEmpty();
+        await new Promise<void>((resolve) => {
+          lifecycle.subscribe({ complete: resolve });
+          lifecycle.send({ type: 'server.close' });
+        });
         httpServer.off('upgrade', onUpgrade);
         wss.close();
         if (standalone && httpServer.listening) {

@@ -40,6 +40,8 @@ export interface LockstepServerOptions {
   /** Largest accepted frame in bytes; bigger frames close with 1009. Default 1 MiB. */
   maxPayload?: number;
   eventLog?: EventLog;
+  /** How long `close()` lets in-flight runs finish before closing sockets. Default 10000 ms. */
+  drainMs?: number;
   /** Live connections one user may hold; the next one is closed with 1008. Default 16. */
   maxConnectionsPerUser?: number;
   /**
@@ -68,6 +70,7 @@ export interface ResolvedOptions {
   maxPayload: number;
   eventLog: EventLog | undefined;
   maxConnectionsPerUser: number;
+  drainMs: number;
   allowedOrigins: ReadonlySet<string> | undefined;
   logger: Logger;
   onTrace: ((entry: TraceEntry) => void) | undefined;
@@ -102,6 +105,7 @@ export function resolveOptions(options: LockstepServerOptions): ResolvedOptions 
     limits,
     maxPayload: positiveInteger('maxPayload', options.maxPayload ?? 1024 * 1024),
     eventLog: options.eventLog,
+    drainMs: positiveInteger('drainMs', options.drainMs ?? 10_000),
     maxConnectionsPerUser: positiveInteger('maxConnectionsPerUser', options.maxConnectionsPerUser ?? 16),
     allowedOrigins: options.allowedOrigins === undefined ? undefined : new Set(options.allowedOrigins),
     logger: options.logger ?? silentLogger,

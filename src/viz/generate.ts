@@ -5,12 +5,14 @@
 import { agentRunMachine } from '../../machines/agent-run.js';
 import { connectionMachine } from '../../machines/connection.js';
 import { handshakeMachine } from '../../machines/handshake.js';
+import { serverLifecycleMachine } from '../../machines/server-lifecycle.js';
 import { toMermaid } from './mermaid.js';
 
 export const MACHINES = {
   handshake: handshakeMachine,
   connection: connectionMachine,
   'agent-run': agentRunMachine,
+  'server-lifecycle': serverLifecycleMachine,
 } as const;
 
 const DESCRIPTIONS: Record<keyof typeof MACHINES, string> = {
@@ -20,6 +22,8 @@ const DESCRIPTIONS: Record<keyof typeof MACHINES, string> = {
     'one actor per socket. `handshaking` holds early frames and runs the handshake child; `joining` subscribes to the user\'s stream; `ready` sends the `ready` frame, re-raises held frames in order and runs the heartbeat; `closing` waits `closeTimeout` for the peer\'s close, `terminating` cuts the socket; `closed` is final.',
   'agent-run':
     'one actor per run: `started` → `thinking` / `toolsOpen` (tool calls matched by id) → `completed` | `failed`. `complete` has no transition from `toolsOpen`, so it is refused while a tool call is open.',
+  'server-lifecycle':
+    'one actor per server: `draining` refuses new upgrades while in-flight runs finish (at most `drainTimeout` = `drainMs`), `closingConnections` sends 1001 to every socket, `closed` once every connection actor is closed.',
 };
 
 const README_HEAD = `# State charts
