@@ -31,6 +31,10 @@ export interface ConnectionLimits {
   messageRate: number;
   /** Messages a connection may send in a burst (token bucket size). */
   messageBurst: number;
+  /** Socket send buffer (bytes) at which the connection stops writing events: `congested`. */
+  highWaterMarkBytes: number;
+  /** Events a congested connection may fall behind the log before it is closed 1008. */
+  maxLagEvents: number;
 }
 
 export const DEFAULT_CONNECTION_LIMITS: ConnectionLimits = {
@@ -42,6 +46,8 @@ export const DEFAULT_CONNECTION_LIMITS: ConnectionLimits = {
   maxBadFrames: 20,
   messageRate: 20,
   messageBurst: 40,
+  highWaterMarkBytes: 1024 * 1024,
+  maxLagEvents: 500,
 };
 
 export interface ConnectionInput {
@@ -95,7 +101,12 @@ export type ConnectionEvent =
       replay: StreamEvent[];
     }
   | { type: 'stream.refused'; reason: string }
-  | { type: 'stream.event'; event: StreamEvent }
+  /** `bufferedBytes`: the socket's send buffer when the event was delivered (a fact, not a decision). */
+  | { type: 'stream.event'; event: StreamEvent; bufferedBytes: number }
+  /** The socket flushed what was buffered while congested. */
+  | { type: 'socket.drain' }
+  /** The log's events after the last one sent, read for catch-up; undefined: retention lost some. */
+  | { type: 'stream.caughtUp'; events: StreamEvent[] | undefined }
   | { type: 'message.accepted'; id: string; runId: string; duplicate: boolean }
   | { type: 'server.shutdown' };
 
@@ -163,6 +174,11 @@ const connectionBase = setup({
     isRejectedFrame: ({ context, event }) => frameRejection(context, event) !== undefined,
     isLastRejectedFrameAllowed: ({ context, event }) =>
       frameRejection(context, event) !== undefined && context.badFrames + 1 >= context.limits.maxBadFrames,
+    socketCongested: ({ context, event }) =>
+      event.type === 'stream.event' && event.bufferedBytes >= context.limits.highWaterMarkBytes,
+    lagTooLarge: ({ context, event }) =>
+      event.type === 'stream.event' && event.event.seq - context.lastSeq > context.limits.maxLagEvents,
+    catchUpLost: ({ event }) => event.type === 'stream.caughtUp' && event.events === undefined,
     bucketFull: ({ context }) => context.messageTokens >= context.limits.messageBurst,
     refillFillsBucket: ({ context }) => context.messageTokens + 1 >= context.limits.messageBurst,
   },
@@ -173,6 +189,10 @@ const connectionBase = setup({
     terminateSocket: () => {},
     ping: () => {},
     invokeHandler: (_, _params: HandlerInvocation) => {},
+    /** Must answer `socket.drain` once everything buffered so far is flushed. */
+    watchDrain: () => {},
+    /** Must answer `stream.caughtUp` with the user's events after `afterSeq`. */
+    readFromLog: (_, _params: { userId: string; afterSeq: number }) => {},
     joinStream: (_, _params: { connectionId: string; userId: string; resume: ResumeRequest | undefined }) => {},
     leaveStream: (_, _params: { connectionId: string }) => {},
 
@@ -199,6 +219,16 @@ const connectionSetup = connectionBase.extend({
       assertEvent(event, 'socket.frame');
       enqueue.assign({ awaitingAuthFrame: false });
       enqueue.sendTo('handshake', { type: 'handshake.authFrame', data: event.data });
+    }),
+    sendCaughtUp: connectionBase.enqueueActions(({ context, event, enqueue }) => {
+      assertEvent(event, 'stream.caughtUp');
+      let lastSeq = context.lastSeq;
+      for (const stored of event.events ?? []) {
+        if (stored.seq <= lastSeq) continue;
+        enqueue({ type: 'sendFrame', params: { frame: { type: 'event', ...stored } } });
+        lastSeq = stored.seq;
+      }
+      enqueue.assign({ lastSeq });
     }),
     // Missed events go out before any live one: live events are still queued behind us.
     sendReplay: connectionBase.enqueueActions(({ context, enqueue }) => {
@@ -411,18 +441,57 @@ export const connectionMachine = connectionSetup.createMachine({
             }),
           },
         },
-        'stream.event': {
-          actions: [
-            {
-              type: 'sendFrame',
-              params: ({ event }) => ({ frame: { type: 'event', ...event.event } }),
-            },
-            assign({ lastSeq: ({ event }) => event.event.seq }),
-          ],
-        },
         ...whileOpen,
       },
       states: {
+        // Backpressure: events always go to the log; a congested socket is not written to and
+        // catches up from the log, in order, once it drained (I4, I8).
+        flow: {
+          initial: 'flowing',
+          states: {
+            flowing: {
+              on: {
+                'stream.event': [
+                  { guard: 'socketCongested', target: 'congested' },
+                  {
+                    actions: [
+                      { type: 'sendFrame', params: ({ event }) => ({ frame: { type: 'event', ...event.event } }) },
+                      assign({ lastSeq: ({ event }) => event.event.seq }),
+                    ],
+                  },
+                ],
+              },
+            },
+            congested: {
+              entry: 'watchDrain',
+              on: {
+                'stream.event': {
+                  guard: 'lagTooLarge',
+                  target: '#connection.closing',
+                  actions: closeWith(CloseCode.POLICY, CloseReason.SLOW_CONSUMER),
+                },
+                'socket.drain': 'catchingUp',
+              },
+            },
+            catchingUp: {
+              entry: {
+                type: 'readFromLog',
+                params: ({ context }) => ({ userId: context.userId ?? '', afterSeq: context.lastSeq }),
+              },
+              on: {
+                // Events delivered meanwhile are in the log too: the catch-up read covers them.
+                'stream.caughtUp': [
+                  {
+                    guard: 'catchUpLost',
+                    target: '#connection.closing',
+                    actions: closeWith(CloseCode.POLICY, CloseReason.SLOW_CONSUMER),
+                  },
+                  { target: 'flowing', actions: 'sendCaughtUp' },
+                ],
+              },
+            },
+          },
+        },
         messageRate: {
           initial: 'full',
           states: {

@@ -34,6 +34,12 @@ export function socketEffects(table: SocketTable) {
     terminateSocket: ({ self }: EffectArgs) => {
       table.socketOf(self)?.terminate();
     },
+    // A ping's write callback runs once every frame buffered before it is flushed: the drain.
+    watchDrain: ({ self }: EffectArgs) => {
+      table.socketOf(self)?.ping(undefined, undefined, (error?: Error) => {
+        if (!error) self.send({ type: 'socket.drain' });
+      });
+    },
     ping: ({ self }: EffectArgs) => {
       table.socketOf(self)?.ping(undefined, undefined, ignoreWriteError);
     },

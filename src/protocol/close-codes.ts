@@ -23,6 +23,7 @@ export const CloseReason = {
   BAD_FRAMES: 'too many bad frames',
   RATE_LIMITED: 'rate limit exceeded',
   TOO_MANY_CONNECTIONS: 'too many connections',
+  SLOW_CONSUMER: 'slow consumer',
   UNAUTHORIZED: 'unauthorized',
   AUTH_FRAME_EXPECTED: 'first frame must be auth',
   AUTH_TIMEOUT: 'auth timeout',

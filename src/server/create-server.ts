@@ -128,7 +128,15 @@ export function createLockstepServer(userOptions: LockstepServerOptions = {}): L
       ...socketEffects(sockets),
       invokeHandler,
       joinStream: ({ self }, params) =>
-        hub.join(params.userId, params.connectionId, params.resume, (message) => self.send(message)),
+        hub.join(params.userId, params.connectionId, params.resume, (message) =>
+          self.send(
+            message.type === 'stream.event'
+              ? { ...message, bufferedBytes: sockets.socketOf(self)?.bufferedAmount ?? 0 }
+              : message,
+          ),
+        ),
+      readFromLog: ({ self }, params) =>
+        self.send({ type: 'stream.caughtUp', events: hub.log.readAfter(params.userId, params.afterSeq) }),
       leaveStream: (_, params) => hub.leave(params.connectionId),
     },
   });

@@ -56,7 +56,7 @@ describe('connection machine: frames when ready', () => {
   async function ready(limits = {}) {
     const t = connectionUnderTest({ limits });
     await flush();
-    expect(t.state()).toEqual({ ready: { heartbeat: 'waiting', messageRate: 'full' } });
+    expect(t.state()).toEqual({ ready: { flow: 'flowing', heartbeat: 'waiting', messageRate: 'full' } });
     t.rec.sent.length = 0;
     return t;
   }
@@ -108,7 +108,7 @@ describe('connection machine: frames when ready', () => {
   it('stream events become event frames', async () => {
     const t = await ready();
     const event = { seq: 8, runId: 'r', event: 'agent_started' as const, data: {}, ts: 1 };
-    t.actor.send({ type: 'stream.event', event });
+    t.actor.send({ type: 'stream.event', event, bufferedBytes: 0 });
     expect(t.rec.sent).toEqual([{ type: 'event', ...event }]);
     expect(t.actor.getSnapshot().context.lastSeq).toBe(8);
   });
@@ -156,7 +156,7 @@ describe('connection machine: timers and endings (I2, I10)', () => {
     t.rec.sent.length = 0;
     t.actor.send({ type: 'socket.error', message: 'Max payload size exceeded', closeCode: 1009 });
     expect(t.actor.getSnapshot().context.closeCode).toBe(1009);
-    t.actor.send({ type: 'stream.event', event: { seq: 1, runId: 'r', event: 'agent_started', data: {}, ts: 1 } });
+    t.actor.send({ type: 'stream.event', event: { seq: 1, runId: 'r', event: 'agent_started', data: {}, ts: 1 }, bufferedBytes: 0 });
     t.frame({ type: 'ping' });
     expect(t.rec.sent).toEqual([]);
   });
