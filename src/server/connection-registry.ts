@@ -20,6 +20,7 @@ export function topState(actor: ConnectionActor): string {
 export class ConnectionRegistry {
   readonly #actors = new Map<string, ConnectionActor>();
   readonly #states = new Map<string, string>();
+  readonly #congested = new Set<string>();
   readonly #metrics: ServerMetrics;
   readonly #logger: Logger;
   readonly #onTrace: ((entry: TraceEntry) => void) | undefined;
@@ -78,6 +79,7 @@ export class ConnectionRegistry {
 
   #observe(connectionId: string, actor: ConnectionActor, startedAt: number): void {
     const state = topState(actor);
+    this.#observeCongestion(connectionId, actor, state);
     if (this.#states.get(connectionId) === state) return;
     this.#states.set(connectionId, state);
     this.#onTrace?.({ kind: 'state', connectionId, state });
@@ -89,7 +91,21 @@ export class ConnectionRegistry {
     }
   }
 
+  #observeCongestion(connectionId: string, actor: ConnectionActor, state: string): void {
+    const congested = state === 'ready' && actor.getSnapshot().matches({ ready: { flow: 'congested' } });
+    if (congested === this.#congested.has(connectionId)) return;
+    if (congested) {
+      this.#congested.add(connectionId);
+      this.#metrics.congestions.inc();
+      this.#onTrace?.({ kind: 'state', connectionId, state: 'ready.congested' });
+      this.#logger.warn({ connectionId, userId: actor.getSnapshot().context.userId }, 'connection congested');
+    } else {
+      this.#congested.delete(connectionId);
+    }
+  }
+
   #remove(connectionId: string, actor: ConnectionActor, faultCode?: number): void {
+    this.#congested.delete(connectionId);
     if (!this.#actors.has(connectionId)) return;
     const context = actor.getSnapshot().context;
     const code = faultCode ?? context.closeCode ?? context.peerCloseCode ?? 1006;

@@ -10,6 +10,7 @@ export interface ServerMetrics {
   framesHeldBeforeReady: Counter;
   closes: Counter<'code'>;
   handlerFaults: Counter;
+  congestions: Counter;
 }
 
 export function createMetrics(countByState: () => Record<LiveConnectionState, number>): ServerMetrics {
@@ -42,6 +43,11 @@ export function createMetrics(countByState: () => Record<LiveConnectionState, nu
       name: 'lockstep_connections_closed_total',
       help: 'Closed connections by close code (the code the server sent, else the peer\'s).',
       labelNames: ['code'],
+      registers: [registry],
+    }),
+    congestions: new Counter({
+      name: 'lockstep_congestions_total',
+      help: 'Times a connection entered `congested` (its socket buffer passed the high-water mark).',
       registers: [registry],
     }),
     handlerFaults: new Counter({

@@ -203,3 +203,43 @@ describe('connection machine: message rate (token bucket)', () => {
     expect(t.rec.handled.map((h) => h.message.id)).toEqual(['1', '2', '4', '5', '6']);
   });
 });
+
+describe('connection machine: backpressure', () => {
+  const event = (seq: number) => ({ seq, runId: 'r', event: 'agent_thinking' as const, data: {}, ts: 0 });
+  const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => event(from + i));
+
+  it('stops writing at the high-water mark, and after the drain catches up from the log in order', async () => {
+    const t = connectionUnderTest({ limits: { highWaterMarkBytes: 100 }, log: (after) => range(after + 1, 12) });
+    await flush(); // ready, lastSeq 7
+    t.rec.sent.length = 0;
+    t.actor.send({ type: 'stream.event', event: event(8), bufferedBytes: 0 });
+    t.actor.send({ type: 'stream.event', event: event(9), bufferedBytes: 100 });
+    expect(t.state()).toMatchObject({ ready: { flow: 'congested' } });
+    expect(t.rec.drainWatches).toBe(1);
+    t.actor.send({ type: 'stream.event', event: event(10), bufferedBytes: 500 });
+    t.actor.send({ type: 'socket.drain' });
+    expect(t.rec.logReads).toEqual([8]);
+    expect(t.state()).toMatchObject({ ready: { flow: 'flowing' } });
+    t.actor.send({ type: 'stream.event', event: event(13), bufferedBytes: 0 });
+    expect(t.rec.sent.map((f) => (f.type === 'event' ? f.seq : -1))).toEqual([8, 9, 10, 11, 12, 13]);
+  });
+
+  it('a consumer more than maxLagEvents behind is closed 1008 slow consumer', async () => {
+    const t = connectionUnderTest({ limits: { highWaterMarkBytes: 100, maxLagEvents: 3 } });
+    await flush();
+    t.actor.send({ type: 'stream.event', event: event(8), bufferedBytes: 1000 });
+    for (const seq of [9, 10]) t.actor.send({ type: 'stream.event', event: event(seq), bufferedBytes: 1000 });
+    expect(t.state()).toMatchObject({ ready: { flow: 'congested' } });
+    t.actor.send({ type: 'stream.event', event: event(11), bufferedBytes: 1000 });
+    expect(t.state()).toBe('closing');
+    expect(t.rec.closes).toEqual([{ code: 1008, reason: 'slow consumer' }]);
+  });
+
+  it('a catch-up that finds events dropped by retention closes 1008 slow consumer', async () => {
+    const t = connectionUnderTest({ limits: { highWaterMarkBytes: 100 }, log: () => undefined });
+    await flush();
+    t.actor.send({ type: 'stream.event', event: event(8), bufferedBytes: 1000 });
+    t.actor.send({ type: 'socket.drain' });
+    expect(t.rec.closes).toEqual([{ code: 1008, reason: 'slow consumer' }]);
+  });
+});

@@ -2,7 +2,7 @@
 import { createActor, fromPromise, SimulatedClock } from 'xstate';
 import { connectionMachine, DEFAULT_CONNECTION_LIMITS, type ConnectionLimits, type HandlerInvocation } from '../../machines/connection.js';
 import { handshakeMachine } from '../../machines/handshake.js';
-import type { ServerFrame } from '../../src/protocol/frames.js';
+import type { ServerFrame, StreamEvent } from '../../src/protocol/frames.js';
 
 export const flush = () => new Promise<void>((resolve) => setImmediate(resolve));
 
@@ -16,6 +16,8 @@ export interface Recorded {
   /** The frame count when each handler call happened (to prove `ready` came first). */
   sentBeforeHandler: number[];
   left: number;
+  drainWatches: number;
+  logReads: number[];
 }
 
 export function connectionUnderTest(options: {
@@ -23,9 +25,11 @@ export function connectionUnderTest(options: {
   limits?: Partial<ConnectionLimits>;
   backend?: Promise<void>;
   verify?: (token: string) => Promise<{ userId: string }>;
+  /** What the log answers to a catch-up read after `afterSeq`. */
+  log?: (afterSeq: number) => StreamEvent[] | undefined;
 } = {}) {
   const clock = new SimulatedClock();
-  const rec: Recorded = { sent: [], closes: [], terminated: 0, pings: 0, handled: [], sentBeforeHandler: [], left: 0 };
+  const rec: Recorded = { sent: [], closes: [], terminated: 0, pings: 0, handled: [], sentBeforeHandler: [], left: 0, drainWatches: 0, logReads: [] };
   const machine = connectionMachine.provide({
     actors: {
       handshake: handshakeMachine.provide({
@@ -49,6 +53,11 @@ export function connectionUnderTest(options: {
       },
       joinStream: ({ self }) => self.send({ type: 'stream.joined', epoch: 'e1', lastSeq: 7, resumed: false, replay: [] }),
       leaveStream: () => (rec.left += 1),
+      watchDrain: () => (rec.drainWatches += 1),
+      readFromLog: ({ self }, p) => {
+        rec.logReads.push(p.afterSeq);
+        self.send({ type: 'stream.caughtUp', events: options.log?.(p.afterSeq) });
+      },
     },
   });
   const actor = createActor(machine, {
