@@ -87,20 +87,27 @@ export interface ConnectionContext {
   socketError: string | undefined;
 }
 
+/** The delivery layer's answer to `joinStream`. */
+export interface StreamJoined {
+  type: 'stream.joined';
+  epoch: string;
+  lastSeq: number;
+  resumed: boolean;
+  reason?: ResumeFailure;
+  /** Missed events to send right after `ready`, before any live event (I5). */
+  replay: StreamEvent[];
+}
+
+/** `joinStream` refused: the user already holds `maxConnectionsPerUser` connections. */
+export interface StreamRefused { type: 'stream.refused'; reason: string }
+
 export type ConnectionEvent =
   | { type: 'socket.frame'; data: string | null }
   | { type: 'socket.close'; code: number; reason: string }
   | { type: 'socket.error'; message: string; closeCode: number }
   | { type: 'socket.pong' }
-  | {
-      type: 'stream.joined';
-      epoch: string;
-      lastSeq: number;
-      resumed: boolean;
-      reason?: ResumeFailure;
-      replay: StreamEvent[];
-    }
-  | { type: 'stream.refused'; reason: string }
+  | StreamJoined
+  | StreamRefused
   /** `bufferedBytes`: the socket's send buffer when the event was delivered (a fact, not a decision). */
   | { type: 'stream.event'; event: StreamEvent; bufferedBytes: number }
   /** The socket flushed what was buffered while congested. */

@@ -5,20 +5,10 @@
  */
 import type { EventLog, NewStreamEvent } from './event-log.js';
 import { CloseReason } from '../protocol/close-codes.js';
-import type { ResumeFailure, ResumeRequest, StreamEvent } from '../protocol/frames.js';
+import type { ResumeRequest, StreamEvent } from '../protocol/frames.js';
+import type { StreamJoined, StreamRefused } from '../../machines/connection.js';
 
-export type StreamMessage =
-  | {
-      type: 'stream.joined';
-      epoch: string;
-      lastSeq: number;
-      resumed: boolean;
-      reason?: ResumeFailure;
-      /** Missed events to send right after `ready`, before any live event (I5). */
-      replay: StreamEvent[];
-    }
-  | { type: 'stream.refused'; reason: string }
-  | { type: 'stream.event'; event: StreamEvent };
+export type StreamMessage = StreamJoined | StreamRefused | { type: 'stream.event'; event: StreamEvent };
 
 export type Deliver = (message: StreamMessage) => void;
 
