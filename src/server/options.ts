@@ -87,7 +87,12 @@ function positiveInteger(name: string, value: number): number {
 }
 
 export function resolveOptions(options: LockstepServerOptions): ResolvedOptions {
-  const limits = { ...DEFAULT_CONNECTION_LIMITS, ...options.limits };
+  // A key given as undefined means "the default", as everywhere else in the options.
+  const given = Object.entries(options.limits ?? {}).filter(([, value]) => value !== undefined);
+  const limits: ConnectionLimits = { ...DEFAULT_CONNECTION_LIMITS, ...Object.fromEntries(given) };
+  for (const name of Object.keys(limits)) {
+    if (!(name in DEFAULT_CONNECTION_LIMITS)) invalid(`limits.${name} is not a known limit (${Object.keys(DEFAULT_CONNECTION_LIMITS).join(', ')})`);
+  }
   for (const [name, value] of Object.entries(limits)) positiveInteger(`limits.${name}`, value);
   const paths = options.paths ?? ['/ws', '/websocket'];
   for (const path of paths) if (!path.startsWith('/')) invalid(`paths entries must start with "/", got "${path}"`);
