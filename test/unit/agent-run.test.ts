@@ -1,4 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { createActor } from 'xstate';
+import { agentRunMachine } from '../../machines/agent-run.js';
 import { startRun } from '../../src/agent/run-handle.js';
 import { runHandler, type MessageHandler } from '../../src/agent/handler.js';
 import { demoAgent } from '../../src/agent/demo-agent.js';
@@ -107,5 +109,233 @@ describe('runHandler: how a handler outcome ends its run (I9)', () => {
       run.complete();
     });
     expect(events.map((e) => e.event)).toEqual(['agent_started', 'tool_executing', 'agent_error']);
+  });
+});
+
+// ── Additional coverage: every transition and refusal of agentRunMachine ──
+
+describe('agentRunMachine directly: transitions', () => {
+  const fresh = () => {
+    const actor = createActor(agentRunMachine, { input: { runId: 'r' } });
+    actor.start();
+    return actor;
+  };
+
+  it('started → thinking → thinking → toolsOpen → thinking → completed', () => {
+    const a = fresh();
+    expect(a.getSnapshot().value).toBe('started');
+    a.send({ type: 'run.thinking' });
+    expect(a.getSnapshot().value).toBe('thinking');
+    a.send({ type: 'run.thinking' });
+    expect(a.getSnapshot().value).toBe('thinking');
+    a.send({ type: 'run.toolStarted', toolCallId: 't' });
+    expect(a.getSnapshot().value).toBe('toolsOpen');
+    a.send({ type: 'run.thinking' });
+    expect(a.getSnapshot().value).toBe('toolsOpen');
+    a.send({ type: 'run.toolCompleted', toolCallId: 't' });
+    expect(a.getSnapshot().value).toBe('thinking');
+    a.send({ type: 'run.complete' });
+    expect(a.getSnapshot().value).toBe('completed');
+    expect(a.getSnapshot().status).toBe('done');
+  });
+
+  it.each([
+    ['started', [] as const],
+    ['thinking', [{ type: 'run.thinking' }] as const],
+  ])('from %s: complete and fail are allowed, toolCompleted is not', (_name, prefix) => {
+    const a = fresh();
+    for (const e of prefix) a.send(e);
+    const s = a.getSnapshot();
+    expect(s.can({ type: 'run.complete' })).toBe(true);
+    expect(s.can({ type: 'run.fail' })).toBe(true);
+    expect(s.can({ type: 'run.toolCompleted', toolCallId: 'x' })).toBe(false);
+    expect(s.can({ type: 'run.toolStarted', toolCallId: 'x' })).toBe(true);
+  });
+
+  it('toolsOpen: complete refused, fail allowed and clears open calls, unknown/duplicate ids refused', () => {
+    const a = fresh();
+    a.send({ type: 'run.toolStarted', toolCallId: 'a' });
+    const s = a.getSnapshot();
+    expect(s.can({ type: 'run.complete' })).toBe(false);
+    expect(s.can({ type: 'run.toolStarted', toolCallId: 'a' })).toBe(false);
+    expect(s.can({ type: 'run.toolCompleted', toolCallId: 'b' })).toBe(false);
+    expect(s.can({ type: 'run.toolCompleted', toolCallId: 'a' })).toBe(true);
+    a.send({ type: 'run.fail' });
+    expect(a.getSnapshot().value).toBe('failed');
+    expect(a.getSnapshot().context.openToolCalls).toEqual([]);
+  });
+
+  it('a completed tool id may be reused afterwards', () => {
+    const a = fresh();
+    a.send({ type: 'run.toolStarted', toolCallId: 'a' });
+    a.send({ type: 'run.toolCompleted', toolCallId: 'a' });
+    expect(a.getSnapshot().can({ type: 'run.toolStarted', toolCallId: 'a' })).toBe(true);
+  });
+
+  it('nothing is possible from completed or failed', () => {
+    for (const end of [{ type: 'run.complete' }, { type: 'run.fail' }] as const) {
+      const a = fresh();
+      a.send(end);
+      const s = a.getSnapshot();
+      for (const e of [
+        { type: 'run.thinking' },
+        { type: 'run.toolStarted', toolCallId: 'x' },
+        { type: 'run.toolCompleted', toolCallId: 'x' },
+        { type: 'run.complete' },
+        { type: 'run.fail' },
+      ] as const) expect(s.can(e)).toBe(false);
+    }
+  });
+});
+
+describe('run handle: emitted events and refusals', () => {
+  it('happy path emits the five events with data (toolCallId merged into tool data)', () => {
+    const { run, events } = recordedRun();
+    run.thinking({ step: 1 });
+    run.toolStarted('t1', { name: 'search' });
+    run.toolCompleted('t1', { result: 42 });
+    run.complete({ text: 'ok' });
+    expect(events).toEqual([
+      { event: 'agent_started', data: {} },
+      { event: 'agent_thinking', data: { step: 1 } },
+      { event: 'tool_executing', data: { name: 'search', toolCallId: 't1' } },
+      { event: 'tool_completed', data: { result: 42, toolCallId: 't1' } },
+      { event: 'agent_completed', data: { text: 'ok' } },
+    ]);
+    expect(run.ended).toBe(true);
+    expect(run.runId).toBe('r1');
+    expect(run.userId).toBe('alice');
+  });
+
+  it('two tool calls open at once, completed out of start order, matched by id', () => {
+    const { run, names } = recordedRun();
+    run.toolStarted('a');
+    run.toolStarted('b');
+    expect(run.openToolCalls).toEqual(['a', 'b']);
+    run.toolCompleted('b');
+    expect(run.openToolCalls).toEqual(['a']);
+    expectOrderError(() => run.complete(), /open tool calls: a/);
+    run.toolCompleted('a');
+    run.complete();
+    expect(names()).toEqual(['agent_started', 'tool_executing', 'tool_executing', 'tool_completed', 'tool_completed', 'agent_completed']);
+  });
+
+  it('complete with a tool open: LockstepError LOCKSTEP_ERR_EVENT_ORDER, nothing emitted, run still usable', () => {
+    const { run, events } = recordedRun();
+    run.toolStarted('a');
+    const before = [...events];
+    let caught: unknown;
+    try {
+      run.complete();
+    } catch (error) {
+      caught = error;
+    }
+    expect(caught).toBeInstanceOf(LockstepError);
+    expect((caught as LockstepError).code).toBe('LOCKSTEP_ERR_EVENT_ORDER');
+    expect(events).toEqual(before);
+    expect(run.ended).toBe(false);
+    run.toolCompleted('a');
+    run.complete();
+    expect(run.ended).toBe(true);
+  });
+
+  it('toolCompleted with an unknown id throws and emits nothing (also while other tools are open)', () => {
+    const { run, events } = recordedRun();
+    expectOrderError(() => run.toolCompleted('ghost'), /tool_completed\(ghost\) in state started/);
+    run.toolStarted('a');
+    const n = events.length;
+    expectOrderError(() => run.toolCompleted('ghost'), /tool_completed\(ghost\) in state toolsOpen/);
+    expect(events).toHaveLength(n);
+  });
+
+  it('duplicate toolStarted id throws and emits nothing', () => {
+    const { run, events } = recordedRun();
+    run.toolStarted('dup');
+    const n = events.length;
+    expectOrderError(() => run.toolStarted('dup'), /tool_executing\(dup\)/);
+    expect(events).toHaveLength(n);
+    expect(run.openToolCalls).toEqual(['dup']);
+  });
+
+  it('anything after fail throws and emits nothing', () => {
+    const { run, events } = recordedRun();
+    run.fail({ reason: 'x' });
+    const n = events.length;
+    for (const call of [
+      () => run.thinking(),
+      () => run.toolStarted('x'),
+      () => run.toolCompleted('x'),
+      () => run.complete(),
+      () => run.fail(),
+    ]) {
+      expectOrderError(call, /failed \(ended\)/);
+    }
+    expect(events).toHaveLength(n);
+  });
+
+  it('anything after complete throws, including toolCompleted', () => {
+    const { run } = recordedRun();
+    run.complete();
+    expectOrderError(() => run.toolCompleted('x'), /completed \(ended\)/);
+  });
+
+  it('fail with two tools open is allowed and ends the run', () => {
+    const { run, names } = recordedRun();
+    run.toolStarted('a');
+    run.toolStarted('b');
+    run.fail({ reason: 'crash' });
+    expect(names()).toEqual(['agent_started', 'tool_executing', 'tool_executing', 'agent_error']);
+    expect(run.ended).toBe(true);
+    expect(run.openToolCalls).toEqual([]);
+  });
+});
+
+describe('runHandler: more outcomes', () => {
+  async function outcome(handler: MessageHandler) {
+    const { run, events } = recordedRun();
+    const faults: unknown[] = [];
+    await runHandler(handler, { id: 'm', text: 't' }, run, { userId: 'alice', connectionId: 'c' }, (e) => faults.push(e));
+    return { events, faults, run };
+  }
+
+  it('a synchronous throw of a non-Error → agent_error handler_error with its string form', async () => {
+    const { events, faults } = await outcome(() => {
+      throw 'plain';
+    });
+    expect(events.at(-1)).toEqual({ event: 'agent_error', data: { reason: 'handler_error', message: 'plain' } });
+    expect(faults).toEqual(['plain']);
+  });
+
+  it('returning undefined completes with {}; returning an object completes with it', async () => {
+    expect((await outcome(() => undefined)).events.at(-1)).toEqual({ event: 'agent_completed', data: {} });
+    expect((await outcome(async () => ({ n: 1 }))).events.at(-1)).toEqual({ event: 'agent_completed', data: { n: 1 } });
+  });
+
+  it('a handler that ended the run itself is left alone', async () => {
+    const { events } = await outcome((_m, run) => {
+      run.complete({ text: 'mine' });
+      return 'ignored';
+    });
+    expect(events.map((e) => e.event)).toEqual(['agent_started', 'agent_completed']);
+    expect(events.at(-1)?.data).toEqual({ text: 'mine' });
+  });
+
+  it('a handler that throws after ending the run is reported but emits nothing more', async () => {
+    const { events, faults } = await outcome((_m, run) => {
+      run.fail({ reason: 'own' });
+      throw new Error('after');
+    });
+    expect(events.map((e) => e.event)).toEqual(['agent_started', 'agent_error']);
+    expect(faults).toHaveLength(1);
+  });
+
+  it('returning with a tool open after async work → agent_error tool_calls_open listing the ids', async () => {
+    const { events } = await outcome(async (_m, run) => {
+      run.toolStarted('x');
+      await Promise.resolve();
+      run.toolStarted('y');
+      return 'text';
+    });
+    expect(events.at(-1)).toEqual({ event: 'agent_error', data: { reason: 'tool_calls_open', openToolCalls: ['x', 'y'] } });
   });
 });

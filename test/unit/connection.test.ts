@@ -1,5 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { connectionUnderTest, deferred, flush } from './harness.js';
+import { createActor as createConnActor, fromPromise as connFromPromise, SimulatedClock as ConnClock } from 'xstate';
+import { connectionMachine, DEFAULT_CONNECTION_LIMITS, type ConnectionLimits, type HandlerInvocation } from '../../machines/connection.js';
+import { handshakeMachine } from '../../machines/handshake.js';
+import type { ServerFrame, StreamEvent } from '../../src/protocol/frames.js';
 
 const msg = (id: string) => ({ type: 'message', id, text: `text ${id}` });
 
@@ -241,5 +245,447 @@ describe('connection machine: backpressure', () => {
     t.actor.send({ type: 'stream.event', event: event(8), bufferedBytes: 1000 });
     t.actor.send({ type: 'socket.drain' });
     expect(t.rec.closes).toEqual([{ code: 1008, reason: 'slow consumer' }]);
+  });
+});
+
+// ── Additional coverage with a self-contained driver (joining reachable, ready-flag check) ──
+
+function driver(opts: {
+  token?: string | undefined;
+  limits?: Partial<ConnectionLimits>;
+  verify?: (token: string) => Promise<{ userId: string }>;
+  backend?: () => Promise<void>;
+  /** false: joinStream does not answer, the machine stays in `joining`. */
+  autoJoin?: boolean;
+  replay?: StreamEvent[];
+  resumeFailure?: 'epoch' | 'gap';
+} = {}) {
+  const clock = new ConnClock();
+  const sent: ServerFrame[] = [];
+  const closes: Array<{ code: number; reason: string }> = [];
+  const handled: HandlerInvocation[] = [];
+  const handledBeforeReady: string[] = [];
+  let readySent = false;
+  let terminated = 0;
+  let pings = 0;
+  const joins: Array<{ connectionId: string; userId: string }> = [];
+  const machine = connectionMachine.provide({
+    actors: {
+      handshake: handshakeMachine.provide({
+        actors: {
+          verifyToken: connFromPromise(({ input }: { input: { token: string } }) =>
+            (opts.verify ?? (async (t: string) => ({ userId: t })))(input.token),
+          ),
+          checkBackend: connFromPromise(() => (opts.backend ?? (async () => {}))()),
+        },
+      }),
+    },
+    actions: {
+      sendFrame: (_, p) => {
+        if (p.frame.type === 'ready') readySent = true;
+        sent.push(p.frame);
+      },
+      closeSocket: (_, p) => closes.push(p),
+      terminateSocket: () => (terminated += 1),
+      ping: () => (pings += 1),
+      invokeHandler: ({ self }, p) => {
+        if (!readySent) handledBeforeReady.push(p.message.id);
+        handled.push(p);
+        self.send({ type: 'message.accepted', id: p.message.id, runId: p.runId, duplicate: false });
+      },
+      joinStream: ({ self }, p) => {
+        joins.push({ connectionId: p.connectionId, userId: p.userId });
+        if (opts.autoJoin !== false) {
+          self.send({
+            type: 'stream.joined',
+            epoch: 'e1',
+            lastSeq: 0,
+            resumed: false,
+            replay: opts.replay ?? [],
+            ...(opts.resumeFailure ? { reason: opts.resumeFailure } : {}),
+          });
+        }
+      },
+      leaveStream: () => {},
+    },
+  });
+  const actor = createConnActor(machine, {
+    clock,
+    input: {
+      connectionId: 'c1',
+      token: 'token' in opts ? opts.token : 'alice',
+      limits: { ...DEFAULT_CONNECTION_LIMITS, ...opts.limits },
+    },
+  });
+  actor.start();
+  const frame = (value: unknown) =>
+    actor.send({
+      type: 'socket.frame',
+      data: typeof value === 'string' || value === null ? (value as string | null) : JSON.stringify(value),
+    });
+  return {
+    actor,
+    clock,
+    sent,
+    closes,
+    handled,
+    handledBeforeReady,
+    joins,
+    frame,
+    terminated: () => terminated,
+    pings: () => pings,
+    state: () => actor.getSnapshot().value,
+    ctx: () => actor.getSnapshot().context,
+  };
+}
+
+const READY_VALUE = { ready: { flow: 'flowing', heartbeat: 'waiting', messageRate: 'full' } };
+
+describe('connection machine (driver): handshake → ready ordering', () => {
+  it('messages sent while the backend is pending: ready first, then acks in arrival order, handler after ready only', async () => {
+    const backend = deferred();
+    const t = driver({ backend: () => backend.promise });
+    for (const id of ['m1', 'm2', 'm3']) t.frame(msg(id));
+    await flush();
+    expect(t.state()).toBe('handshaking');
+    expect(t.ctx().early).toHaveLength(3);
+    expect(t.sent).toEqual([]);
+    expect(t.handled).toEqual([]);
+
+    backend.resolve();
+    await flush();
+    // Three messages took three tokens: the bucket is refilling.
+    expect(t.state()).toEqual({ ready: { flow: 'flowing', heartbeat: 'waiting', messageRate: 'refilling' } });
+    expect(t.sent[0]).toEqual({ type: 'ready', userId: 'alice', connectionId: 'c1', epoch: 'e1', lastSeq: 0, resumed: false });
+    expect(t.sent.slice(1)).toEqual([
+      { type: 'ack', id: 'm1', runId: 'c1.1' },
+      { type: 'ack', id: 'm2', runId: 'c1.2' },
+      { type: 'ack', id: 'm3', runId: 'c1.3' },
+    ]);
+    expect(t.handled.map((h) => h.message)).toEqual([msg('m1'), msg('m2'), msg('m3')]);
+    expect(t.handled.every((h) => h.userId === 'alice' && h.connectionId === 'c1')).toBe(true);
+    expect(t.handledBeforeReady).toEqual([]);
+    expect(t.ctx().early).toEqual([]);
+    expect(t.ctx().heldFrames).toBe(3);
+  });
+
+  it('frames sent after ready are not held and follow the released ones', async () => {
+    const backend = deferred();
+    const t = driver({ backend: () => backend.promise });
+    t.frame(msg('early'));
+    backend.resolve();
+    await flush();
+    t.frame(msg('late'));
+    expect(t.handled.map((h) => h.message.id)).toEqual(['early', 'late']);
+    expect(t.ctx().heldFrames).toBe(1);
+  });
+
+  it('replay events go right after ready and before held frames; resume failure reason is in the ready frame', async () => {
+    const backend = deferred();
+    const replay: StreamEvent[] = [
+      { seq: 1, runId: 'r', event: 'agent_started', data: {}, ts: 1 },
+      { seq: 2, runId: 'r', event: 'agent_completed', data: {}, ts: 2 },
+    ];
+    const t = driver({ backend: () => backend.promise, replay, resumeFailure: 'gap' });
+    t.frame({ type: 'ping', id: 'p' });
+    backend.resolve();
+    await flush();
+    expect(t.sent.map((f) => f.type)).toEqual(['ready', 'event', 'event', 'pong']);
+    expect(t.sent[0]).toMatchObject({ type: 'ready', reason: 'gap' });
+    expect(t.sent.slice(1, 3)).toEqual(replay.map((e) => ({ type: 'event', ...e })));
+  });
+
+  it('no upgrade token: auth frame is consumed by the handshake (never handled), later frames are held', async () => {
+    const backend = deferred();
+    const t = driver({ token: undefined, backend: () => backend.promise });
+    t.frame({ type: 'auth', token: 'carol' });
+    t.frame(msg('x'));
+    await flush();
+    expect(t.ctx().awaitingAuthFrame).toBe(false);
+    expect(t.ctx().early).toHaveLength(1);
+    backend.resolve();
+    await flush();
+    expect(t.sent[0]).toMatchObject({ type: 'ready', userId: 'carol' });
+    expect(t.handled.map((h) => h.message.id)).toEqual(['x']);
+    expect(t.handledBeforeReady).toEqual([]);
+  });
+
+  it('no upgrade token and a message as first frame → 4401 first frame must be auth, nothing handled', async () => {
+    const t = driver({ token: undefined });
+    t.frame(msg('m1'));
+    await flush();
+    expect(t.state()).toBe('closing');
+    expect(t.closes).toEqual([{ code: 4401, reason: 'first frame must be auth' }]);
+    expect(t.handled).toEqual([]);
+    expect(t.sent).toEqual([]);
+  });
+
+  it('handshake rejection (bad token) → closeSocket 4401, no join', async () => {
+    const t = driver({ token: 'bad', verify: () => Promise.reject(new Error('bad token')) });
+    await flush();
+    expect(t.closes).toEqual([{ code: 4401, reason: 'unauthorized' }]);
+    expect(t.joins).toEqual([]);
+    expect(t.ctx().closeCode).toBe(4401);
+  });
+
+  it('auth timeout inside the connection (child timer on the parent clock) → 4408', async () => {
+    const t = driver({ token: undefined, limits: { authTimeoutMs: 300 } });
+    t.clock.increment(299);
+    expect(t.state()).toBe('handshaking');
+    t.clock.increment(1);
+    await flush();
+    expect(t.closes).toEqual([{ code: 4408, reason: 'auth timeout' }]);
+  });
+
+  it('backend that never answers → 1013 backend readiness timeout, held frames never handled', async () => {
+    const t = driver({ backend: () => new Promise(() => {}), limits: { backendTimeoutMs: 400 } });
+    await flush();
+    t.frame(msg('m'));
+    t.clock.increment(400);
+    await flush();
+    expect(t.closes).toEqual([{ code: 1013, reason: 'backend readiness timeout' }]);
+    expect(t.handled).toEqual([]);
+  });
+
+  it('early overflow: maxEarlyFrames=3, the 4th early frame closes 1008 too many frames before ready', async () => {
+    const t = driver({ backend: () => new Promise(() => {}), limits: { maxEarlyFrames: 3 } });
+    t.frame(msg('1'));
+    t.frame(msg('2'));
+    t.frame(msg('3'));
+    expect(t.state()).toBe('handshaking');
+    t.frame(msg('4'));
+    expect(t.state()).toBe('closing');
+    expect(t.closes).toEqual([{ code: 1008, reason: 'too many frames before ready' }]);
+    expect(t.handled).toEqual([]);
+  });
+
+  it('early overflow also applies in joining', async () => {
+    const t = driver({ autoJoin: false, limits: { maxEarlyFrames: 2 } });
+    await flush();
+    expect(t.state()).toBe('joining');
+    t.frame(msg('1'));
+    t.frame(msg('2'));
+    expect(t.state()).toBe('joining');
+    t.frame(msg('3'));
+    expect(t.closes).toEqual([{ code: 1008, reason: 'too many frames before ready' }]);
+  });
+});
+
+describe('connection machine (driver): joining', () => {
+  it('joining holds frames until stream.joined, then ready + release', async () => {
+    const t = driver({ autoJoin: false });
+    await flush();
+    expect(t.state()).toBe('joining');
+    expect(t.joins).toEqual([{ connectionId: 'c1', userId: 'alice' }]);
+    t.frame(msg('j'));
+    expect(t.handled).toEqual([]);
+    t.actor.send({ type: 'stream.joined', epoch: 'e9', lastSeq: 3, resumed: true, replay: [] });
+    expect(t.sent[0]).toEqual({ type: 'ready', userId: 'alice', connectionId: 'c1', epoch: 'e9', lastSeq: 3, resumed: true });
+    expect(t.handled.map((h) => h.message.id)).toEqual(['j']);
+    expect(t.handledBeforeReady).toEqual([]);
+  });
+
+  it('stream.refused → 1008 with the given reason', async () => {
+    const t = driver({ autoJoin: false });
+    await flush();
+    t.actor.send({ type: 'stream.refused', reason: 'too many connections' });
+    expect(t.closes).toEqual([{ code: 1008, reason: 'too many connections' }]);
+  });
+});
+
+describe('connection machine (driver): frames when ready', () => {
+  async function readyDriver(limits: Partial<ConnectionLimits> = {}) {
+    const t = driver({ limits });
+    await flush();
+    expect(t.state()).toEqual(READY_VALUE);
+    t.sent.length = 0;
+    return t;
+  }
+
+  it('error frames: BAD_JSON, BAD_FRAME with ref, UNKNOWN_TYPE, BINARY_UNSUPPORTED (data null)', async () => {
+    const t = await readyDriver();
+    t.frame('{not json');
+    t.frame({ type: 'message', id: 'ref-1', text: 42 });
+    t.frame({ type: 'teleport' });
+    t.frame(null);
+    expect(t.sent.map((f) => (f.type === 'error' ? [f.code, f.ref] : f.type))).toEqual([
+      ['LOCKSTEP_E_BAD_JSON', undefined],
+      ['LOCKSTEP_E_BAD_FRAME', 'ref-1'],
+      ['LOCKSTEP_E_UNKNOWN_TYPE', undefined],
+      ['LOCKSTEP_E_BINARY_UNSUPPORTED', undefined],
+    ]);
+    expect(t.sent.every((f) => f.type === 'error' && typeof f.message === 'string' && f.message.length > 0)).toBe(true);
+    expect(t.sent.some((f) => 'ref' in f && f.type === 'error' && f.code !== 'LOCKSTEP_E_BAD_FRAME')).toBe(false);
+    expect(t.ctx().badFrames).toBe(4);
+    expect(t.handled).toEqual([]);
+  });
+
+  it('maxBadFrames in a row → error frame for the last one, then closeSocket 1008 too many bad frames', async () => {
+    const t = await readyDriver({ maxBadFrames: 3 });
+    t.frame('x');
+    t.frame(null);
+    expect(t.state()).toMatchObject({ ready: {} });
+    t.frame({ type: 'zzz' });
+    expect(t.state()).toBe('closing');
+    expect(t.sent.map((f) => f.type)).toEqual(['error', 'error', 'error']);
+    expect(t.closes).toEqual([{ code: 1008, reason: 'too many bad frames' }]);
+  });
+
+  it('a valid message in between resets the bad-frame count', async () => {
+    const t = await readyDriver({ maxBadFrames: 2 });
+    t.frame('x');
+    expect(t.ctx().badFrames).toBe(1);
+    t.frame(msg('ok'));
+    expect(t.ctx().badFrames).toBe(0);
+    t.frame('x');
+    expect(t.state()).toMatchObject({ ready: {} });
+    t.frame('x');
+    expect(t.state()).toBe('closing');
+  });
+
+  it('bad frames held before ready count after ready', async () => {
+    const backend = deferred();
+    const t = driver({ backend: () => backend.promise, limits: { maxBadFrames: 2 } });
+    t.frame('x');
+    t.frame('y');
+    t.frame(msg('never'));
+    backend.resolve();
+    await flush();
+    expect(t.sent.map((f) => f.type)).toEqual(['ready', 'error', 'error']);
+    expect(t.closes).toEqual([{ code: 1008, reason: 'too many bad frames' }]);
+    expect(t.handled).toEqual([]);
+  });
+
+  it('ping → pong with id; ping without id → pong without id', async () => {
+    const t = await readyDriver();
+    t.frame({ type: 'ping', id: 'abc' });
+    t.frame({ type: 'ping' });
+    expect(t.sent).toEqual([{ type: 'pong', id: 'abc' }, { type: 'pong' }]);
+  });
+
+  it('auth after ready → LOCKSTEP_E_ALREADY_AUTHENTICATED, user unchanged, not a bad frame', async () => {
+    const t = await readyDriver();
+    t.frame({ type: 'auth', token: 'eve' });
+    expect(t.sent).toMatchObject([{ type: 'error', code: 'LOCKSTEP_E_ALREADY_AUTHENTICATED' }]);
+    expect(t.ctx().userId).toBe('alice');
+    expect(t.ctx().badFrames).toBe(0);
+  });
+
+  it('stream.event → event frame, lastSeq advanced', async () => {
+    const t = await readyDriver();
+    const event: StreamEvent = { seq: 1, runId: 'c1.1', event: 'agent_thinking', data: { a: 1 }, ts: 5 };
+    t.actor.send({ type: 'stream.event', event, bufferedBytes: 0 });
+    expect(t.sent).toEqual([{ type: 'event', ...event }]);
+    expect(t.ctx().lastSeq).toBe(1);
+  });
+
+  it('message.accepted duplicate → ack with duplicate: true', async () => {
+    const t = await readyDriver();
+    t.actor.send({ type: 'message.accepted', id: 'm', runId: 'c0.1', duplicate: true });
+    expect(t.sent).toEqual([{ type: 'ack', id: 'm', runId: 'c0.1', duplicate: true }]);
+  });
+});
+
+describe('connection machine (driver): heartbeat, shutdown, close', () => {
+  it('heartbeat: ping at heartbeatMs, pong → waiting, no pong for another heartbeatMs → terminating', async () => {
+    const t = driver({ limits: { heartbeatMs: 100 } });
+    await flush();
+    t.clock.increment(99);
+    expect(t.pings()).toBe(0);
+    t.clock.increment(1);
+    expect(t.pings()).toBe(1);
+    expect(t.state()).toMatchObject({ ready: { heartbeat: 'awaitingPong' } });
+    t.actor.send({ type: 'socket.pong' });
+    expect(t.state()).toMatchObject({ ready: { heartbeat: 'waiting' } });
+    t.clock.increment(100);
+    expect(t.pings()).toBe(2);
+    t.clock.increment(99);
+    expect(t.terminated()).toBe(0);
+    t.clock.increment(1);
+    expect(t.state()).toBe('terminating');
+    expect(t.terminated()).toBe(1);
+    expect(t.closes).toEqual([]);
+  });
+
+  it('server.shutdown in handshaking → 1001', () => {
+    const t = driver({ backend: () => new Promise(() => {}) });
+    t.actor.send({ type: 'server.shutdown' });
+    expect(t.state()).toBe('closing');
+    expect(t.closes).toEqual([{ code: 1001, reason: 'server shutting down' }]);
+  });
+
+  it('server.shutdown in joining → 1001', async () => {
+    const t = driver({ autoJoin: false });
+    await flush();
+    expect(t.state()).toBe('joining');
+    t.actor.send({ type: 'server.shutdown' });
+    expect(t.closes).toEqual([{ code: 1001, reason: 'server shutting down' }]);
+  });
+
+  it('server.shutdown in ready → 1001; closing + closeTimeoutMs → terminateSocket', async () => {
+    const t = driver({ limits: { closeTimeoutMs: 250 } });
+    await flush();
+    t.actor.send({ type: 'server.shutdown' });
+    expect(t.closes).toEqual([{ code: 1001, reason: 'server shutting down' }]);
+    t.clock.increment(249);
+    expect(t.state()).toBe('closing');
+    t.clock.increment(1);
+    expect(t.state()).toBe('terminating');
+    expect(t.terminated()).toBe(1);
+  });
+
+  it('nothing is written in closing (frames, events, pings ignored)', async () => {
+    const t = driver({ limits: { heartbeatMs: 10 } });
+    await flush();
+    t.actor.send({ type: 'server.shutdown' });
+    t.sent.length = 0;
+    t.frame({ type: 'ping' });
+    t.actor.send({ type: 'stream.event', event: { seq: 1, runId: 'r', event: 'agent_started', data: {}, ts: 0 }, bufferedBytes: 0 });
+    t.actor.send({ type: 'server.shutdown' });
+    t.clock.increment(10);
+    expect(t.sent).toEqual([]);
+    expect(t.pings()).toBe(0);
+    expect(t.closes).toHaveLength(1);
+  });
+
+  it.each(['handshaking', 'joining', 'ready', 'closing', 'terminating'] as const)(
+    'socket.close from %s → done, value closed, peer code recorded',
+    async (where) => {
+      const t = driver({
+        backend: where === 'handshaking' ? () => new Promise(() => {}) : undefined,
+        autoJoin: where !== 'joining',
+        limits: { heartbeatMs: 10 },
+      });
+      await flush();
+      if (where === 'closing') t.actor.send({ type: 'server.shutdown' });
+      if (where === 'terminating') {
+        // SimulatedClock does not fire a timer scheduled during the same increment: two steps.
+        t.clock.increment(10);
+        t.clock.increment(10);
+      }
+      const value = t.state();
+      expect(typeof value === 'string' ? value : Object.keys(value)[0]).toBe(where);
+      t.actor.send({ type: 'socket.close', code: 4000, reason: 'bye' });
+      expect(t.actor.getSnapshot().status).toBe('done');
+      expect(t.state()).toBe('closed');
+      expect(t.ctx().peerCloseCode).toBe(4000);
+    },
+  );
+
+  it('socket.error {closeCode:1009} → closing with closeCode 1009 and the message recorded', async () => {
+    const t = driver();
+    await flush();
+    t.actor.send({ type: 'socket.error', message: 'Max payload size exceeded', closeCode: 1009 });
+    expect(t.state()).toBe('closing');
+    expect(t.ctx().closeCode).toBe(1009);
+    expect(t.ctx().socketError).toBe('Max payload size exceeded');
+    expect(t.closes).toEqual([{ code: 1009, reason: 'Max payload size exceeded' }]);
+  });
+
+  it('socket.error while handshaking → closing 1009 too', () => {
+    const t = driver({ backend: () => new Promise(() => {}) });
+    t.actor.send({ type: 'socket.error', message: 'too big', closeCode: 1009 });
+    expect(t.state()).toBe('closing');
+    expect(t.ctx().closeCode).toBe(1009);
   });
 });

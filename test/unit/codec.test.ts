@@ -1,0 +1,154 @@
+import { describe, expect, it } from 'vitest';
+import { decodeClientFrame, encodeServerFrame, MESSAGE_ID_MAX } from '../../src/protocol/codec.js';
+import { ErrorCodes } from '../../src/protocol/errors.js';
+
+const j = (value: unknown) => JSON.stringify(value);
+
+describe('decodeClientFrame: refusals before the type switch', () => {
+  it('binary (null) → LOCKSTEP_E_BINARY_UNSUPPORTED with the registry message, no ref', () => {
+    expect(decodeClientFrame(null)).toEqual({
+      ok: false,
+      code: 'LOCKSTEP_E_BINARY_UNSUPPORTED',
+      message: ErrorCodes.LOCKSTEP_E_BINARY_UNSUPPORTED.message,
+    });
+  });
+
+  it.each(['', '{', '{"type":"ping"', 'undefined', "{'type':'ping'}", 'ping'])('not JSON %j → LOCKSTEP_E_BAD_JSON', (raw) => {
+    expect(decodeClientFrame(raw)).toEqual({ ok: false, code: 'LOCKSTEP_E_BAD_JSON', message: ErrorCodes.LOCKSTEP_E_BAD_JSON.message });
+  });
+
+  it.each([
+    ['null', 'null'],
+    ['number', '42'],
+    ['string', '"ping"'],
+    ['boolean', 'true'],
+    ['array', j([{ type: 'ping' }])],
+    ['object without type', j({ id: 'x' })],
+    ['numeric type', j({ type: 1 })],
+    ['null type', j({ type: null })],
+    ['object type', j({ type: { name: 'ping' } })],
+  ])('%s → LOCKSTEP_E_BAD_FRAME (expected an object with a string "type")', (_name, raw) => {
+    const result = decodeClientFrame(raw);
+    expect(result).toEqual({
+      ok: false,
+      code: 'LOCKSTEP_E_BAD_FRAME',
+      message: `${ErrorCodes.LOCKSTEP_E_BAD_FRAME.message}: expected an object with a string "type"`,
+    });
+  });
+});
+
+describe('decodeClientFrame: auth', () => {
+  it('accepts a non-empty string token and drops extra fields', () => {
+    expect(decodeClientFrame(j({ type: 'auth', token: 'abc', extra: 1 }))).toEqual({ ok: true, frame: { type: 'auth', token: 'abc' } });
+  });
+
+  it.each([
+    ['missing token', { type: 'auth' }],
+    ['empty token', { type: 'auth', token: '' }],
+    ['numeric token', { type: 'auth', token: 5 }],
+    ['null token', { type: 'auth', token: null }],
+  ])('%s → BAD_FRAME, no ref', (_name, value) => {
+    const result = decodeClientFrame(j(value));
+    expect(result).toEqual({
+      ok: false,
+      code: 'LOCKSTEP_E_BAD_FRAME',
+      message: `${ErrorCodes.LOCKSTEP_E_BAD_FRAME.message}: auth needs a non-empty string "token"`,
+    });
+  });
+});
+
+describe('decodeClientFrame: message', () => {
+  it('accepts id + text (empty text allowed), drops extra fields', () => {
+    expect(decodeClientFrame(j({ type: 'message', id: 'm1', text: '', meta: true }))).toEqual({
+      ok: true,
+      frame: { type: 'message', id: 'm1', text: '' },
+    });
+  });
+
+  it(`accepts an id of exactly ${MESSAGE_ID_MAX} characters`, () => {
+    const id = 'a'.repeat(MESSAGE_ID_MAX);
+    expect(decodeClientFrame(j({ type: 'message', id, text: 'x' }))).toEqual({ ok: true, frame: { type: 'message', id, text: 'x' } });
+  });
+
+  it('missing id → BAD_FRAME without ref', () => {
+    const result = decodeClientFrame(j({ type: 'message', text: 'x' }));
+    expect(result).toMatchObject({ ok: false, code: 'LOCKSTEP_E_BAD_FRAME' });
+    expect(result).not.toHaveProperty('ref');
+    expect(!result.ok && result.message).toContain(`message needs a string "id" of 1–${MESSAGE_ID_MAX} characters`);
+  });
+
+  it('non-string id → BAD_FRAME without ref', () => {
+    const result = decodeClientFrame(j({ type: 'message', id: 7, text: 'x' }));
+    expect(result).toMatchObject({ ok: false, code: 'LOCKSTEP_E_BAD_FRAME' });
+    expect(result).not.toHaveProperty('ref');
+  });
+
+  it('empty id → BAD_FRAME with ref ""', () => {
+    expect(decodeClientFrame(j({ type: 'message', id: '', text: 'x' }))).toMatchObject({ ok: false, code: 'LOCKSTEP_E_BAD_FRAME', ref: '' });
+  });
+
+  it(`id over ${MESSAGE_ID_MAX} characters → BAD_FRAME with ref truncated to ${MESSAGE_ID_MAX}`, () => {
+    const id = 'b'.repeat(MESSAGE_ID_MAX + 50);
+    const result = decodeClientFrame(j({ type: 'message', id, text: 'x' }));
+    expect(result).toMatchObject({ ok: false, code: 'LOCKSTEP_E_BAD_FRAME', ref: 'b'.repeat(MESSAGE_ID_MAX) });
+  });
+
+  it.each([
+    ['missing text', { type: 'message', id: 'r' }],
+    ['numeric text', { type: 'message', id: 'r', text: 1 }],
+    ['object text', { type: 'message', id: 'r', text: { a: 1 } }],
+  ])('%s → BAD_FRAME with ref = id', (_name, value) => {
+    expect(decodeClientFrame(j(value))).toEqual({
+      ok: false,
+      code: 'LOCKSTEP_E_BAD_FRAME',
+      message: `${ErrorCodes.LOCKSTEP_E_BAD_FRAME.message}: message needs a string "text"`,
+      ref: 'r',
+    });
+  });
+});
+
+describe('decodeClientFrame: ping', () => {
+  it('without id → { type: ping } (no id key)', () => {
+    const result = decodeClientFrame(j({ type: 'ping' }));
+    expect(result).toEqual({ ok: true, frame: { type: 'ping' } });
+    expect(result.ok && 'id' in result.frame).toBe(false);
+  });
+
+  it('with string id (also empty) → kept; extra fields dropped', () => {
+    expect(decodeClientFrame(j({ type: 'ping', id: 'p1', x: 1 }))).toEqual({ ok: true, frame: { type: 'ping', id: 'p1' } });
+    expect(decodeClientFrame(j({ type: 'ping', id: '' }))).toEqual({ ok: true, frame: { type: 'ping', id: '' } });
+  });
+
+  it.each([5, null, true, {}])('id %j → BAD_FRAME', (id) => {
+    expect(decodeClientFrame(j({ type: 'ping', id }))).toEqual({
+      ok: false,
+      code: 'LOCKSTEP_E_BAD_FRAME',
+      message: `${ErrorCodes.LOCKSTEP_E_BAD_FRAME.message}: ping "id" must be a string when present`,
+    });
+  });
+});
+
+describe('decodeClientFrame: unknown types', () => {
+  it.each(['subscribe', 'Auth', 'PING', '', 'ready', 'pong'])('type %j → UNKNOWN_TYPE naming the type', (type) => {
+    expect(decodeClientFrame(j({ type }))).toEqual({
+      ok: false,
+      code: 'LOCKSTEP_E_UNKNOWN_TYPE',
+      message: `${ErrorCodes.LOCKSTEP_E_UNKNOWN_TYPE.message}: "${type}"`,
+    });
+  });
+
+  it('a long type name is cut to 64 characters in the message', () => {
+    const type = 'x'.repeat(200);
+    const result = decodeClientFrame(j({ type }));
+    expect(result).toMatchObject({ ok: false, code: 'LOCKSTEP_E_UNKNOWN_TYPE' });
+    expect(!result.ok && result.message).toBe(`${ErrorCodes.LOCKSTEP_E_UNKNOWN_TYPE.message}: "${'x'.repeat(64)}"`);
+  });
+});
+
+describe('encodeServerFrame', () => {
+  it('is plain JSON that round-trips', () => {
+    const frame = { type: 'ack', id: 'm', runId: 'c1.1' } as const;
+    expect(JSON.parse(encodeServerFrame(frame))).toEqual(frame);
+    expect(encodeServerFrame({ type: 'pong' })).toBe('{"type":"pong"}');
+  });
+});
