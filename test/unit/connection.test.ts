@@ -1,9 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { connectionUnderTest, deferred, flush } from './harness.js';
-import { createActor as createConnActor, fromPromise as connFromPromise, SimulatedClock as ConnClock } from 'xstate';
-import { connectionMachine, DEFAULT_CONNECTION_LIMITS, type ConnectionLimits, type HandlerInvocation } from '../../machines/connection.js';
-import { handshakeMachine } from '../../machines/handshake.js';
-import type { ServerFrame, StreamEvent } from '../../src/protocol/frames.js';
+import type { ConnectionLimits } from '../../machines/connection.js';
+import type { StreamEvent } from '../../src/protocol/frames.js';
 
 const msg = (id: string) => ({ type: 'message', id, text: `text ${id}` });
 
@@ -250,92 +248,22 @@ describe('connection machine: backpressure', () => {
 
 // ── Additional coverage with a self-contained driver (joining reachable, ready-flag check) ──
 
-function driver(opts: {
-  token?: string | undefined;
-  limits?: Partial<ConnectionLimits>;
-  verify?: (token: string) => Promise<{ userId: string }>;
-  backend?: () => Promise<void>;
-  /** false: joinStream does not answer, the machine stays in `joining`. */
-  autoJoin?: boolean;
-  replay?: StreamEvent[];
-  resumeFailure?: 'epoch' | 'gap';
-} = {}) {
-  const clock = new ConnClock();
-  const sent: ServerFrame[] = [];
-  const closes: Array<{ code: number; reason: string }> = [];
-  const handled: HandlerInvocation[] = [];
-  const handledBeforeReady: string[] = [];
-  let readySent = false;
-  let terminated = 0;
-  let pings = 0;
-  const joins: Array<{ connectionId: string; userId: string }> = [];
-  const machine = connectionMachine.provide({
-    actors: {
-      handshake: handshakeMachine.provide({
-        actors: {
-          verifyToken: connFromPromise(({ input }: { input: { token: string } }) =>
-            (opts.verify ?? (async (t: string) => ({ userId: t })))(input.token),
-          ),
-          checkBackend: connFromPromise(() => (opts.backend ?? (async () => {}))()),
-        },
-      }),
-    },
-    actions: {
-      sendFrame: (_, p) => {
-        if (p.frame.type === 'ready') readySent = true;
-        sent.push(p.frame);
-      },
-      closeSocket: (_, p) => closes.push(p),
-      terminateSocket: () => (terminated += 1),
-      ping: () => (pings += 1),
-      invokeHandler: ({ self }, p) => {
-        if (!readySent) handledBeforeReady.push(p.message.id);
-        handled.push(p);
-        self.send({ type: 'message.accepted', id: p.message.id, runId: p.runId, duplicate: false });
-      },
-      joinStream: ({ self }, p) => {
-        joins.push({ connectionId: p.connectionId, userId: p.userId });
-        if (opts.autoJoin !== false) {
-          self.send({
-            type: 'stream.joined',
-            epoch: 'e1',
-            lastSeq: 0,
-            resumed: false,
-            replay: opts.replay ?? [],
-            ...(opts.resumeFailure ? { reason: opts.resumeFailure } : {}),
-          });
-        }
-      },
-      leaveStream: () => {},
-    },
-  });
-  const actor = createConnActor(machine, {
-    clock,
-    input: {
-      connectionId: 'c1',
-      token: 'token' in opts ? opts.token : 'alice',
-      limits: { ...DEFAULT_CONNECTION_LIMITS, ...opts.limits },
-    },
-  });
-  actor.start();
-  const frame = (value: unknown) =>
-    actor.send({
-      type: 'socket.frame',
-      data: typeof value === 'string' || value === null ? (value as string | null) : JSON.stringify(value),
-    });
+/** The shared harness, seen through the shape these tests were written against. */
+function driver(opts: Omit<Parameters<typeof connectionUnderTest>[0] & object, 'joinLastSeq' | 'log'> = {}) {
+  const t = connectionUnderTest({ ...opts, joinLastSeq: 0 });
   return {
-    actor,
-    clock,
-    sent,
-    closes,
-    handled,
-    handledBeforeReady,
-    joins,
-    frame,
-    terminated: () => terminated,
-    pings: () => pings,
-    state: () => actor.getSnapshot().value,
-    ctx: () => actor.getSnapshot().context,
+    actor: t.actor,
+    clock: t.clock,
+    sent: t.rec.sent,
+    closes: t.rec.closes,
+    handled: t.rec.handled,
+    handledBeforeReady: t.rec.handledBeforeReady,
+    joins: t.rec.joins,
+    frame: t.frame,
+    terminated: () => t.rec.terminated,
+    pings: () => t.rec.pings,
+    state: t.state,
+    ctx: () => t.actor.getSnapshot().context,
   };
 }
 

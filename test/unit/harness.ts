@@ -18,18 +18,28 @@ export interface Recorded {
   left: number;
   drainWatches: number;
   logReads: number[];
+  /** Ids of messages handed to the handler before the `ready` frame was sent (must stay empty). */
+  handledBeforeReady: string[];
+  joins: Array<{ connectionId: string; userId: string }>;
 }
 
 export function connectionUnderTest(options: {
   token?: string;
   limits?: Partial<ConnectionLimits>;
-  backend?: Promise<void>;
+  /** Backend readiness: a promise, or a function called on each check. */
+  backend?: Promise<void> | (() => Promise<void>);
+  /** false: joinStream does not answer, the machine stays in `joining`. */
+  autoJoin?: boolean;
+  /** The user's lastSeq the stream hub reports on join. Default 7. */
+  joinLastSeq?: number;
+  replay?: StreamEvent[];
+  resumeFailure?: 'epoch' | 'gap';
   verify?: (token: string) => Promise<{ userId: string }>;
   /** What the log answers to a catch-up read after `afterSeq`. */
   log?: (afterSeq: number) => StreamEvent[] | undefined;
 } = {}) {
   const clock = new SimulatedClock();
-  const rec: Recorded = { sent: [], closes: [], terminated: 0, pings: 0, handled: [], sentBeforeHandler: [], left: 0, drainWatches: 0, logReads: [] };
+  const rec: Recorded = { sent: [], closes: [], terminated: 0, pings: 0, handled: [], sentBeforeHandler: [], left: 0, drainWatches: 0, logReads: [], handledBeforeReady: [], joins: [] };
   const machine = connectionMachine.provide({
     actors: {
       handshake: handshakeMachine.provide({
@@ -37,7 +47,9 @@ export function connectionUnderTest(options: {
           verifyToken: fromPromise(({ input }: { input: { token: string } }) =>
             (options.verify ?? (async (t: string) => ({ userId: t })))(input.token),
           ),
-          checkBackend: fromPromise(() => options.backend ?? Promise.resolve()),
+          checkBackend: fromPromise(() =>
+            typeof options.backend === 'function' ? options.backend() : (options.backend ?? Promise.resolve()),
+          ),
         },
       }),
     },
@@ -47,11 +59,23 @@ export function connectionUnderTest(options: {
       terminateSocket: () => (rec.terminated += 1),
       ping: () => (rec.pings += 1),
       invokeHandler: ({ self }, p) => {
+        if (!rec.sent.some((f) => f.type === 'ready')) rec.handledBeforeReady.push(p.message.id);
         self.send({ type: 'message.accepted', id: p.message.id, runId: p.runId, duplicate: false });
         rec.handled.push(p);
         rec.sentBeforeHandler.push(rec.sent.length);
       },
-      joinStream: ({ self }) => self.send({ type: 'stream.joined', epoch: 'e1', lastSeq: 7, resumed: false, replay: [] }),
+      joinStream: ({ self }, p) => {
+        rec.joins.push({ connectionId: p.connectionId, userId: p.userId });
+        if (options.autoJoin === false) return;
+        self.send({
+          type: 'stream.joined',
+          epoch: 'e1',
+          lastSeq: options.joinLastSeq ?? 7,
+          resumed: false,
+          replay: options.replay ?? [],
+          ...(options.resumeFailure ? { reason: options.resumeFailure } : {}),
+        });
+      },
       leaveStream: () => (rec.left += 1),
       watchDrain: () => (rec.drainWatches += 1),
       readFromLog: ({ self }, p) => {
