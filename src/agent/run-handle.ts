@@ -38,11 +38,11 @@ class CheckedRun implements RunHandle {
   readonly #actor: Actor<typeof agentRunMachine>;
   readonly #emit: EmitAgentEvent;
 
-  constructor(runId: string, userId: string, emit: EmitAgentEvent) {
+  constructor(runId: string, userId: string, emit: EmitAgentEvent, machine: AgentRunMachine) {
     this.runId = runId;
     this.userId = userId;
     this.#emit = emit;
-    this.#actor = createActor(agentRunMachine, { input: { runId } });
+    this.#actor = createActor(machine, { input: { runId } });
     this.#actor.start();
     emit('agent_started', {});
   }
@@ -92,7 +92,10 @@ class CheckedRun implements RunHandle {
   }
 }
 
+/** The run machine, or a variant of it (the mutation suite checks that I6 catches broken ones). */
+export type AgentRunMachine = typeof agentRunMachine;
+
 /** Starts a run: `agent_started` is emitted before this returns. */
-export function startRun(runId: string, userId: string, emit: EmitAgentEvent): RunHandle {
-  return new CheckedRun(runId, userId, emit);
+export function startRun(runId: string, userId: string, emit: EmitAgentEvent, machine: AgentRunMachine = agentRunMachine): RunHandle {
+  return new CheckedRun(runId, userId, emit, machine);
 }

@@ -1,0 +1,65 @@
+/**
+ * fast-check arbitraries for connection scenarios. Limits are drawn small by default so that
+ * short scenarios reach every bound (early-frame overflow, bad-frame limit, rate limit, lag);
+ * pass your own limits to fuzz the configuration you deploy.
+ */
+import fc from 'fast-check';
+import type { ConnectionLimits } from '../../machines/connection.js';
+import type { ConnectionCommand, ConnectionScenario } from './connection-scenario.js';
+
+export const smallLimits: fc.Arbitrary<ConnectionLimits> = fc.record({
+  authTimeoutMs: fc.integer({ min: 100, max: 5_000 }),
+  backendTimeoutMs: fc.integer({ min: 100, max: 10_000 }),
+  heartbeatMs: fc.integer({ min: 100, max: 30_000 }),
+  closeTimeoutMs: fc.integer({ min: 100, max: 5_000 }),
+  maxEarlyFrames: fc.integer({ min: 1, max: 8 }),
+  maxBadFrames: fc.integer({ min: 1, max: 4 }),
+  messageRate: fc.integer({ min: 1, max: 5 }),
+  messageBurst: fc.integer({ min: 1, max: 8 }),
+  highWaterMarkBytes: fc.constant(1_000),
+  maxLagEvents: fc.integer({ min: 1, max: 6 }),
+});
+
+export function connectionCommand(limits?: Partial<ConnectionLimits>): fc.Arbitrary<ConnectionCommand> {
+  const highWater = limits?.highWaterMarkBytes ?? 1_000;
+  return fc.oneof(
+    { weight: 8, arbitrary: fc.constant({ kind: 'message' } as const) },
+    { weight: 1, arbitrary: fc.constant({ kind: 'ping' } as const) },
+    { weight: 1, arbitrary: fc.constant({ kind: 'garbage' } as const) },
+    { weight: 1, arbitrary: fc.constant({ kind: 'binary' } as const) },
+    { weight: 1, arbitrary: fc.constant({ kind: 'auth' } as const) },
+    { weight: 3, arbitrary: fc.boolean().map((ok) => ({ kind: 'verify', ok }) as const) },
+    { weight: 3, arbitrary: fc.boolean().map((ok) => ({ kind: 'backend', ok }) as const) },
+    {
+      weight: 6,
+      arbitrary: fc
+        .oneof(fc.constant(0), fc.constant(highWater), fc.integer({ min: 0, max: 2 * highWater }))
+        .map((bufferedBytes) => ({ kind: 'streamEvent', bufferedBytes }) as const),
+    },
+    { weight: 2, arbitrary: fc.constant({ kind: 'drain' } as const) },
+    { weight: 1, arbitrary: fc.constant({ kind: 'pong' } as const) },
+    { weight: 3, arbitrary: fc.integer({ min: 1, max: 30_000 }).map((ms) => ({ kind: 'advance', ms }) as const) },
+    { weight: 1, arbitrary: fc.constantFrom(1000, 1001, 1006).map((code) => ({ kind: 'peerClose', code }) as const) },
+    { weight: 1, arbitrary: fc.constantFrom(1002, 1009).map((closeCode) => ({ kind: 'socketError', closeCode }) as const) },
+    { weight: 1, arbitrary: fc.constant({ kind: 'shutdown' } as const) },
+  );
+}
+
+export interface ScenarioArbitraryOptions {
+  /** Fixed limits (your deployment's); default: small random limits. */
+  limits?: ConnectionLimits;
+  /** Longest command sequence. Default 40. */
+  maxCommands?: number;
+}
+
+export function connectionScenario(options: ScenarioArbitraryOptions = {}): fc.Arbitrary<ConnectionScenario> {
+  // Commands depend on the limits only through highWaterMarkBytes, fixed in smallLimits, so
+  // a plain record keeps both parts independently shrinkable.
+  return fc.record({
+    credentials: fc.constantFrom('upgrade' as const, 'authFrame' as const),
+    limits: options.limits === undefined ? smallLimits : fc.constant(options.limits),
+    priorEvents: fc.integer({ min: 0, max: 3 }),
+    retainEvents: fc.integer({ min: 1, max: 10 }),
+    commands: fc.array(connectionCommand(options.limits), { maxLength: options.maxCommands ?? 40 }),
+  });
+}

@@ -1,0 +1,192 @@
+/**
+ * The connection invariants of DESIGN.md, as checks over a recorded scenario. Each returns
+ * the list of violations (empty when it holds), with enough detail to read a counterexample.
+ */
+import { CloseCode, CloseReason } from '../protocol/close-codes.js';
+import type { ReadyFrame } from '../protocol/frames.js';
+import type { ConnectionTrace, Effect } from './connection-scenario.js';
+import { checkStreamHistory } from './history-checker.js';
+
+export type InvariantId = 'I1' | 'I2' | 'I3' | 'I4' | 'I5' | 'I6' | 'I7' | 'I8' | 'I9' | 'I10' | 'I11';
+
+export interface Violation {
+  invariant: InvariantId;
+  message: string;
+}
+
+const describe = (effect: Effect | undefined) => JSON.stringify(effect);
+
+function endsWriting(effect: Effect): boolean {
+  return effect.kind === 'close' || effect.kind === 'terminate' || effect.kind === 'socketGone';
+}
+
+/** The step that ends the commands (before the silent-peer finale). */
+function lastCommandStep(trace: ConnectionTrace) {
+  const steps = trace.steps.filter((step) => step.command >= 0);
+  return steps.at(-1) ?? trace.steps[0];
+}
+
+function endedBy(trace: ConnectionTrace, effectCount: number): boolean {
+  return trace.effects.slice(0, effectCount).some(endsWriting);
+}
+
+/** I1: `ready` is the first frame sent, and no handler call precedes it. */
+export function checkNoReceiveBeforeAccept(trace: ConnectionTrace): Violation[] {
+  const { effects } = trace;
+  const firstSend = effects.findIndex((e) => e.kind === 'send');
+  const violations: Violation[] = [];
+  if (firstSend !== -1 && (effects[firstSend] as { frame: { type: string } }).frame.type !== 'ready') {
+    violations.push({ invariant: 'I1', message: `first frame sent was ${describe(effects[firstSend])}, not ready` });
+  }
+  const readyAt = effects.findIndex((e) => e.kind === 'send' && e.frame.type === 'ready');
+  effects.forEach((effect, at) => {
+    if (effect.kind === 'handler' && (readyAt === -1 || at < readyAt)) {
+      violations.push({ invariant: 'I1', message: `handler ran for ${effect.id} at effect ${at}, before ready (${readyAt})` });
+    }
+  });
+  return violations;
+}
+
+/** I2: nothing is written (frame or ping) once the close began or the socket is gone. */
+export function checkNoSendOutsideOpenWindow(trace: ConnectionTrace): Violation[] {
+  const closedAt = trace.effects.findIndex(endsWriting);
+  if (closedAt === -1) return [];
+  return trace.effects.slice(closedAt).flatMap((effect, offset) =>
+    effect.kind === 'send' || effect.kind === 'ping'
+      ? [{ invariant: 'I2' as const, message: `${describe(effect)} written at effect ${closedAt + offset}, after ${describe(trace.effects[closedAt])}` }]
+      : [],
+  );
+}
+
+/**
+ * I3: every valid message is answered exactly once, in arrival order — handed to the handler,
+ * or refused with an error frame naming it — and all of them are, unless the connection ended
+ * with an explicit code. Before `ready` the unanswered ones are all held.
+ */
+export function checkNoSilentLoss(trace: ConnectionTrace): Violation[] {
+  const answered = trace.effects.flatMap((e) =>
+    e.kind === 'handler' ? [e.id] : e.kind === 'send' && e.frame.type === 'error' && e.frame.ref?.startsWith('m') ? [e.frame.ref] : [],
+  );
+  const violations: Violation[] = [];
+  const expectedPrefix = trace.sentMessageIds.slice(0, answered.length);
+  if (answered.join() !== expectedPrefix.join()) {
+    violations.push({ invariant: 'I3', message: `answered [${answered.join()}] is not the sent order [${trace.sentMessageIds.join()}]` });
+  }
+  const last = lastCommandStep(trace);
+  if (last === undefined || endedBy(trace, last.effectCount)) {
+    const closed = trace.effects.find(endsWriting);
+    if (answered.length < trace.sentMessageIds.length && closed?.kind === 'close' && typeof closed.code !== 'number') {
+      violations.push({ invariant: 'I3', message: 'messages went unanswered and the close has no code' });
+    }
+    return violations;
+  }
+  const answeredThen = trace.effects
+    .slice(0, last.effectCount)
+    .filter((e) => e.kind === 'handler' || (e.kind === 'send' && e.frame.type === 'error' && e.frame.ref?.startsWith('m'))).length;
+  const unanswered = trace.sentMessageIds.length - answeredThen;
+  if (last.state.startsWith('ready') && unanswered !== 0) {
+    violations.push({ invariant: 'I3', message: `${unanswered} message(s) neither handled nor refused while ready and open (state ${last.state})` });
+  }
+  if (!last.state.startsWith('ready') && last.early < unanswered) {
+    violations.push({ invariant: 'I3', message: `${unanswered} message(s) unanswered but only ${last.early} frame(s) held in ${last.state}` });
+  }
+  return violations;
+}
+
+/**
+ * I4: the events sent carry consecutive seqs from the ready frame's lastSeq; a connection still
+ * open and flowing at the end has every appended event.
+ */
+export function checkOrderedDelivery(trace: ConnectionTrace): Violation[] {
+  const ready = trace.effects.find((e) => e.kind === 'send' && e.frame.type === 'ready') as { frame: ReadyFrame } | undefined;
+  if (ready === undefined) return [];
+  const last = lastCommandStep(trace);
+  const sentUpToLast = trace.effects.slice(0, last?.effectCount ?? 0);
+  const events = trace.effects.flatMap((e) => (e.kind === 'send' && e.frame.type === 'event' ? [e.frame] : []));
+  const flowingAtEnd = last !== undefined && last.state.includes('flow.flowing') && !endedBy(trace, last.effectCount);
+  const sentAtEnd = sentUpToLast.filter((e) => e.kind === 'send' && e.frame.type === 'event').length;
+  const expectedLast = flowingAtEnd && sentAtEnd === events.length ? trace.lastAppendedSeq : undefined;
+  return checkStreamHistory(events, ready.frame.lastSeq, expectedLast).map((v) => ({
+    invariant: 'I4',
+    message: `event seq ${v.seq} ${v.kind} (at ${v.at}; sent ${events.map((e) => e.seq).join(',')} after lastSeq ${ready.frame.lastSeq})`,
+  }));
+}
+
+/** I8: held frames and the lag behind the stream stay within their limits at every step. */
+export function checkBoundedMemory(trace: ConnectionTrace): Violation[] {
+  const { maxEarlyFrames, maxLagEvents } = trace.scenario.limits;
+  return trace.steps.flatMap((step) => [
+    ...(step.early > maxEarlyFrames
+      ? [{ invariant: 'I8' as const, message: `${step.early} frames held (limit ${maxEarlyFrames}) in ${step.state}` }]
+      : []),
+    ...(step.lag > maxLagEvents && !step.state.includes('catchingUp')
+      ? [{ invariant: 'I8' as const, message: `${step.lag} events behind (limit ${maxLagEvents}) in ${step.state}` }]
+      : []),
+  ]);
+}
+
+const CLOSE_CODES_THE_MACHINE_DECIDES = new Set<number>([
+  CloseCode.NORMAL,
+  CloseCode.GOING_AWAY,
+  CloseCode.POLICY,
+  CloseCode.TOO_BIG,
+  CloseCode.TRY_AGAIN_LATER,
+  CloseCode.UNAUTHORIZED,
+  CloseCode.AUTH_TIMEOUT,
+  // Decided by ws for a protocol violation (socket.error); the machine only reports them.
+  1002,
+]);
+const BACKEND_REASONS = new Set<string>([CloseReason.BACKEND_NOT_READY, CloseReason.BACKEND_TIMEOUT]);
+
+/** I9: no 1011 from races: no action throws, backend trouble is 1013, every code is documented. */
+export function checkNoInternalErrorFromRaces(trace: ConnectionTrace): Violation[] {
+  const violations: Violation[] = [];
+  if (trace.actorError !== undefined) {
+    violations.push({ invariant: 'I9', message: `an action threw (the server would close 1011): ${String(trace.actorError)}` });
+  }
+  for (const effect of trace.effects) {
+    if (effect.kind !== 'close') continue;
+    if (!CLOSE_CODES_THE_MACHINE_DECIDES.has(effect.code)) {
+      violations.push({ invariant: 'I9', message: `closed with ${effect.code} (${effect.reason})` });
+    }
+    if (BACKEND_REASONS.has(effect.reason) && effect.code !== CloseCode.TRY_AGAIN_LATER) {
+      violations.push({ invariant: 'I9', message: `backend not ready closed with ${effect.code}, not 1013` });
+    }
+  }
+  return violations;
+}
+
+/** I10: a silent peer is given up on by the server itself, and the actor reaches `closed`. */
+export function checkLiveness(trace: ConnectionTrace): Violation[] {
+  const violations: Violation[] = [];
+  const final = trace.steps.at(-1);
+  if (final?.status !== 'done' || final.state !== 'closed') {
+    violations.push({ invariant: 'I10', message: `ended in ${final?.state} (${final?.status}), not closed` });
+  }
+  const peerLeftFirst = trace.effects.findIndex((e) => e.kind === 'socketGone');
+  const gaveUp = trace.effects.findIndex((e) => e.kind === 'close' || e.kind === 'terminate');
+  // Three records outside the commands: the start, after the silent stretch, after the socket closed.
+  const silentPeerFinale = trace.steps.filter((s) => s.command < 0).length === 3;
+  if (silentPeerFinale && (gaveUp === -1 || (peerLeftFirst !== -1 && peerLeftFirst < gaveUp))) {
+    violations.push({ invariant: 'I10', message: 'a silent peer was never closed or terminated by the server' });
+  }
+  return violations;
+}
+
+export const CONNECTION_CHECKS = {
+  I1: checkNoReceiveBeforeAccept,
+  I2: checkNoSendOutsideOpenWindow,
+  I3: checkNoSilentLoss,
+  I4: checkOrderedDelivery,
+  I8: checkBoundedMemory,
+  I9: checkNoInternalErrorFromRaces,
+  I10: checkLiveness,
+} as const;
+
+export type ConnectionInvariant = keyof typeof CONNECTION_CHECKS;
+
+/** Every connection invariant at once. */
+export function checkConnectionInvariants(trace: ConnectionTrace, only?: readonly ConnectionInvariant[]): Violation[] {
+  const ids = only ?? (Object.keys(CONNECTION_CHECKS) as ConnectionInvariant[]);
+  return ids.flatMap((id) => CONNECTION_CHECKS[id](trace));
+}

@@ -1,0 +1,300 @@
+/**
+ * Runs one scenario — a sequence of socket events, handshake results, stream events and clock
+ * advances — against the pure connection machine, and records everything it did: the effects
+ * in order and, after every step, the state and the bounded quantities (I8).
+ *
+ * The harness plays the parts the server plays in production, with the same contracts:
+ * `joinStream` answers synchronously, `invokeHandler` answers `message.accepted` at once,
+ * `readFromLog` answers from the user's log. Nothing here decides anything the machine should.
+ */
+import { createActor, fromPromise, SimulatedClock } from 'xstate';
+import { connectionMachine, type ConnectionLimits } from '../../machines/connection.js';
+import { handshakeMachine } from '../../machines/handshake.js';
+import type { ServerFrame, StreamEvent } from '../protocol/frames.js';
+
+export type ConnectionCommand =
+  /** A valid `message` frame with a fresh id. */
+  | { kind: 'message' }
+  | { kind: 'ping' }
+  /** An undecodable text frame. */
+  | { kind: 'garbage' }
+  /** A binary frame (lockstep.v1 is text-only). */
+  | { kind: 'binary' }
+  /** A second `auth` frame (after the first, if any). */
+  | { kind: 'auth' }
+  /** The token verification settles. */
+  | { kind: 'verify'; ok: boolean }
+  /** The backend readiness check settles. */
+  | { kind: 'backend'; ok: boolean }
+  /** An agent event is appended to the user's stream; `bufferedBytes` is the socket's send buffer. */
+  | { kind: 'streamEvent'; bufferedBytes: number }
+  | { kind: 'drain' }
+  | { kind: 'pong' }
+  | { kind: 'advance'; ms: number }
+  /** The peer's close frame (or TCP close) arrives. */
+  | { kind: 'peerClose'; code: number }
+  /** ws reports a protocol error (it has already begun closing, e.g. 1009). */
+  | { kind: 'socketError'; closeCode: number }
+  | { kind: 'shutdown' };
+
+export interface ConnectionScenario {
+  /** Where the credentials come from: the upgrade request, or a first `auth` frame. */
+  credentials: 'upgrade' | 'authFrame';
+  limits: ConnectionLimits;
+  /** Events already in the user's stream before the connection (the `ready` frame's lastSeq). */
+  priorEvents: number;
+  /** Events the log retains for catch-up; older ones are gone (a catch-up then fails: 1008). */
+  retainEvents: number;
+  commands: ConnectionCommand[];
+}
+
+export type Effect =
+  | { kind: 'send'; frame: ServerFrame }
+  | { kind: 'handler'; id: string; runId: string }
+  | { kind: 'close'; code: number; reason: string }
+  | { kind: 'terminate' }
+  | { kind: 'ping' }
+  | { kind: 'join' }
+  | { kind: 'leave' }
+  | { kind: 'readLog'; afterSeq: number }
+  /** Not an effect: the socket closed (peer close or socket error) — nothing may be written after. */
+  | { kind: 'socketGone' };
+
+export interface Step {
+  /** Index into `commands`, or -1 for the finale (silent peer, then the socket closes). */
+  command: number;
+  /** Serialized state value after the step, e.g. `ready.flow.flowing|...` */
+  state: string;
+  status: 'active' | 'done' | 'error' | 'stopped';
+  /** Frames held before ready (I8). */
+  early: number;
+  /** How far the connection is behind the user's stream while joined (I8). */
+  lag: number;
+  /** Effects recorded so far. */
+  effectCount: number;
+}
+
+export interface ConnectionTrace {
+  scenario: ConnectionScenario;
+  effects: Effect[];
+  steps: Step[];
+  /** Message ids sent as valid `message` frames, in send order. */
+  sentMessageIds: string[];
+  /** Seq of the last event appended to the user's stream. */
+  lastAppendedSeq: number;
+  /** The actor's error, if an action threw (the server would close 1011 and log it). */
+  actorError: unknown;
+  /** Distinct serialized states the actor passed through. */
+  statesSeen: Set<string>;
+}
+
+/** The connection machine, or a variant of it (the mutation suite swaps in broken ones). */
+export type ConnectionMachine = typeof connectionMachine;
+
+export interface RunScenarioOptions {
+  machine?: ConnectionMachine;
+  /** Called with the SimulatedClock before the actor starts (mutants that read time use it). */
+  onClock?: (clock: SimulatedClock) => void;
+}
+
+/** `ready.flow.flowing` style: stable, sorted, so traces compare and states can be counted. */
+export function serializeState(value: unknown): string {
+  if (typeof value === 'string') return value;
+  const entries = Object.entries(value as Record<string, unknown>).sort(([a], [b]) => a.localeCompare(b));
+  return entries
+    .map(([key, child]) => {
+      const inner = serializeState(child);
+      return inner.includes('|') ? `${key}.{${inner}}` : `${key}.${inner}`;
+    })
+    .join('|');
+}
+
+function settleable() {
+  let settle!: (ok: boolean) => void;
+  const promise = new Promise<void>((resolve, reject) => {
+    settle = (ok) => (ok ? resolve() : reject(new Error('refused by the scenario')));
+  });
+  promise.catch(() => {});
+  return { promise, settle };
+}
+
+/** Lets promise actors settle and their results reach the actor. */
+const flush = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+/** Longer than every timeout the machine has, so the finale passes them all. */
+function longestTimeout(limits: ConnectionLimits): number {
+  return Math.max(limits.authTimeoutMs + limits.backendTimeoutMs, limits.heartbeatMs, limits.closeTimeoutMs) + 1;
+}
+
+export const SCENARIO_USER = 'alice';
+
+export async function runConnectionScenario(
+  scenario: ConnectionScenario,
+  options: RunScenarioOptions = {},
+): Promise<ConnectionTrace> {
+  const effects: Effect[] = [];
+  const steps: Step[] = [];
+  const statesSeen = new Set<string>();
+  const sentMessageIds: string[] = [];
+  const verify = settleable();
+  const backend = settleable();
+  const log: StreamEvent[] = [];
+  const append = () => {
+    const event: StreamEvent = { seq: log.length + 1, runId: 'r', event: 'agent_thinking', data: {}, ts: 0 };
+    log.push(event);
+    return event;
+  };
+  for (let i = 0; i < scenario.priorEvents; i++) append();
+  let subscribed = false;
+  let actorError: unknown;
+
+  const clock = new SimulatedClock();
+  options.onClock?.(clock);
+  const machine = (options.machine ?? connectionMachine).provide({
+    actors: {
+      handshake: handshakeMachine.provide({
+        actors: {
+          verifyToken: fromPromise(async () => {
+            await verify.promise;
+            return { userId: SCENARIO_USER };
+          }),
+          checkBackend: fromPromise(() => backend.promise),
+        },
+      }),
+    },
+    actions: {
+      sendFrame: (_, p) => effects.push({ kind: 'send', frame: p.frame }),
+      closeSocket: (_, p) => effects.push({ kind: 'close', code: p.code, reason: p.reason }),
+      terminateSocket: () => effects.push({ kind: 'terminate' }),
+      ping: () => effects.push({ kind: 'ping' }),
+      invokeHandler: ({ self }, p) => {
+        effects.push({ kind: 'handler', id: p.message.id, runId: p.runId });
+        self.send({ type: 'message.accepted', id: p.message.id, runId: p.runId, duplicate: false });
+      },
+      joinStream: ({ self }) => {
+        effects.push({ kind: 'join' });
+        subscribed = true;
+        self.send({ type: 'stream.joined', epoch: 'e', lastSeq: log.length, resumed: false, replay: [] });
+      },
+      leaveStream: () => {
+        if (subscribed) effects.push({ kind: 'leave' });
+        subscribed = false;
+      },
+      watchDrain: () => {},
+      readFromLog: ({ self }, p) => {
+        effects.push({ kind: 'readLog', afterSeq: p.afterSeq });
+        const oldest = log.length - scenario.retainEvents + 1;
+        const events = p.afterSeq + 1 < oldest ? undefined : log.slice(p.afterSeq);
+        self.send({ type: 'stream.caughtUp', events });
+      },
+    },
+  });
+  const actor = createActor(machine, {
+    clock,
+    input: {
+      connectionId: 'c',
+      token: scenario.credentials === 'upgrade' ? 'token' : undefined,
+      limits: scenario.limits,
+    },
+  });
+  actor.subscribe({ error: (error) => (actorError = error) });
+  const frame = (data: unknown) =>
+    actor.send({ type: 'socket.frame', data: data === null ? null : typeof data === 'string' ? data : JSON.stringify(data) });
+  const record = (command: number) => {
+    const snapshot = actor.getSnapshot();
+    const state = serializeState(snapshot.value);
+    statesSeen.add(state);
+    steps.push({
+      command,
+      state,
+      status: snapshot.status,
+      early: snapshot.context.early.length,
+      lag: subscribed && snapshot.status === 'active' && state.startsWith('ready') ? log.length - snapshot.context.lastSeq : 0,
+      effectCount: effects.length,
+    });
+  };
+
+  actor.start();
+  if (scenario.credentials === 'authFrame') frame({ type: 'auth', token: 'token' });
+  await flush();
+  record(-1);
+  let socketGone = false;
+  for (const [index, command] of scenario.commands.entries()) {
+    if (socketGone) break;
+    switch (command.kind) {
+      case 'message': {
+        const id = `m${sentMessageIds.length}`;
+        sentMessageIds.push(id);
+        frame({ type: 'message', id, text: 'hello' });
+        break;
+      }
+      case 'ping':
+        frame({ type: 'ping', id: `p${index}` });
+        break;
+      case 'garbage':
+        frame('{not json');
+        break;
+      case 'binary':
+        frame(null);
+        break;
+      case 'auth':
+        frame({ type: 'auth', token: 'token' });
+        break;
+      case 'verify':
+        verify.settle(command.ok);
+        break;
+      case 'backend':
+        backend.settle(command.ok);
+        break;
+      case 'streamEvent': {
+        const event = append();
+        if (subscribed) actor.send({ type: 'stream.event', event, bufferedBytes: command.bufferedBytes });
+        break;
+      }
+      case 'drain':
+        actor.send({ type: 'socket.drain' });
+        break;
+      case 'pong':
+        actor.send({ type: 'socket.pong' });
+        break;
+      case 'advance':
+        clock.increment(command.ms);
+        break;
+      case 'peerClose':
+        socketGone = true;
+        effects.push({ kind: 'socketGone' });
+        actor.send({ type: 'socket.close', code: command.code, reason: '' });
+        break;
+      case 'socketError':
+        // ws emits 'error' and then 'close' with the code it sent.
+        actor.send({ type: 'socket.error', message: 'protocol error', closeCode: command.closeCode });
+        socketGone = true;
+        effects.push({ kind: 'socketGone' });
+        actor.send({ type: 'socket.close', code: command.closeCode, reason: '' });
+        break;
+      case 'shutdown':
+        actor.send({ type: 'server.shutdown' });
+        break;
+    }
+    await flush();
+    record(index);
+  }
+
+  // Finale (I10): a silent peer. Pending verification and readiness never answer; the clock
+  // runs past every timeout. The machine must give up by itself, then reach `closed` when
+  // the socket finally closes.
+  if (!socketGone) {
+    const longest = longestTimeout(scenario.limits);
+    for (let i = 0; i < 6; i++) {
+      clock.increment(longest);
+      await flush();
+    }
+    record(-1);
+    effects.push({ kind: 'socketGone' });
+    actor.send({ type: 'socket.close', code: 1006, reason: '' });
+    await flush();
+    record(-1);
+  }
+  actor.stop();
+  return { scenario, effects, steps, sentMessageIds, lastAppendedSeq: log.length, actorError, statesSeen };
+}

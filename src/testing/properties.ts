@@ -1,0 +1,64 @@
+/**
+ * The invariant properties, parameterized by the implementation under test: lockstep's own
+ * suite runs them against the real machines, the mutation suite against broken variants, and
+ * users against their own limits.
+ */
+import fc from 'fast-check';
+import type { ConnectionLimits } from '../../machines/connection.js';
+import { connectionScenario } from './connection-arbitraries.js';
+import { checkConnectionInvariants, type ConnectionInvariant, type Violation } from './connection-invariants.js';
+import { runConnectionScenario, type ConnectionTrace, type RunScenarioOptions } from './connection-scenario.js';
+
+/** Thrown by a property when an invariant does not hold; fast-check prints it with the counterexample. */
+export class InvariantViolation extends Error {
+  readonly violations: Violation[];
+  constructor(violations: Violation[], detail: string) {
+    super(`${violations.map((v) => `${v.invariant}: ${v.message}`).join('\n')}\n${detail}`);
+    this.name = 'InvariantViolation';
+    this.violations = violations;
+  }
+}
+
+/** What happened, compactly: the effects of a failing scenario, one per line. */
+export function describeTrace(trace: ConnectionTrace): string {
+  const lines = trace.effects.map((e) => {
+    switch (e.kind) {
+      case 'send':
+        return `  send ${JSON.stringify(e.frame)}`;
+      case 'handler':
+        return `  handler ${e.id}`;
+      case 'close':
+        return `  close ${e.code} ${e.reason}`;
+      case 'readLog':
+        return `  readLog after ${e.afterSeq}`;
+      default:
+        return `  ${e.kind}`;
+    }
+  });
+  return `effects:\n${lines.join('\n')}\nstates: ${trace.steps.map((s) => s.state).join(' → ')}`;
+}
+
+export interface ConnectionPropertyOptions extends RunScenarioOptions {
+  /** Your deployment's limits; default: small random limits that reach every bound. */
+  limits?: ConnectionLimits;
+  maxCommands?: number;
+  /** Sees every trace (the fuzz CLI counts states with it). */
+  onTrace?: (trace: ConnectionTrace) => void;
+}
+
+/** A property: for every scenario, the given connection invariants hold. */
+export function connectionInvariantProperty(
+  invariants: readonly ConnectionInvariant[] | undefined,
+  options: ConnectionPropertyOptions = {},
+) {
+  const scenarios = connectionScenario({
+    ...(options.limits === undefined ? {} : { limits: options.limits }),
+    ...(options.maxCommands === undefined ? {} : { maxCommands: options.maxCommands }),
+  });
+  return fc.asyncProperty(scenarios, async (scenario) => {
+    const trace = await runConnectionScenario(scenario, options);
+    options.onTrace?.(trace);
+    const violations = checkConnectionInvariants(trace, invariants);
+    if (violations.length > 0) throw new InvariantViolation(violations, describeTrace(trace));
+  });
+}
