@@ -38,7 +38,13 @@ export function connectionCommand(limits?: Partial<ConnectionLimits>): fc.Arbitr
     },
     { weight: 2, arbitrary: fc.constant({ kind: 'drain' } as const) },
     { weight: 1, arbitrary: fc.constant({ kind: 'pong' } as const) },
-    { weight: 3, arbitrary: fc.integer({ min: 1, max: 30_000 }).map((ms) => ({ kind: 'advance', ms }) as const) },
+    {
+      weight: 3,
+      // Short steps (the 5–150 ms windows that sleeps were tuned to) as often as long ones.
+      arbitrary: fc
+        .oneof(fc.integer({ min: 1, max: 150 }), fc.integer({ min: 1, max: 30_000 }))
+        .map((ms) => ({ kind: 'advance', ms }) as const),
+    },
     { weight: 1, arbitrary: fc.constantFrom(1000, 1001, 1006).map((code) => ({ kind: 'peerClose', code }) as const) },
     { weight: 1, arbitrary: fc.constantFrom(1002, 1009).map((closeCode) => ({ kind: 'socketError', closeCode }) as const) },
     { weight: 1, arbitrary: fc.constant({ kind: 'shutdown' } as const) },

@@ -15,21 +15,25 @@ import { checkStreamHistory } from './history-checker.js';
 export type HubOperation =
   | { op: 'publish'; user: number; count: number }
   | { op: 'join'; user: number; resume: 'none' | 'last' | 'wrongEpoch' | 'zero' }
-  | { op: 'leave'; connection: number };
+  | { op: 'leave'; connection: number }
+  /** A tab drops, `missed` events are published meanwhile, and it comes back resuming. */
+  | { op: 'reconnect'; connection: number; missed: number };
 
-const USERS = ['alice', 'bob', 'carol'];
+// Two users: enough for isolation, and their streams interleave often.
+const USERS = ['alice', 'bob'];
 
 export const hubOperation: fc.Arbitrary<HubOperation> = fc.oneof(
-  { weight: 4, arbitrary: fc.record({ op: fc.constant('publish' as const), user: fc.nat(2), count: fc.integer({ min: 1, max: 4 }) }) },
+  { weight: 4, arbitrary: fc.record({ op: fc.constant('publish' as const), user: fc.nat(1), count: fc.integer({ min: 1, max: 4 }) }) },
   {
     weight: 3,
     arbitrary: fc.record({
       op: fc.constant('join' as const),
-      user: fc.nat(2),
-      resume: fc.constantFrom('none' as const, 'last' as const, 'wrongEpoch' as const, 'zero' as const),
+      user: fc.nat(1),
+      resume: fc.constantFrom('last' as const, 'none' as const, 'last' as const, 'wrongEpoch' as const, 'zero' as const),
     }),
   },
   { weight: 2, arbitrary: fc.record({ op: fc.constant('leave' as const), connection: fc.nat(7) }) },
+  { weight: 3, arbitrary: fc.record({ op: fc.constant('reconnect' as const), connection: fc.nat(7), missed: fc.nat(3) }) },
 );
 
 interface Connection {
@@ -70,41 +74,55 @@ export function streamDeliveryProperty(options: StreamPropertyOptions = {}) {
     const published = new Map<string, StreamEvent[]>(USERS.map((u) => [u, []]));
     const connections: Connection[] = [];
     const lastSeen = new Map<string, number>();
+    const publish = (user: string, count: number) => {
+      for (let i = 0; i < count; i++) {
+        // The run id names the user, so a misrouted event is recognisable wherever it lands.
+        published.get(user)?.push(hub.publish(user, { runId: `${user}.run`, event: 'agent_thinking', data: {}, ts: 0 }));
+      }
+    };
+    const join = (user: string, resume: ResumeRequest | undefined) => {
+      const userEvents = published.get(user) ?? [];
+      const connection: Connection = {
+        id: `c${connections.length}`,
+        user,
+        resume,
+        messages: [],
+        lastSeqAtJoin: userEvents.length,
+        // Retention by count: the log keeps the user's last `retainEvents` events.
+        oldestAtJoin: Math.max(1, userEvents.length - retainEvents + 1),
+        live: true,
+      };
+      connections.push(connection);
+      hub.join(user, connection.id, resume, (message) => connection.messages.push(message));
+    };
+    const leave = (connection: Connection) => {
+      connection.live = false;
+      const seen = received(connection).at(-1)?.seq;
+      if (seen !== undefined) lastSeen.set(connection.user, Math.max(lastSeen.get(connection.user) ?? 0, seen));
+      hub.leave(connection.id);
+      return seen ?? (connection.resume?.lastSeq ?? connection.lastSeqAtJoin);
+    };
     for (const operation of operations) {
       if (operation.op === 'publish') {
-        const user = USERS[operation.user] ?? 'alice';
-        for (let i = 0; i < operation.count; i++) {
-          // The run id names the user, so a misrouted event is recognisable wherever it lands.
-          published.get(user)?.push(hub.publish(user, { runId: `${user}.run`, event: 'agent_thinking', data: {}, ts: 0 }));
-        }
+        publish(USERS[operation.user] ?? 'alice', operation.count);
       } else if (operation.op === 'join') {
         const user = USERS[operation.user] ?? 'alice';
-        const resume: ResumeRequest | undefined =
+        join(
+          user,
           operation.resume === 'none'
             ? undefined
             : operation.resume === 'wrongEpoch'
               ? { epoch: 'another-epoch', lastSeq: 0 }
-              : { epoch: log.epoch, lastSeq: operation.resume === 'zero' ? 0 : (lastSeen.get(user) ?? 0) };
-        const userEvents = published.get(user) ?? [];
-        const connection: Connection = {
-          id: `c${connections.length}`,
-          user,
-          resume,
-          messages: [],
-          lastSeqAtJoin: userEvents.length,
-          // Retention by count: the log keeps the user's last `retainEvents` events.
-          oldestAtJoin: Math.max(1, userEvents.length - retainEvents + 1),
-          live: true,
-        };
-        connections.push(connection);
-        hub.join(user, connection.id, resume, (message) => connection.messages.push(message));
+              : { epoch: log.epoch, lastSeq: operation.resume === 'zero' ? 0 : (lastSeen.get(user) ?? 0) },
+        );
       } else {
-        const connection = connections[operation.connection];
-        if (connection?.live) {
-          connection.live = false;
-          const seen = received(connection).at(-1)?.seq;
-          if (seen !== undefined) lastSeen.set(connection.user, Math.max(lastSeen.get(connection.user) ?? 0, seen));
-          hub.leave(connection.id);
+        // `connection` picks among the connections opened so far (modulo their number).
+        const connection = connections[operation.connection % Math.max(1, connections.length)];
+        if (!connection?.live) continue;
+        const seen = leave(connection);
+        if (operation.op === 'reconnect') {
+          publish(connection.user, operation.missed);
+          join(connection.user, { epoch: log.epoch, lastSeq: seen });
         }
       }
     }

@@ -1,0 +1,80 @@
+/**
+ * Deliberately broken variants of lockstep, each a bug that the seeds' systems had or that a
+ * plausible refactoring would introduce. The mutation suite asserts the invariant properties
+ * catch every one of them: a suite that cannot fail proves nothing.
+ */
+import { createMachine, enqueueActions, type SimulatedClock } from 'xstate';
+import { agentRunMachine, type AgentRunMachineConfig } from './agent-run-config.js';
+import { connectionMachine } from '../../machines/connection.js';
+import { decodeClientFrame } from '../../src/protocol/codec.js';
+import { MemoryEventLog } from '../../src/delivery/event-log.js';
+import { StreamHub } from '../../src/delivery/stream-hub.js';
+import type { NewStreamEvent } from '../../src/delivery/event-log.js';
+import type { StreamEvent } from '../../src/protocol/frames.js';
+import type { ConnectionMachine } from '../../src/testing/connection-scenario.js';
+
+type HoldFrame = Parameters<ConnectionMachine['provide']>[0]['actions'] extends infer A
+  ? A extends { holdFrame?: infer H } ? H : never
+  : never;
+
+/** A `holdFrame` that, for message frames, calls `decide` to choose: hand over now, or hold. */
+function holdUnless(decide: () => boolean): HoldFrame {
+  return enqueueActions(({ context, event, enqueue }) => {
+    if (event.type !== 'socket.frame') return;
+    const data = (event as unknown as { data: string | null }).data;
+    const decoded = decodeClientFrame(data);
+    if (decoded.ok && decoded.frame.type === 'message' && decide()) {
+      enqueue({
+        type: 'invokeHandler',
+        params: { connectionId: context.connectionId, userId: context.userId ?? '', runId: `${context.connectionId}.early`, message: decoded.frame },
+      });
+      return;
+    }
+    enqueue.assign({ early: [...context.early, data], heldFrames: context.heldFrames + 1 });
+  }) as unknown as HoldFrame;
+}
+
+/** The handler is invoked while the handshake is still running (the original race). */
+export const handlerWhileHandshaking = (): ConnectionMachine =>
+  connectionMachine.provide({ actions: { holdFrame: holdUnless(() => true) } });
+
+/** Frames that arrive before ready are dropped instead of held. */
+export const earlyFramesDropped = (): ConnectionMachine =>
+  connectionMachine.provide({ actions: { holdFrame: (() => {}) as unknown as HoldFrame } });
+
+/**
+ * The seeds' fix: "sleep 25 ms, then the socket must be ready". Frames arriving 25 ms after
+ * the connection opened are handed over even if the handshake is still waiting.
+ */
+export function sleepGate(): { machine: ConnectionMachine; onClock: (clock: SimulatedClock) => void } {
+  let clock: SimulatedClock | undefined;
+  return {
+    machine: connectionMachine.provide({ actions: { holdFrame: holdUnless(() => (clock?.now() ?? 0) >= 25) } }),
+    onClock: (c) => (clock = c),
+  };
+}
+
+/** Replay starts one event late: the event right after the client's lastSeq is skipped. */
+export class BoundarySkippingLog extends MemoryEventLog {
+  override readAfter(userId: string, afterSeq: number): StreamEvent[] | undefined {
+    return afterSeq > 0 ? super.readAfter(userId, afterSeq)?.slice(1) : super.readAfter(userId, afterSeq);
+  }
+}
+
+/** Fan-out keyed by the wrong user: alice's events reach bob's connections. */
+export class MisroutingHub extends StreamHub {
+  override publish(userId: string, event: NewStreamEvent): StreamEvent {
+    return super.publish(userId === 'alice' ? 'bob' : userId, event);
+  }
+}
+
+/** The run machine with `agent_completed` accepted while a tool call is open. */
+export function completesWithToolOpen(): typeof agentRunMachine {
+  const config = agentRunMachine.config as unknown as AgentRunMachineConfig;
+  const toolsOpen = config.states.toolsOpen;
+  const broken = createMachine({
+    ...config,
+    states: { ...config.states, toolsOpen: { ...toolsOpen, on: { ...toolsOpen.on, 'run.complete': 'completed' } } },
+  }).provide(agentRunMachine.implementations as never);
+  return broken as unknown as typeof agentRunMachine;
+}
