@@ -2,14 +2,18 @@
 /** The `lockstep` command. */
 import { serve, SERVE_USAGE } from './serve.js';
 import { viz } from './viz.js';
+import { fuzz, FUZZ_USAGE } from './fuzz.js';
 
 const USAGE = `Usage: lockstep <command> [options]
 
 Commands:
   serve    run the demo server (lockstep serve --help)
   viz      regenerate visualizations/*.mmd from the machines [--out DIR]
+  fuzz     run the invariant properties against the machines and report (lockstep fuzz --help)
 
-${SERVE_USAGE}`;
+${SERVE_USAGE}
+
+${FUZZ_USAGE}`;
 
 async function main(argv: string[]): Promise<void> {
   const [command, ...rest] = argv;
@@ -18,6 +22,8 @@ async function main(argv: string[]): Promise<void> {
       return serve(rest);
     case 'viz':
       return viz(rest);
+    case 'fuzz':
+      return fuzz(rest);
     case undefined:
     case '--help':
     case '-h':

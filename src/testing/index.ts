@@ -1,5 +1,39 @@
 /**
- * `lockstep/testing`: the invariant checkers (and, with fast-check installed, the arbitraries)
- * that lockstep's own property tests use, so users can fuzz their handlers and options in CI.
+ * `lockstep/testing`: the scenario runner, arbitraries, invariant checkers and properties that
+ * lockstep's own suite uses, so users can fuzz the machines with their limits, check their
+ * clients' histories, and keep counterexamples as regression tests in their CI.
+ * Requires fast-check (a dependency of lockstep).
  */
 export { checkStreamHistory, type HistoryViolation } from './history-checker.js';
+export {
+  runConnectionScenario,
+  serializeState,
+  SCENARIO_USER,
+  type ConnectionCommand,
+  type ConnectionScenario,
+  type ConnectionTrace,
+  type ConnectionMachine,
+  type Effect,
+  type Step,
+  type RunScenarioOptions,
+} from './connection-scenario.js';
+export { connectionCommand, connectionScenario, smallLimits, type ScenarioArbitraryOptions } from './connection-arbitraries.js';
+export {
+  checkConnectionInvariants,
+  checkNoReceiveBeforeAccept,
+  checkNoSendOutsideOpenWindow,
+  checkNoSilentLoss,
+  checkOrderedDelivery,
+  checkBoundedMemory,
+  checkNoInternalErrorFromRaces,
+  checkLiveness,
+  CONNECTION_CHECKS,
+  type ConnectionInvariant,
+  type InvariantId,
+  type Violation,
+} from './connection-invariants.js';
+export { checkRunGrammar, RunGrammar, type RunEventRecord } from './run-grammar.js';
+export { runGrammarProperty, runCall, type RunCall, type RunPropertyOptions } from './run-properties.js';
+export { streamDeliveryProperty, hubOperation, type HubOperation, type StreamPropertyOptions } from './stream-properties.js';
+export { connectionInvariantProperty, describeTrace, InvariantViolation, type ConnectionPropertyOptions } from './properties.js';
+export { fuzzInvariants, type FuzzOptions, type FuzzReport, type PropertyOutcome } from './fuzz.js';
