@@ -118,7 +118,7 @@ function settleable() {
   return { promise, settle };
 }
 
-/** Lets promise actors settle and their results reach the actor. */
+/** Lets promise actors settle and their results reach the actor (one event-loop turn). */
 const flush = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 /** Longer than every timeout the machine has, so the finale passes them all. */
@@ -127,6 +127,78 @@ function longestTimeout(limits: ConnectionLimits): number {
 }
 
 export const SCENARIO_USER = 'alice';
+
+/** The per-scenario side of the harness: what the provided effects write to and read from. */
+interface Harness {
+  effects: Effect[];
+  log: StreamEvent[];
+  retainEvents: number;
+  subscribed: boolean;
+  verify: Promise<void>;
+  backend: Promise<void>;
+}
+
+/**
+ * Providing a machine builds all its state nodes again, which costs more than running a whole
+ * scenario; so each machine is provided once, and its effects find their scenario's harness
+ * through the actor system (one per root actor, shared with the handshake child).
+ */
+const harnesses = new WeakMap<object, Harness>();
+const harnessOf = (system: object): Harness => {
+  const harness = harnesses.get(system);
+  if (harness === undefined) throw new Error('runConnectionScenario: actor started outside a scenario');
+  return harness;
+};
+const provided = new WeakMap<ConnectionMachine, ConnectionMachine>();
+
+function scenarioMachine(machine: ConnectionMachine): ConnectionMachine {
+  const cached = provided.get(machine);
+  if (cached !== undefined) return cached;
+  const result = machine.provide({
+    actors: {
+      handshake: handshakeMachine.provide({
+        actors: {
+          verifyToken: fromPromise(async ({ system }) => {
+            await harnessOf(system).verify;
+            return { userId: SCENARIO_USER };
+          }),
+          checkBackend: fromPromise(({ system }) => harnessOf(system).backend),
+        },
+      }),
+    },
+    actions: {
+      sendFrame: ({ self }, p) => harnessOf(self.system).effects.push({ kind: 'send', frame: p.frame }),
+      closeSocket: ({ self }, p) => harnessOf(self.system).effects.push({ kind: 'close', code: p.code, reason: p.reason }),
+      terminateSocket: ({ self }) => harnessOf(self.system).effects.push({ kind: 'terminate' }),
+      ping: ({ self }) => harnessOf(self.system).effects.push({ kind: 'ping' }),
+      invokeHandler: ({ self }, p) => {
+        harnessOf(self.system).effects.push({ kind: 'handler', id: p.message.id, runId: p.runId });
+        self.send({ type: 'message.accepted', id: p.message.id, runId: p.runId, duplicate: false });
+      },
+      joinStream: ({ self }) => {
+        const h = harnessOf(self.system);
+        h.effects.push({ kind: 'join' });
+        h.subscribed = true;
+        self.send({ type: 'stream.joined', epoch: 'e', lastSeq: h.log.length, resumed: false, replay: [] });
+      },
+      leaveStream: ({ self }) => {
+        const h = harnessOf(self.system);
+        if (h.subscribed) h.effects.push({ kind: 'leave' });
+        h.subscribed = false;
+      },
+      watchDrain: () => {},
+      readFromLog: ({ self }, p) => {
+        const h = harnessOf(self.system);
+        h.effects.push({ kind: 'readLog', afterSeq: p.afterSeq });
+        const oldest = h.log.length - h.retainEvents + 1;
+        const events = p.afterSeq + 1 < oldest ? undefined : h.log.slice(p.afterSeq);
+        self.send({ type: 'stream.caughtUp', events });
+      },
+    },
+  });
+  provided.set(machine, result);
+  return result;
+}
 
 export async function runConnectionScenario(
   scenario: ConnectionScenario,
@@ -145,50 +217,12 @@ export async function runConnectionScenario(
     return event;
   };
   for (let i = 0; i < scenario.priorEvents; i++) append();
-  let subscribed = false;
+  const harness: Harness = { effects, log, retainEvents: scenario.retainEvents, subscribed: false, verify: verify.promise, backend: backend.promise };
   let actorError: unknown;
 
   const clock = new SimulatedClock();
   options.onClock?.(clock);
-  const machine = (options.machine ?? connectionMachine).provide({
-    actors: {
-      handshake: handshakeMachine.provide({
-        actors: {
-          verifyToken: fromPromise(async () => {
-            await verify.promise;
-            return { userId: SCENARIO_USER };
-          }),
-          checkBackend: fromPromise(() => backend.promise),
-        },
-      }),
-    },
-    actions: {
-      sendFrame: (_, p) => effects.push({ kind: 'send', frame: p.frame }),
-      closeSocket: (_, p) => effects.push({ kind: 'close', code: p.code, reason: p.reason }),
-      terminateSocket: () => effects.push({ kind: 'terminate' }),
-      ping: () => effects.push({ kind: 'ping' }),
-      invokeHandler: ({ self }, p) => {
-        effects.push({ kind: 'handler', id: p.message.id, runId: p.runId });
-        self.send({ type: 'message.accepted', id: p.message.id, runId: p.runId, duplicate: false });
-      },
-      joinStream: ({ self }) => {
-        effects.push({ kind: 'join' });
-        subscribed = true;
-        self.send({ type: 'stream.joined', epoch: 'e', lastSeq: log.length, resumed: false, replay: [] });
-      },
-      leaveStream: () => {
-        if (subscribed) effects.push({ kind: 'leave' });
-        subscribed = false;
-      },
-      watchDrain: () => {},
-      readFromLog: ({ self }, p) => {
-        effects.push({ kind: 'readLog', afterSeq: p.afterSeq });
-        const oldest = log.length - scenario.retainEvents + 1;
-        const events = p.afterSeq + 1 < oldest ? undefined : log.slice(p.afterSeq);
-        self.send({ type: 'stream.caughtUp', events });
-      },
-    },
-  });
+  const machine = scenarioMachine(options.machine ?? connectionMachine);
   const actor = createActor(machine, {
     clock,
     input: {
@@ -197,6 +231,7 @@ export async function runConnectionScenario(
       limits: scenario.limits,
     },
   });
+  harnesses.set(actor.system, harness);
   actor.subscribe({ error: (error) => (actorError = error) });
   const frame = (data: unknown) =>
     actor.send({ type: 'socket.frame', data: data === null ? null : typeof data === 'string' ? data : JSON.stringify(data) });
@@ -209,7 +244,7 @@ export async function runConnectionScenario(
       state,
       status: snapshot.status,
       early: snapshot.context.early.length,
-      lag: subscribed && snapshot.status === 'active' && state.startsWith('ready') ? log.length - snapshot.context.lastSeq : 0,
+      lag: harness.subscribed && snapshot.status === 'active' && state.startsWith('ready') ? log.length - snapshot.context.lastSeq : 0,
       effectCount: effects.length,
     });
   };
@@ -248,7 +283,7 @@ export async function runConnectionScenario(
         break;
       case 'streamEvent': {
         const event = append();
-        if (subscribed) actor.send({ type: 'stream.event', event, bufferedBytes: command.bufferedBytes });
+        if (harness.subscribed) actor.send({ type: 'stream.event', event, bufferedBytes: command.bufferedBytes });
         break;
       }
       case 'drain':

@@ -36,4 +36,5 @@ export { checkRunGrammar, RunGrammar, type RunEventRecord } from './run-grammar.
 export { runGrammarProperty, runCall, type RunCall, type RunPropertyOptions } from './run-properties.js';
 export { streamDeliveryProperty, hubOperation, type HubOperation, type StreamPropertyOptions } from './stream-properties.js';
 export { connectionInvariantProperty, describeTrace, InvariantViolation, type ConnectionPropertyOptions } from './properties.js';
+export { handlerProperty, type HandlerPropertyOptions } from './handler-property.js';
 export { fuzzInvariants, type FuzzOptions, type FuzzReport, type PropertyOutcome } from './fuzz.js';

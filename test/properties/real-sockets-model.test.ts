@@ -259,5 +259,5 @@ describe('I4, I5, I7, I10 over real sockets (model-based)', () => {
       // A run that hangs (an event that never comes) fails and shrinks instead of timing out the file.
       { numRuns: realSocketRuns(30), timeout: 10_000 },
     );
-  }, 300_000);
+  });
 });
