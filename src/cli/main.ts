@@ -7,7 +7,7 @@ const USAGE = `Usage: lockstep <command> [options]
 
 Commands:
   serve    run the demo server (lockstep serve --help)
-  viz      regenerate visualizations/*.mmd from the machines [--out DIR]
+  viz      regenerate visualizations/ (Mermaid, SVG, Stately) from the machines [--out DIR]
 
 ${SERVE_USAGE}`;
 
