@@ -43,12 +43,14 @@ export async function serve(argv: string[]): Promise<void> {
       fail: values['backend-fail'],
     }),
     logger: consoleLogger,
+    demoPage: true,
   });
   if (server.devTokens) {
     console.error('lockstep: WARNING dev mode — no LOCKSTEP_JWT_SECRET, so a token is taken as the user id. Do not expose this server.');
   }
   const address = await server.listen();
   console.log(`lockstep listening on ws://${address.address}:${address.port}/ws (health: http://${address.address}:${address.port}/health)`);
+  console.log(`lockstep demo chat: http://${address.address}:${address.port}/`);
 
   const stop = (signal: string) => {
     console.error(`lockstep: ${signal}, closing every connection with 1001`);
