@@ -52,8 +52,19 @@ describe('demo page (Chromium)', () => {
     await harness?.server.close();
   });
 
-  it('sends a message and shows the five events in order and the reply', async () => {
+  /** Console errors and uncaught exceptions (a CSP violation is one) fail the test. */
+  const problems: string[] = [];
+  async function openPage(): Promise<Page> {
     const page = await browser.context.newPage();
+    page.on('console', (message) => {
+      if (message.type() === 'error') problems.push(message.text());
+    });
+    page.on('pageerror', (error) => problems.push(String(error)));
+    return page;
+  }
+
+  it('sends a message and shows the five events in order and the reply', async () => {
+    const page = await openPage();
     await page.goto(`${harness.httpUrl}/?user=alice`);
     await expect.poll(() => page.locator('#state').textContent()).toContain('ready');
     await expect.poll(() => page.locator('#chart [data-state="connection.ready"].active').count()).toBe(1);
@@ -69,10 +80,11 @@ describe('demo page (Chromium)', () => {
 
     await page.screenshot({ path: artifactPath('demo-page.png'), fullPage: true });
     await page.close();
+    expect(problems).toEqual([]);
   });
 
   it('resumes after the server cuts the socket mid-run: no missing, no duplicated event', async () => {
-    const page = await browser.context.newPage();
+    const page = await openPage();
     await page.goto(`${harness.httpUrl}/?user=bob&backoffMs=50`);
     await expect.poll(() => page.locator('#state').textContent()).toContain('ready');
 
@@ -102,6 +114,8 @@ describe('demo page (Chromium)', () => {
 
     await page.screenshot({ path: artifactPath('demo-page-resumed.png'), fullPage: true });
     await page.close();
+    // The drop itself is logged by Chromium ("WebSocket connection … failed"); nothing else may be.
+    expect(problems.filter((p) => !/WebSocket connection to .* failed/.test(p))).toEqual([]);
   });
 
   it('renders the generated connection SVG', async () => {

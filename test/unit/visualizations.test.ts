@@ -4,16 +4,20 @@ import type { AnyStateMachine } from 'xstate';
 import { MACHINES, renderAll } from '../../src/viz/generate.js';
 import { chartOf, type ChartState } from '../../src/viz/chart-model.js';
 
+/** Rendered once per file: laying out four charts is the slow part. */
+let rendered: Promise<Record<string, string>> | undefined;
+const rendering = () => (rendered ??= renderAll());
+
 describe('visualizations/', () => {
   it('is up to date with the machines (run `npm run viz`)', async () => {
-    for (const [file, text] of Object.entries(await renderAll())) {
+    for (const [file, text] of Object.entries(await rendering())) {
       const committed = readFileSync(new URL(`../../visualizations/${file}`, import.meta.url), 'utf8');
       expect(committed, `visualizations/${file} is stale: run npm run viz`).toBe(text);
     }
   });
 
   it('draws every state of the connection machine', async () => {
-    const chart = (await renderAll())['connection.mmd'] ?? '';
+    const chart = (await rendering())['connection.mmd'] ?? '';
     for (const state of ['handshaking', 'joining', 'ready', 'closing', 'terminating', 'closed', 'awaitingPong']) {
       expect(chart).toContain(`"${state}`);
     }
@@ -22,11 +26,11 @@ describe('visualizations/', () => {
 
 describe('visualizations/ generated formats', () => {
   it('renders the same bytes twice (deterministic layout and SVG)', async () => {
-    expect(await renderAll()).toEqual(await renderAll());
+    expect(await renderAll()).toEqual(await rendering());
   });
 
   it('draws every state of every machine in its SVG, each once, addressable by id', async () => {
-    const files = await renderAll();
+    const files = await rendering();
     for (const [name, machine] of Object.entries(MACHINES)) {
       const svg = files[`${name}.svg`] ?? '';
       expect(svg.startsWith('<svg xmlns="http://www.w3.org/2000/svg"')).toBe(true);
@@ -34,6 +38,19 @@ describe('visualizations/ generated formats', () => {
         expect(svg.split(`data-state="${id}"`).length - 1, `${name}.svg draws ${id}`).toBe(1);
       }
     }
+  });
+
+  it('labels every transition in the SVG: events, guards by name, delays by name', async () => {
+    const files = await rendering();
+    for (const [name, machine] of Object.entries(MACHINES)) {
+      const svg = files[`${name}.svg`] ?? '';
+      for (const t of chartOf(machine).transitions) {
+        const label = t.guard ? `${t.event} [${t.guard}]` : t.event;
+        expect(svg, `${name}.svg labels ${label}`).toContain(`>${label.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;')}</tspan>`);
+      }
+    }
+    expect(files['connection.svg']).toContain('>after heartbeat</tspan>');
+    expect(files['connection.svg']).toContain('>after closeTimeout</tspan>');
   });
 
   it('Stately definitions compile with xstate to the same states, transitions, guards and delays', async () => {
