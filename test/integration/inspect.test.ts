@@ -3,6 +3,9 @@
  * the loopback relay. A ws client on the relay plays the browser's bridge page.
  */
 import { afterEach, describe, expect, it } from 'vitest';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { fileURLToPath } from 'node:url';
 import WebSocket from 'ws';
 import { startInspectorRelay, type InspectorRelay } from '../../src/inspect/relay.js';
 import { createConnectionInspector, type ConnectionInspector } from '../../src/inspect/inspector.js';
@@ -46,8 +49,11 @@ describe('live inspection (lockstep serve --inspect)', () => {
   let relay: InspectorRelay | undefined;
   let inspector: ConnectionInspector | undefined;
   let harness: Harness | undefined;
+  let child: ChildProcess | undefined;
 
   afterEach(async () => {
+    // A failed CLI test must not leave its server running.
+    if (child && child.exitCode === null) child.kill('SIGKILL');
     await harness?.server.close();
     inspector?.stop();
     await relay?.close();
@@ -116,5 +122,32 @@ describe('live inspection (lockstep serve --inspect)', () => {
     const html = await page.text();
     expect(html).toContain('src="https://stately.ai/inspect"');
     expect(html).toContain('@statelyai.connected');
+  });
+
+  it('lockstep serve --inspect prints the relay page and streams its connections there', async () => {
+    const cli = fileURLToPath(new URL('../../dist/src/cli/main.js', import.meta.url));
+    child = spawn(process.execPath, [cli, 'serve', '--port', '0', '--inspect'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    const printed = new Promise<void>((resolve) =>
+      child!.stdout!.on('data', (chunk: Buffer) => {
+        output += chunk.toString();
+        if (output.includes('lockstep inspector: open')) resolve();
+      }),
+    );
+    await printed;
+    const wsUrl = /ws:\/\/\S+\/ws/.exec(output)?.[0];
+    const page = /lockstep inspector: open (http:\/\/127\.0\.0\.1:\d+\/)/.exec(output)?.[1];
+    expect(wsUrl).toBeDefined();
+    expect(page).toBeDefined();
+    const view = viewer({ pageUrl: page!, wsUrl: page!.replace('http://', 'ws://'), close: async () => {} });
+    await view.opened;
+    const client = new TestClient(wsUrl!, { protocols: ['lockstep.v1', 'lockstep.bearer.nia'] });
+    await client.untilType('ready');
+    await view.next((m) => m.type === '@xstate.snapshot' && typeof m.snapshot?.value === 'object' && 'ready' in (m.snapshot.value as object));
+    view.ws.close();
+    const exited = once(child, 'exit');
+    child.kill('SIGTERM');
+    expect((await client.closed).code).toBe(1001);
+    expect((await exited)[0]).toBe(0);
   });
 });
