@@ -8,7 +8,7 @@ const USAGE = `Usage: lockstep <command> [options]
 
 Commands:
   serve    run the demo server (lockstep serve --help)
-  viz      regenerate visualizations/*.mmd from the machines [--out DIR]
+  viz      regenerate visualizations/ (Mermaid, SVG, Stately) from the machines [--out DIR]
   fuzz     run the invariant properties against the machines and report (lockstep fuzz --help)
 
 ${SERVE_USAGE}

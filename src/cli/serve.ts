@@ -4,12 +4,15 @@ import { createLockstepServer } from '../server/create-server.js';
 import { consoleLogger } from '../server/logger.js';
 import { demoBackend } from './demo-backend.js';
 
-export const SERVE_USAGE = `Usage: lockstep serve [--port 8080] [--host 127.0.0.1] [--backend-delay-ms N] [--backend-fail]
+export const SERVE_USAGE = `Usage: lockstep serve [--port 8080] [--host 127.0.0.1] [--backend-delay-ms N] [--backend-fail] [--inspect [--inspect-port N]]
 
   --port N               port to listen on (0 = any free port)          default 8080
   --host H               address to bind                                default 127.0.0.1
   --backend-delay-ms N   simulate a backend that becomes ready N ms after start
   --backend-fail         simulate a backend that never becomes ready (handshakes close 1013)
+  --inspect              stream every connection actor to Stately's inspector through a relay
+                         on 127.0.0.1 (needs @statelyai/inspect); prints the page to open
+  --inspect-port N       the relay's port (0 = any free port)                   default 0
 
 Environment: LOCKSTEP_JWT_SECRET enables HS256 JWT auth; without it tokens are user ids (dev mode).`;
 
@@ -27,6 +30,8 @@ export async function serve(argv: string[]): Promise<void> {
       host: { type: 'string', default: '127.0.0.1' },
       'backend-delay-ms': { type: 'string', default: '0' },
       'backend-fail': { type: 'boolean', default: false },
+      inspect: { type: 'boolean', default: false },
+      'inspect-port': { type: 'string', default: '0' },
       help: { type: 'boolean', default: false },
     },
     strict: true,
@@ -35,6 +40,8 @@ export async function serve(argv: string[]): Promise<void> {
     console.log(SERVE_USAGE);
     return;
   }
+  // Loaded only with --inspect: without it, inspection costs nothing, not even an import.
+  const inspection = values.inspect ? await startInspection(nonNegativeInteger('inspect-port', values['inspect-port'])) : undefined;
   const server = createLockstepServer({
     host: values.host,
     port: nonNegativeInteger('port', values.port),
@@ -43,17 +50,24 @@ export async function serve(argv: string[]): Promise<void> {
       fail: values['backend-fail'],
     }),
     logger: consoleLogger,
+    demoPage: true,
+    ...(inspection ? { inspect: inspection.inspect } : {}),
   });
   if (server.devTokens) {
     console.error('lockstep: WARNING dev mode — no LOCKSTEP_JWT_SECRET, so a token is taken as the user id. Do not expose this server.');
   }
   const address = await server.listen();
   console.log(`lockstep listening on ws://${address.address}:${address.port}/ws (health: http://${address.address}:${address.port}/health)`);
+  console.log(`lockstep demo chat: http://${address.address}:${address.port}/`);
+  if (inspection) console.log(`lockstep inspector: open ${inspection.pageUrl} (relays to Stately's inspector)`);
 
   const stop = (signal: string) => {
     console.error(`lockstep: ${signal}, closing every connection with 1001`);
     server.close().then(
-      () => process.exit(0),
+      async () => {
+        await inspection?.close();
+        process.exit(0);
+      },
       (error: unknown) => {
         console.error('lockstep: shutdown failed', error);
         process.exit(1);
@@ -62,4 +76,19 @@ export async function serve(argv: string[]): Promise<void> {
   };
   process.once('SIGTERM', () => stop('SIGTERM'));
   process.once('SIGINT', () => stop('SIGINT'));
+}
+
+async function startInspection(port: number) {
+  const { startInspectorRelay } = await import('../inspect/relay.js');
+  const { createConnectionInspector } = await import('../inspect/inspector.js');
+  const relay = await startInspectorRelay({ port });
+  const inspector = await createConnectionInspector(relay.wsUrl);
+  return {
+    inspect: inspector.inspect,
+    pageUrl: relay.pageUrl,
+    close: async () => {
+      inspector.stop();
+      await relay.close();
+    },
+  };
 }

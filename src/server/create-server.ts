@@ -23,6 +23,7 @@ import { credentialsFromUpgrade, selectSubprotocol } from '../protocol/credentia
 import { resumeFromUrl } from '../protocol/resume.js';
 import { ConnectionRegistry, topState, type ConnectionActor } from './connection-registry.js';
 import { createRequestHandler } from './http-routes.js';
+import { createDemoPageHandler } from './demo-page.js';
 import { createMetrics, type ServerMetrics } from './metrics.js';
 import { resolveOptions, type LockstepServerOptions } from './options.js';
 import { RunTracker } from './run-tracker.js';
@@ -147,6 +148,7 @@ export function createLockstepServer(userOptions: LockstepServerOptions = {}): L
     const actor: ConnectionActor = createActor(machine, {
       input: { connectionId, token: credentials.token, resume: resumeFromUrl(req.url), limits: options.limits },
       ...(options.clock ? { clock: options.clock } : {}),
+      ...(options.inspect ? { inspect: options.inspect } : {}),
     });
     sockets.bind(actor, ws);
     // Synchronously, before ws can read a frame that followed the upgrade.
@@ -193,7 +195,12 @@ export function createLockstepServer(userOptions: LockstepServerOptions = {}): L
     { input: { drainMs: options.drainMs }, ...(options.clock ? { clock: options.clock } : {}) },
   ).start();
 
-  const handleRequest = createRequestHandler({ registry, metrics, isShuttingDown: () => shuttingDown });
+  const handleRequest = createRequestHandler({
+    registry,
+    metrics,
+    isShuttingDown: () => shuttingDown,
+    demoPage: options.demoPage ? createDemoPageHandler() : undefined,
+  });
   if (standalone) {
     httpServer.on('request', (req, res) => {
       if (handleRequest(req, res)) return;

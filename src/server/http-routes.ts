@@ -1,4 +1,4 @@
-/** GET /health and GET /metrics. Returns false for any other request (embedders route it). */
+/** GET /health and GET /metrics (and the demo page when enabled). Returns false for any other request (embedders route it). */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ConnectionRegistry } from './connection-registry.js';
 import type { ServerMetrics } from './metrics.js';
@@ -7,6 +7,8 @@ export interface HttpRouteDeps {
   registry: ConnectionRegistry;
   metrics: ServerMetrics;
   isShuttingDown: () => boolean;
+  /** Serves the demo page's files (`GET /` …) when the server was created with `demoPage: true`. */
+  demoPage?: ((req: IncomingMessage, res: ServerResponse) => boolean) | undefined;
 }
 
 export function createRequestHandler(deps: HttpRouteDeps) {
@@ -36,6 +38,6 @@ export function createRequestHandler(deps: HttpRouteDeps) {
       );
       return true;
     }
-    return false;
+    return deps.demoPage?.(req, res) ?? false;
   };
 }

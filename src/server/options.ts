@@ -55,7 +55,18 @@ export interface LockstepServerOptions {
   onTrace?: (entry: TraceEntry) => void;
   /** Time source for the machines' named delays; tests pass xstate's SimulatedClock. */
   clock?: Clock;
+  /** Serve the demo chat page at `GET /` (`lockstep serve` turns it on). Default false. */
+  demoPage?: boolean;
+  /**
+   * xstate inspection observer given to every connection actor (and, through the actor
+   * system, its handshake child) — e.g. `@statelyai/inspect`'s `inspector.inspect`
+   * (`lockstep serve --inspect`). Default: none, so inspection costs nothing.
+   */
+  inspect?: Inspect;
 }
+
+/** xstate's inspection option (an observer of InspectionEvent, or a callback). */
+export type Inspect = NonNullable<ActorOptions<AnyActorLogic>['inspect']>;
 
 export interface ResolvedOptions {
   server: HttpServer | undefined;
@@ -75,6 +86,8 @@ export interface ResolvedOptions {
   logger: Logger;
   onTrace: ((entry: TraceEntry) => void) | undefined;
   clock: Clock | undefined;
+  demoPage: boolean;
+  inspect: Inspect | undefined;
 }
 
 function invalid(message: string): never {
@@ -116,5 +129,7 @@ export function resolveOptions(options: LockstepServerOptions): ResolvedOptions 
     logger: options.logger ?? silentLogger,
     onTrace: options.onTrace,
     clock: options.clock,
+    demoPage: options.demoPage ?? false,
+    inspect: options.inspect,
   };
 }

@@ -1,0 +1,55 @@
+/**
+ * `lockstep serve --inspect`: an `@statelyai/inspect` WebSocket inspector for every connection
+ * actor. `@statelyai/inspect` is an optional peer dependency, imported only here and only when
+ * inspection is asked for, so a server without `--inspect` never loads it.
+ *
+ * Tokens stay out of the stream: every `token` (machine contexts, actor inputs) and every raw
+ * `auth` frame is redacted before an inspection event leaves the process.
+ */
+import type { Inspect } from '../server/options.js';
+
+export interface ConnectionInspector {
+  /** Pass as the server option `inspect`. */
+  inspect: Inspect;
+  stop(): void;
+}
+
+const REDACTED = '[redacted]';
+const MAX_DEPTH = 12;
+
+function isPlain(value: object): boolean {
+  const proto: unknown = Object.getPrototypeOf(value);
+  return Array.isArray(value) || proto === Object.prototype || proto === null;
+}
+
+/**
+ * A copy of an inspection event with every `token` property and every raw frame that carries
+ * a token (`{"type":"auth","token":…}`) replaced by `[redacted]` — in contexts, actor inputs,
+ * events and snapshots alike. Only plain objects and arrays are copied; anything else (actor
+ * refs) is left to the inspector's own serializer.
+ */
+export function redactTokens<T>(value: T, depth = 0, seen = new WeakSet<object>()): T {
+  if (typeof value === 'string') return (value.includes('"token"') ? REDACTED : value) as T;
+  if (typeof value !== 'object' || value === null || depth > MAX_DEPTH || !isPlain(value) || seen.has(value)) return value;
+  seen.add(value);
+  if (Array.isArray(value)) return value.map((item: unknown) => redactTokens(item, depth + 1, seen)) as T;
+  const copy: Record<string, unknown> = {};
+  for (const [key, item] of Object.entries(value)) {
+    copy[key] = key === 'token' && typeof item === 'string' ? REDACTED : redactTokens(item, depth + 1, seen);
+  }
+  return copy as T;
+}
+
+export async function createConnectionInspector(relayWsUrl: string): Promise<ConnectionInspector> {
+  let inspectModule: typeof import('@statelyai/inspect');
+  try {
+    inspectModule = await import('@statelyai/inspect');
+  } catch (error) {
+    throw new Error(`--inspect needs the optional package @statelyai/inspect: npm install @statelyai/inspect (${String(error)})`);
+  }
+  const inspector = inspectModule.createWebSocketInspector({
+    url: relayWsUrl,
+    serialize: (event) => redactTokens(event),
+  });
+  return { inspect: inspector.inspect, stop: () => inspector.stop() };
+}

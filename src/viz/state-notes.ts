@@ -1,0 +1,41 @@
+/**
+ * One sentence per state, for visualizations/README.md and the Stately definitions'
+ * `description`s. Kept next to the generator (not in machines/) so the machines stay code;
+ * `renderAll` fails on a state without a sentence, so a new state cannot go undocumented.
+ */
+export const STATE_NOTES: Record<string, string> = {
+  'handshake.authenticating': 'Credentials must be presented and verified within `authTimeout` (else 4408).',
+  'handshake.authenticating.awaitingCredentials': 'Waits for the first frame to be `auth`, unless the upgrade already carried a token (header or `lockstep.bearer.<token>` subprotocol).',
+  'handshake.authenticating.verifying': 'Runs the `verifyToken` actor (JWT or dev token); a failure rejects with 4401.',
+  'handshake.checkingBackend': 'Awaits the embedder\'s `ready()` within `backendTimeout`; failure or timeout rejects with 1013, never 1011.',
+  'handshake.accepted': 'Final: the verified user id becomes the machine\'s output.',
+  'handshake.rejected': 'Final: the close code and reason become the machine\'s output.',
+
+  'connection.handshaking': 'Runs the handshake child and holds every early frame in arrival order (at most `maxEarlyFrames`, else 1008).',
+  'connection.joining': 'Subscribes to the user\'s event stream (and resume point); still holding early frames.',
+  'connection.ready': 'Sends the `ready` frame first, replays missed events, then re-raises held frames in order; three regions run in parallel.',
+  'connection.ready.flow': 'Region: writing the user\'s events to the socket, under backpressure.',
+  'connection.ready.flow.flowing': 'Each event is written as it arrives.',
+  'connection.ready.flow.congested': 'The socket buffer passed `highWaterMarkBytes`: events wait in the log; too much lag closes 1008.',
+  'connection.ready.flow.catchingUp': 'The socket drained: missed events are read back from the log, in order, before flowing again.',
+  'connection.ready.messageRate': 'Region: the token bucket that rate-limits `message` frames.',
+  'connection.ready.messageRate.full': 'The bucket is full; nothing to refill.',
+  'connection.ready.messageRate.refilling': 'Tokens come back one per `rateRefill` delay until the bucket is full.',
+  'connection.ready.heartbeat': 'Region: the WebSocket ping/pong heartbeat.',
+  'connection.ready.heartbeat.waiting': 'Sends a ping every `heartbeat`.',
+  'connection.ready.heartbeat.awaitingPong': 'A ping is out; no pong before the next `heartbeat` terminates the socket.',
+  'connection.closing': 'The close frame was sent; waits `closeTimeout` for the peer\'s close.',
+  'connection.terminating': 'The peer did not answer: the socket is cut without a close frame.',
+  'connection.closed': 'Final: the socket is gone and the actor is done (the live count drops).',
+
+  'agentRun.started': '`agent_started` was emitted; thinking, a tool call, or the end may follow.',
+  'agentRun.thinking': 'At least one `agent_thinking` step, and no tool call open.',
+  'agentRun.toolsOpen': 'One or more tool calls are open, matched by id; `agent_completed` is refused here.',
+  'agentRun.completed': 'Final: `agent_completed` ended the run.',
+  'agentRun.failed': 'Final: `agent_error` ended the run (allowed with tool calls open).',
+
+  'serverLifecycle.serving': 'Accepting upgrades and running.',
+  'serverLifecycle.draining': 'New upgrades get 503; in-flight runs finish within `drainTimeout`.',
+  'serverLifecycle.closingConnections': 'Every connection actor is told to close with 1001.',
+  'serverLifecycle.closed': 'Final: every connection actor reached `closed`.',
+};

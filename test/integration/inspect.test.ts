@@ -1,0 +1,153 @@
+/**
+ * `--inspect`: connection actors stream to an `@statelyai/inspect` WebSocket inspector through
+ * the loopback relay. A ws client on the relay plays the browser's bridge page.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { fileURLToPath } from 'node:url';
+import WebSocket from 'ws';
+import { startInspectorRelay, type InspectorRelay } from '../../src/inspect/relay.js';
+import { createConnectionInspector, type ConnectionInspector } from '../../src/inspect/inspector.js';
+import { startServer, RUN_EVENTS, eventsOf, type Harness } from './harness.js';
+import { TestClient } from './client.js';
+
+interface InspectionMessage {
+  type: string;
+  sessionId: string;
+  event?: { type: string; data?: unknown };
+  snapshot?: { value?: unknown; context?: Record<string, unknown> };
+}
+
+/** The relay's other end: collects messages and lets a test await one that matches. */
+function viewer(relay: InspectorRelay) {
+  const ws = new WebSocket(relay.wsUrl);
+  const messages: InspectionMessage[] = [];
+  const waiters: Array<{ test: (m: InspectionMessage) => boolean; resolve: (m: InspectionMessage) => void }> = [];
+  ws.on('message', (data) => {
+    const message = JSON.parse(data.toString()) as InspectionMessage;
+    messages.push(message);
+    for (const w of [...waiters]) if (w.test(message)) {
+      waiters.splice(waiters.indexOf(w), 1);
+      w.resolve(message);
+    }
+  });
+  return {
+    ws,
+    messages,
+    opened: new Promise<void>((resolve) => ws.once('open', () => resolve())),
+    next: (test: (m: InspectionMessage) => boolean) =>
+      new Promise<InspectionMessage>((resolve) => {
+        const seen = messages.find(test);
+        if (seen) resolve(seen);
+        else waiters.push({ test, resolve });
+      }),
+  };
+}
+
+describe('live inspection (lockstep serve --inspect)', () => {
+  let relay: InspectorRelay | undefined;
+  let inspector: ConnectionInspector | undefined;
+  let harness: Harness | undefined;
+  let child: ChildProcess | undefined;
+
+  afterEach(async () => {
+    // A failed CLI test must not leave its server running.
+    if (child && child.exitCode === null) child.kill('SIGKILL');
+    await harness?.server.close();
+    inspector?.stop();
+    await relay?.close();
+  });
+
+  it('relays every connection actor event and state to the viewer, with tokens redacted', async () => {
+    relay = await startInspectorRelay();
+    expect(relay.wsUrl).toMatch(/^ws:\/\/127\.0\.0\.1:\d+\/$/);
+    inspector = await createConnectionInspector(relay.wsUrl);
+    // Tokens differ from user ids here, so a leaked token cannot hide behind a user id.
+    harness = await startServer({
+      inspect: inspector.inspect,
+      verifyToken: async (token) => ({ userId: token === 'secret-a' ? 'alice' : 'carol' }),
+    });
+    const view = viewer(relay);
+    await view.opened;
+
+    const client = new TestClient(harness.url, {
+      protocols: ['lockstep.v1', 'lockstep.bearer.secret-a'],
+      onOpen: (ws) => ws.send(JSON.stringify({ type: 'message', id: 'm1', text: 'hi' })),
+    });
+    await client.until(() => eventsOf(client.frames).length === RUN_EVENTS.length, 'the run');
+    await client.close();
+
+    // The connection actor's states, in order, as the inspector saw them.
+    await view.next((m) => m.type === '@xstate.snapshot' && m.snapshot?.value === 'closed');
+    const connectionSession = view.messages.find((m) => m.type === '@xstate.snapshot' && m.snapshot?.value === 'handshaking')?.sessionId;
+    expect(connectionSession).toBeDefined();
+    const states = view.messages
+      .filter((m) => m.type === '@xstate.snapshot' && m.sessionId === connectionSession)
+      .map((m) => (typeof m.snapshot?.value === 'string' ? m.snapshot.value : Object.keys(m.snapshot?.value ?? {})[0]));
+    expect([...new Set(states)]).toEqual(['handshaking', 'joining', 'ready', 'closed']);
+    // Socket events reach the inspector as actor events, the message frame among them.
+    const received = view.messages.filter((m) => m.type === '@xstate.event' && m.sessionId === connectionSession).map((m) => m.event?.type);
+    expect(received).toContain('socket.frame');
+    expect(received.filter((t) => t === 'stream.event')).toHaveLength(RUN_EVENTS.length);
+    // The handshake child is inspected too (same actor system).
+    expect(view.messages.some((m) => m.type === '@xstate.snapshot' && m.snapshot?.value === 'accepted')).toBe(true);
+    // A second connection authenticates with an auth frame (the token travels as frame data).
+    const second = new TestClient(harness.url, { onOpen: (ws) => ws.send(JSON.stringify({ type: 'auth', token: 'secret-c' })) });
+    await second.untilType('ready');
+    await second.close();
+    await view.next((m) => m.type === '@xstate.snapshot' && m.snapshot?.value === 'closed' && m.sessionId !== connectionSession);
+    // No token leaves the process.
+    const everything = JSON.stringify(view.messages);
+    expect(everything).toContain('"userId":"carol"');
+    expect(everything).not.toContain('secret-a');
+    expect(everything).not.toContain('secret-c');
+  });
+
+  it('replays its backlog to a viewer that opens later, and serves the bridge page', async () => {
+    relay = await startInspectorRelay({ backlog: 5 });
+    const sender = new WebSocket(relay.wsUrl);
+    await new Promise((resolve) => sender.once('open', resolve));
+    for (let i = 0; i < 8; i += 1) sender.send(JSON.stringify({ type: 'test', sessionId: String(i) }));
+    // A round trip through a first viewer proves the relay processed all eight.
+    const first = viewer(relay);
+    await first.next((m) => m.sessionId === '7');
+    const late = viewer(relay);
+    await late.next((m) => m.sessionId === '7');
+    expect(late.messages.map((m) => m.sessionId)).toEqual(['3', '4', '5', '6', '7']);
+    sender.close();
+
+    const page = await fetch(relay.pageUrl);
+    expect(page.status).toBe(200);
+    const html = await page.text();
+    expect(html).toContain('src="https://stately.ai/inspect"');
+    expect(html).toContain('@statelyai.connected');
+  });
+
+  it('lockstep serve --inspect prints the relay page and streams its connections there', async () => {
+    const cli = fileURLToPath(new URL('../../dist/src/cli/main.js', import.meta.url));
+    child = spawn(process.execPath, [cli, 'serve', '--port', '0', '--inspect'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    const printed = new Promise<void>((resolve) =>
+      child!.stdout!.on('data', (chunk: Buffer) => {
+        output += chunk.toString();
+        if (output.includes('lockstep inspector: open')) resolve();
+      }),
+    );
+    await printed;
+    const wsUrl = /ws:\/\/\S+\/ws/.exec(output)?.[0];
+    const page = /lockstep inspector: open (http:\/\/127\.0\.0\.1:\d+\/)/.exec(output)?.[1];
+    expect(wsUrl).toBeDefined();
+    expect(page).toBeDefined();
+    const view = viewer({ pageUrl: page!, wsUrl: page!.replace('http://', 'ws://'), close: async () => {} });
+    await view.opened;
+    const client = new TestClient(wsUrl!, { protocols: ['lockstep.v1', 'lockstep.bearer.nia'] });
+    await client.untilType('ready');
+    await view.next((m) => m.type === '@xstate.snapshot' && typeof m.snapshot?.value === 'object' && 'ready' in (m.snapshot.value as object));
+    view.ws.close();
+    const exited = once(child, 'exit');
+    child.kill('SIGTERM');
+    expect((await client.closed).code).toBe(1001);
+    expect((await exited)[0]).toBe(0);
+  });
+});
