@@ -1,17 +1,19 @@
 /** `lockstep serve`: the demo server with the demo agent, until SIGTERM/SIGINT. */
 import { parseArgs } from 'node:util';
 import { createLockstepServer } from '../server/create-server.js';
-import { consoleLogger } from '../server/logger.js';
 import { demoBackend } from './demo-backend.js';
+import { createServeLogger, LOG_LEVELS, resolveLogLevel } from './serve-logger.js';
 
-export const SERVE_USAGE = `Usage: lockstep serve [--port 8080] [--host 127.0.0.1] [--backend-delay-ms N] [--backend-fail]
+export const SERVE_USAGE = `Usage: lockstep serve [--port 8080] [--host 127.0.0.1] [--backend-delay-ms N] [--backend-fail] [--log-level info]
 
   --port N               port to listen on (0 = any free port)          default 8080
   --host H               address to bind                                default 127.0.0.1
   --backend-delay-ms N   simulate a backend that becomes ready N ms after start
   --backend-fail         simulate a backend that never becomes ready (handshakes close 1013)
+  --log-level L          ${LOG_LEVELS.join(' | ')} (JSON lines on stderr)  default info
 
-Environment: LOCKSTEP_JWT_SECRET enables HS256 JWT auth; without it tokens are user ids (dev mode).`;
+Environment: LOCKSTEP_JWT_SECRET enables HS256 JWT auth; without it tokens are user ids (dev mode).
+             LOCKSTEP_LOG_LEVEL sets the log level when --log-level is not given.`;
 
 function nonNegativeInteger(name: string, raw: string): number {
   const value = Number(raw);
@@ -27,6 +29,7 @@ export async function serve(argv: string[]): Promise<void> {
       host: { type: 'string', default: '127.0.0.1' },
       'backend-delay-ms': { type: 'string', default: '0' },
       'backend-fail': { type: 'boolean', default: false },
+      'log-level': { type: 'string' },
       help: { type: 'boolean', default: false },
     },
     strict: true,
@@ -35,6 +38,7 @@ export async function serve(argv: string[]): Promise<void> {
     console.log(SERVE_USAGE);
     return;
   }
+  const logger = createServeLogger(resolveLogLevel(values['log-level'], process.env.LOCKSTEP_LOG_LEVEL));
   const server = createLockstepServer({
     host: values.host,
     port: nonNegativeInteger('port', values.port),
@@ -42,7 +46,7 @@ export async function serve(argv: string[]): Promise<void> {
       delayMs: nonNegativeInteger('backend-delay-ms', values['backend-delay-ms']),
       fail: values['backend-fail'],
     }),
-    logger: consoleLogger,
+    logger,
   });
   if (server.devTokens) {
     console.error('lockstep: WARNING dev mode — no LOCKSTEP_JWT_SECRET, so a token is taken as the user id. Do not expose this server.');
