@@ -29,10 +29,13 @@ import { resolveOptions, type LockstepServerOptions } from './options.js';
 import { RunTracker } from './run-tracker.js';
 import { serverLifecycleMachine } from '../../machines/server-lifecycle.js';
 
+/** What {@link createLockstepServer} returns. */
 export interface LockstepServer {
   /** The http.Server lockstep listens on (yours when attached). */
   readonly httpServer: HttpServer;
+  /** The per-user event streams: publish, join, and the event log. */
   readonly hub: StreamHub;
+  /** The Prometheus metrics served on GET /metrics. */
   readonly metrics: ServerMetrics;
   /** True when lockstep dev tokens are in use (no JWT secret, no custom verifier). */
   readonly devTokens: boolean;
@@ -63,7 +66,9 @@ export interface LockstepServer {
    * never echoes the bearer-token subprotocol back in a response header).
    */
   readonly webSocketOptions: {
+    /** `LockstepServerOptions.maxPayload`. */
     maxPayload: number;
+    /** Selects `lockstep.v1` when offered, else no subprotocol. */
     handleProtocols: (protocols: Set<string>) => string | false;
   };
   /** Live connection actors by top-level state. */
@@ -82,6 +87,11 @@ function refuseUpgrade(socket: Duplex, status: string): void {
   socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
 }
 
+/**
+ * Creates a lockstep server: standalone (`listen()`), attached to your http.Server
+ * (`options.server`), or fed sockets you upgraded yourself (`handleConnection`).
+ * See README.md "Embedding" and examples/.
+ */
 export function createLockstepServer(userOptions: LockstepServerOptions = {}): LockstepServer {
   const options = resolveOptions(userOptions);
   const standalone = options.server === undefined;

@@ -56,6 +56,7 @@ beforeAll(async () => {
   await Promise.all([mkdir(stage), mkdir(app), mkdir(bare)]);
 
   // Pack like a release: package.json's `files` decides what goes in.
+  // docs/api (generated, gitignored) is copied too when present: `files` must keep it out.
   for (const entry of ['package.json', 'README.md', 'docs']) await cp(join(repo, entry), join(stage, entry), { recursive: true });
   await run(process.execPath, [tsc, '-p', join(repo, 'tsconfig.build.json'), '--outDir', join(stage, 'dist')]);
   const [packed] = JSON.parse(await npm(stage, 'pack', '--ignore-scripts', '--json', '--pack-destination', tmp)) as Array<{
