@@ -168,6 +168,14 @@ describe('the packed package', () => {
   });
 });
 
+describe('the installed bin', () => {
+  it('lockstep --help prints the usage', async () => {
+    const { stdout } = await run(join(app, 'node_modules', '.bin', 'lockstep'), ['--help'], { cwd: app });
+    expect(stdout).toContain('Usage: lockstep <command>');
+    expect(stdout).toContain('--log-level');
+  });
+});
+
 describe('embedding examples, installed from the tarball', () => {
   it('node:http: a chat round trip next to the app\'s own routes, logged through pino', async () => {
     const example = await startExample('node-http.js');
