@@ -57,6 +57,7 @@ export interface StreamEvent {
   data: unknown;
   ts: number;
 }
+/** Server → client: one event of the user's stream. */
 export interface EventFrame extends StreamEvent { type: 'event' }
 /** Server → client: a refused frame, with a `LOCKSTEP_E_*` code and the refused message's id as `ref`. */
 export interface ErrorFrame { type: 'error'; code: string; message: string; ref?: string }
