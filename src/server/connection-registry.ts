@@ -107,10 +107,14 @@ export class ConnectionRegistry {
   }
 
   #observeCongestion(connectionId: string, actor: ConnectionActor, state: string): void {
-    const congested = state === 'ready' && actor.getSnapshot().matches({ ready: { flow: 'congested' } });
+    // Catching up from the log still counts: the consumer is slow until it is `flowing` again.
+    const snapshot = actor.getSnapshot();
+    const congested =
+      state === 'ready' &&
+      (snapshot.matches({ ready: { flow: 'congested' } }) || snapshot.matches({ ready: { flow: 'catchingUp' } }));
     const since = this.#congested.get(connectionId);
     if (congested === (since !== undefined)) return;
-    const facts = { connectionId, userId: actor.getSnapshot().context.userId };
+    const facts = { connectionId, userId: snapshot.context.userId };
     if (congested) {
       this.#congested.set(connectionId, performance.now());
       this.#metrics.congestions.inc();

@@ -8,6 +8,8 @@ import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { TestClient } from './client.js';
 import { RUN_EVENTS, deferred, eventsOf, startServer } from './harness.js';
+import { MemoryEventLog } from '../../src/delivery/event-log.js';
+import type { ReadyFrame } from '../../src/protocol/frames.js';
 
 const GOOD_TOKEN = 'tok-SECRET-7f3a9c-alice';
 const BAD_TOKEN = 'tok-SECRET-bad-0d41e2';
@@ -49,6 +51,12 @@ describe('lifecycle logs', () => {
     await viaHeader.untilType('ready');
     await viaHeader.close();
 
+    // Resuming inside retention: the three events after seq 2 are replayed.
+    const { epoch } = viaSubprotocol.frames[0] as ReadyFrame;
+    const resumed = new TestClient(`${h.url}?epoch=${epoch}&lastSeq=2`, { headers: { authorization: `Bearer ${GOOD_TOKEN}` } });
+    await resumed.until(() => eventsOf(resumed.frames).length === 3, 'the replay');
+    await resumed.close();
+
     // Rejected through the header and through the auth frame: 4401.
     const badHeader = new TestClient(h.url, { headers: { authorization: `Bearer ${BAD_TOKEN}` } });
     expect((await badHeader.closed).code).toBe(4401);
@@ -78,7 +86,7 @@ describe('lifecycle logs', () => {
 
     const all = lines();
     const ready = all.filter((l) => l.msg === 'connection ready');
-    expect(ready).toHaveLength(2);
+    expect(ready).toHaveLength(3);
     for (const line of ready) {
       expect(line).toMatchObject({ level: 30, userId: 'alice', connectionId: expect.any(String) });
       expect(line.handshakeMs).toEqual(expect.any(Number));
@@ -89,6 +97,13 @@ describe('lifecycle logs', () => {
       reason: 'epoch',
       requestedSeq: 3,
     });
+    expect(all.find((l) => l.msg === 'resume replayed missed events')).toMatchObject({
+      level: 30,
+      userId: 'alice',
+      fromSeq: 2,
+      toSeq: 5,
+      replayed: 3,
+    });
     const refused = all.filter((l) => l.msg === 'connection refused');
     expect(refused).toHaveLength(2);
     for (const line of refused) {
@@ -97,7 +112,7 @@ describe('lifecycle logs', () => {
       expect(line.lifetimeMs).toEqual(expect.any(Number));
     }
     const closed = all.filter((l) => l.msg === 'connection closed');
-    expect(closed).toHaveLength(2);
+    expect(closed).toHaveLength(3);
     for (const line of closed) {
       expect(line).toMatchObject({ level: 30, userId: 'alice', code: 1000 });
       expect(line.lifetimeMs).toEqual(expect.any(Number));
@@ -136,5 +151,29 @@ describe('lifecycle logs', () => {
     expect(all.find((l) => l.msg === 'connection refused')).toMatchObject({ level: 40, code: 1013, reason: 'backend not ready' });
     expect(all.find((l) => l.msg === 'upgrade refused')).toMatchObject({ level: 40, status: 503, path: '/ws' });
     expect(all.find((l) => l.msg === 'connection closed' && l.code === 1001)).toMatchObject({ level: 30, userId: 'bob' });
+  });
+
+  it('logs a slow consumer when its socket congests and when it caught up from the log', async () => {
+    const { logger, lines } = capturingLogger();
+    const PUSHES = 400;
+    const payload = 'x'.repeat(32 * 1024);
+    const h = await startServer({
+      logger,
+      eventLog: new MemoryEventLog({ retainEvents: 4 * PUSHES }),
+      limits: { highWaterMarkBytes: 256 * 1024, maxLagEvents: 4 * PUSHES },
+    });
+    const reader = new TestClient(h.url, { protocols: ['lockstep.v1', 'lockstep.bearer.nora'] });
+    await reader.untilType('ready');
+    reader.ws.pause(); // stop reading: the kernel buffers fill, then ws's send buffer grows
+    for (let i = 0; i < PUSHES; i++) h.server.sendToUser('nora', { i, payload });
+    expect(lines().find((l) => l.msg.startsWith('slow consumer: connection congested'))).toMatchObject({ level: 40, userId: 'nora' });
+
+    reader.ws.resume();
+    await reader.until(() => eventsOf(reader.frames).length === 2 * PUSHES, 'every event');
+    await reader.close();
+    await h.server.close();
+    const caughtUp = lines().find((l) => l.msg === 'slow consumer caught up');
+    expect(caughtUp).toMatchObject({ level: 30, userId: 'nora' });
+    expect(caughtUp?.congestedMs).toEqual(expect.any(Number));
   });
 });
