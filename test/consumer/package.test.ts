@@ -89,7 +89,11 @@ beforeAll(async () => {
   await writeFile(join(bare, 'machines-only.mjs'), MACHINES_ONLY_MJS);
 }, 240_000);
 
+/** Examples still running when a test failed half-way; stopped by their own pid. */
+const running = new Set<ChildProcess>();
+
 afterAll(async () => {
+  for (const child of running) child.kill('SIGKILL');
   if (tmp) await rm(tmp, { recursive: true, force: true });
 });
 
@@ -107,6 +111,8 @@ async function startExample(file: string, logLevel = 'info'): Promise<RunningExa
     env: { ...process.env, PORT: '0', LOG_LEVEL: logLevel },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  running.add(child);
+  child.once('exit', () => running.delete(child));
   const stdout: string[] = [];
   let stderr = '';
   child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
