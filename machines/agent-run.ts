@@ -11,9 +11,12 @@
  */
 import { assign, setup } from 'xstate';
 
+/** Input of {@link agentRunMachine}: the run it checks. */
 export interface AgentRunInput { runId: string }
+/** The run machine's context: its id and the tool calls started and not yet completed. */
 export interface AgentRunContext { runId: string; openToolCalls: string[] }
 
+/** What a run handle asks the run machine; an event the current state does not accept is refused. */
 export type AgentRunEvent =
   | { type: 'run.thinking' }
   | { type: 'run.toolStarted'; toolCallId: string }
@@ -21,6 +24,10 @@ export type AgentRunEvent =
   | { type: 'run.complete' }
   | { type: 'run.fail' };
 
+/**
+ * The run grammar (invariant I6) as a machine, one actor per run behind the run handle:
+ * `started` → (`thinking` | `toolsOpen`)* → `completed` | `failed`. See docs/lifecycle.md.
+ */
 export const agentRunMachine = setup({
   types: {
     context: {} as AgentRunContext,

@@ -20,6 +20,7 @@ import { decodedFrame } from './frame-decoding.js';
 import { CloseCode, CloseReason } from '../src/protocol/close-codes.js';
 import type { MessageFrame, ResumeFailure, ResumeRequest, ServerFrame, StreamEvent } from '../src/protocol/frames.js';
 
+/** Per-connection timeouts and bounds (`LockstepServerOptions.limits`); see docs/protocol.md. */
 export interface ConnectionLimits {
   authTimeoutMs: number;
   backendTimeoutMs: number;
@@ -37,6 +38,7 @@ export interface ConnectionLimits {
   maxLagEvents: number;
 }
 
+/** The limits used for every key of `limits` that is not given. */
 export const DEFAULT_CONNECTION_LIMITS: ConnectionLimits = {
   authTimeoutMs: 5_000,
   backendTimeoutMs: 10_000,
@@ -50,6 +52,7 @@ export const DEFAULT_CONNECTION_LIMITS: ConnectionLimits = {
   maxLagEvents: 500,
 };
 
+/** Input of {@link connectionMachine}: one per WebSocket, from the upgrade request. */
 export interface ConnectionInput {
   connectionId: string;
   /** Token from the upgrade request; undefined means the first frame must be `auth`. */
@@ -59,6 +62,7 @@ export interface ConnectionInput {
   limits: ConnectionLimits;
 }
 
+/** The connection machine's context: identity, held frames, counters, stream position, close. */
 export interface ConnectionContext {
   connectionId: string;
   limits: ConnectionLimits;
@@ -101,6 +105,7 @@ export interface StreamJoined {
 /** `joinStream` refused: the user already holds `maxConnectionsPerUser` connections. */
 export interface StreamRefused { type: 'stream.refused'; reason: string }
 
+/** Everything the adapter and the delivery layer send to a connection actor (facts, not decisions). */
 export type ConnectionEvent =
   | { type: 'socket.frame'; data: string | null }
   | { type: 'socket.close'; code: number; reason: string }
@@ -117,6 +122,7 @@ export type ConnectionEvent =
   | { type: 'message.accepted'; id: string; runId: string; duplicate: boolean }
   | { type: 'server.shutdown' };
 
+/** Parameters of the `invokeHandler` effect: one accepted `message` frame, with its run id. */
 export interface HandlerInvocation {
   connectionId: string;
   userId: string;
@@ -300,6 +306,12 @@ const connectionSetup = connectionBase.extend({
   },
 });
 
+/**
+ * One actor per WebSocket connection: `handshaking` → `joining` → `ready` → `closing` →
+ * `closed` (or `terminating`). Holds frames that arrive before `ready` and releases them in
+ * order after the `ready` frame (I1, I3). Effects are no-ops here; the server provides them.
+ * Every state, what moves it and what the client sees: docs/lifecycle.md.
+ */
 export const connectionMachine = connectionSetup.createMachine({
   id: 'connection',
   context: ({ input }) => ({

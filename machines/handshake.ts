@@ -12,6 +12,7 @@ import { assign, fromPromise, setup } from 'xstate';
 import { decodeClientFrame } from '../src/protocol/codec.js';
 import { CloseCode, CloseReason } from '../src/protocol/close-codes.js';
 
+/** Input of {@link handshakeMachine}: the upgrade's token (if any) and the two timeouts. */
 export interface HandshakeInput {
   /** Token taken from the upgrade request (header or subprotocol); undefined → expect an auth frame. */
   token: string | undefined;
@@ -19,20 +20,29 @@ export interface HandshakeInput {
   backendTimeoutMs: number;
 }
 
+/** The handshake machine's context. */
 export interface HandshakeContext extends HandshakeInput {
   userId: string | undefined;
   closeCode: number | undefined;
   closeReason: string | undefined;
 }
 
+/** The first client frame, forwarded by the connection when the upgrade carried no token. */
 export type HandshakeEvent = { type: 'handshake.authFrame'; data: string | null };
 
+/** The handshake's verdict: the verified user, or the close code and reason to refuse with. */
 export type HandshakeOutput =
   | { ok: true; userId: string }
   | { ok: false; code: number; reason: string };
 
+/** What a token verifier returns: the authenticated user id. */
 export interface VerifiedIdentity { userId: string }
 
+/**
+ * Credentials → `verifyToken` → backend readiness → `accepted` | `rejected` (4401, 4408 or
+ * 1013). Runs as a child of the connection's `handshaking` state; `verifyToken` and
+ * `checkBackend` are provided by the server. See docs/lifecycle.md.
+ */
 export const handshakeMachine = setup({
   types: {
     context: {} as HandshakeContext,

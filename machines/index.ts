@@ -1,4 +1,7 @@
-/** `lockstep/machines`: the pure machines, usable without ws (browser, Stately tooling, tests). */
+/**
+ * `lockstep/machines`: the pure machines, usable without ws (browser, Stately tooling, tests).
+ * @module lockstep/machines
+ */
 export * from './handshake.js';
 export * from './connection.js';
 export * from './agent-run.js';

@@ -10,13 +10,19 @@
  */
 import { setup } from 'xstate';
 
+/** Input of {@link serverLifecycleMachine}: how long `close()` lets in-flight runs finish. */
 export interface ServerLifecycleInput { drainMs: number }
 
+/** `close()` was called, in-flight runs finished, or every connection actor closed. */
 export type ServerLifecycleEvent =
   | { type: 'server.close' }
   | { type: 'runs.idle' }
   | { type: 'connections.empty' };
 
+/**
+ * Graceful shutdown, one actor per server: `serving` → `draining` (new upgrades 503, runs
+ * finish within `drainMs`) → `closingConnections` (1001) → `closed`. See docs/lifecycle.md.
+ */
 export const serverLifecycleMachine = setup({
   types: {
     context: {} as ServerLifecycleInput,

@@ -7,40 +7,52 @@ import type { WebSocket } from 'ws';
 import { encodeServerFrame } from '../protocol/codec.js';
 import type { ServerFrame } from '../protocol/frames.js';
 
+/** Which ws socket belongs to which connection actor (weakly held: a closed actor frees it). */
 export class SocketTable {
   readonly #sockets = new WeakMap<AnyActorRef, WebSocket>();
+  /** Associates `ws` with the actor that runs its protocol. */
   bind(actor: AnyActorRef, ws: WebSocket): void {
     this.#sockets.set(actor, ws);
   }
+  /** The socket of `actor`, or undefined once it is gone. */
   socketOf(actor: AnyActorRef): WebSocket | undefined {
     return this.#sockets.get(actor);
   }
 }
 
-type EffectArgs = { self: AnyActorRef };
+/** What every socket effect receives from xstate: the actor that runs it. */
+export type SocketEffectArgs = { self: AnyActorRef };
 
 // ws reports a failed write through the callback; the `close` event that follows is what
 // the machine reacts to, so the callback only keeps the error from becoming an exception.
 const ignoreWriteError = (): void => {};
 
+/**
+ * The connection machine's socket effects (`sendFrame`, `closeSocket`, `terminateSocket`,
+ * `watchDrain`, `ping`) implemented with ws, for `connectionMachine.provide({ actions })`.
+ */
 export function socketEffects(table: SocketTable) {
   return {
-    sendFrame: ({ self }: EffectArgs, params: { frame: ServerFrame }) => {
+    /** Writes one frame; a failed write surfaces as the socket's `close` event. */
+    sendFrame: ({ self }: SocketEffectArgs, params: { frame: ServerFrame }) => {
       table.socketOf(self)?.send(encodeServerFrame(params.frame), ignoreWriteError);
     },
-    closeSocket: ({ self }: EffectArgs, params: { code: number; reason: string }) => {
+    /** Starts the closing handshake with the machine's code and reason. */
+    closeSocket: ({ self }: SocketEffectArgs, params: { code: number; reason: string }) => {
       table.socketOf(self)?.close(params.code, params.reason);
     },
-    terminateSocket: ({ self }: EffectArgs) => {
+    /** Destroys the socket (no pong, or the peer never answered the close). */
+    terminateSocket: ({ self }: SocketEffectArgs) => {
       table.socketOf(self)?.terminate();
     },
-    // A ping's write callback runs once every frame buffered before it is flushed: the drain.
-    watchDrain: ({ self }: EffectArgs) => {
+    /** Sends `socket.drain` once every frame buffered so far is flushed (a ping's write callback runs then). */
+    watchDrain: ({ self }: SocketEffectArgs) => {
       table.socketOf(self)?.ping(undefined, undefined, (error?: Error) => {
         if (!error) self.send({ type: 'socket.drain' });
       });
     },
-    ping: ({ self }: EffectArgs) => {
+    /** A heartbeat ping; the pong comes back as `socket.pong`. */
+    ping: ({ self }: SocketEffectArgs) => {
       table.socketOf(self)?.ping(undefined, undefined, ignoreWriteError);
     },
   };

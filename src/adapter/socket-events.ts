@@ -7,8 +7,16 @@ import type { WebSocket } from 'ws';
 import type { ConnectionEvent } from '../../machines/connection.js';
 import { closeCodeForSocketError } from '../protocol/socket-errors.js';
 
-export interface EventSink { send(event: ConnectionEvent): void }
+/** Anything that accepts connection events: a connection actor. */
+export interface EventSink {
+  /** Delivers one socket fact to the actor. */
+  send(event: ConnectionEvent): void;
+}
 
+/**
+ * Forwards a ws socket's `message`, `pong`, `error` and `close` events to `actor` as
+ * `socket.*` events. Call it synchronously in the upgrade callback, before ws reads a frame.
+ */
 export function forwardSocketEvents(ws: WebSocket, actor: EventSink): void {
   ws.on('message', (data, isBinary) => {
     actor.send({ type: 'socket.frame', data: isBinary ? null : data.toString() });

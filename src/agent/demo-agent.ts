@@ -5,6 +5,7 @@
  */
 import type { MessageHandler } from './handler.js';
 
+/** The default handler: `agent_thinking`, one `echo` tool call, then `agent_completed` with `echo: <text>`. */
 export const demoAgent: MessageHandler = (message, run) => {
   run.thinking({ text: 'Reading the message.' });
   const toolCallId = `${run.runId}.echo`;

@@ -5,9 +5,16 @@
  */
 import type { RunHandle } from './run-handle.js';
 
+/** A client's `message` frame as the handler receives it. */
 export interface IncomingMessage { id: string; text: string }
+/** Who sent the message, and on which connection. */
 export interface HandlerContext { userId: string; connectionId: string }
 
+/**
+ * The application: called once per accepted message, only after its connection is `ready`.
+ * Report progress through `run`; a returned value completes the run (a string becomes
+ * `{ text }`), a throw ends it with `agent_error`, and the connection keeps serving.
+ */
 export type MessageHandler = (
   message: IncomingMessage,
   run: RunHandle,

@@ -8,17 +8,28 @@ import { agentRunMachine, type AgentRunEvent } from '../../machines/agent-run.js
 import { LockstepError } from '../protocol/errors.js';
 import type { AgentEventName } from '../protocol/frames.js';
 
+/**
+ * Reports one run's events. Calls out of the run grammar's order throw
+ * `LOCKSTEP_ERR_EVENT_ORDER` and nothing reaches a client.
+ */
 export interface RunHandle {
+  /** `<connectionId>.<n>` for a message's run, `push.<uuid>` for `startRun`/`sendToUser`. */
   readonly runId: string;
+  /** The user whose stream (every tab) receives the events. */
   readonly userId: string;
   /** True once `agent_completed` or `agent_error` was emitted. */
   readonly ended: boolean;
   /** Tool calls started and not yet completed, in start order. */
   readonly openToolCalls: readonly string[];
+  /** Appends `agent_thinking` (allowed while no tool call is open, or between tool calls). */
   thinking(data?: unknown): void;
+  /** Appends `tool_executing` for a new tool call id. */
   toolStarted(toolCallId: string, data?: Record<string, unknown>): void;
+  /** Appends `tool_completed` for an open tool call id. */
   toolCompleted(toolCallId: string, data?: Record<string, unknown>): void;
+  /** Appends `agent_completed` and ends the run; refused while a tool call is open. */
   complete(data?: unknown): void;
+  /** Appends `agent_error` and ends the run; allowed at any point before the end. */
   fail(data?: unknown): void;
 }
 
@@ -33,7 +44,9 @@ const EVENT_NAME: Record<AgentRunEvent['type'], AgentEventName> = {
 };
 
 class CheckedRun implements RunHandle {
+  /** `<connectionId>.<n>` for a message's run, `push.<uuid>` for `startRun`/`sendToUser`. */
   readonly runId: string;
+  /** The user whose stream (every tab) receives the events. */
   readonly userId: string;
   readonly #actor: Actor<typeof agentRunMachine>;
   readonly #emit: EmitAgentEvent;
@@ -55,22 +68,27 @@ class CheckedRun implements RunHandle {
     return this.#actor.getSnapshot().context.openToolCalls;
   }
 
+  /** Appends `agent_thinking` (allowed while no tool call is open, or between tool calls). */
   thinking(data: unknown = {}): void {
     this.#step({ type: 'run.thinking' }, data);
   }
 
+  /** Appends `tool_executing` for a new tool call id. */
   toolStarted(toolCallId: string, data: Record<string, unknown> = {}): void {
     this.#step({ type: 'run.toolStarted', toolCallId }, { ...data, toolCallId });
   }
 
+  /** Appends `tool_completed` for an open tool call id. */
   toolCompleted(toolCallId: string, data: Record<string, unknown> = {}): void {
     this.#step({ type: 'run.toolCompleted', toolCallId }, { ...data, toolCallId });
   }
 
+  /** Appends `agent_completed` and ends the run; refused while a tool call is open. */
   complete(data: unknown = {}): void {
     this.#step({ type: 'run.complete' }, data);
   }
 
+  /** Appends `agent_error` and ends the run; allowed at any point before the end. */
   fail(data: unknown = {}): void {
     this.#step({ type: 'run.fail' }, data);
   }

@@ -1,10 +1,10 @@
 /** `lockstep serve`: the demo server with the demo agent, until SIGTERM/SIGINT. */
 import { parseArgs } from 'node:util';
 import { createLockstepServer } from '../server/create-server.js';
-import { consoleLogger } from '../server/logger.js';
 import { demoBackend } from './demo-backend.js';
+import { createServeLogger, LOG_LEVELS, resolveLogLevel } from './serve-logger.js';
 
-export const SERVE_USAGE = `Usage: lockstep serve [--port 8080] [--host 127.0.0.1] [--backend-delay-ms N] [--backend-fail] [--inspect [--inspect-port N]]
+export const SERVE_USAGE = `Usage: lockstep serve [--port 8080] [--host 127.0.0.1] [--backend-delay-ms N] [--backend-fail] [--log-level info] [--inspect [--inspect-port N]]
 
   --port N               port to listen on (0 = any free port)          default 8080
   --host H               address to bind                                default 127.0.0.1
@@ -13,8 +13,10 @@ export const SERVE_USAGE = `Usage: lockstep serve [--port 8080] [--host 127.0.0.
   --inspect              stream every connection actor to Stately's inspector through a relay
                          on 127.0.0.1 (needs @statelyai/inspect); prints the page to open
   --inspect-port N       the relay's port (0 = any free port)                   default 0
+  --log-level L          ${LOG_LEVELS.join(' | ')} (JSON lines on stderr)  default info
 
-Environment: LOCKSTEP_JWT_SECRET enables HS256 JWT auth; without it tokens are user ids (dev mode).`;
+Environment: LOCKSTEP_JWT_SECRET enables HS256 JWT auth; without it tokens are user ids (dev mode).
+             LOCKSTEP_LOG_LEVEL sets the log level when --log-level is not given.`;
 
 function nonNegativeInteger(name: string, raw: string): number {
   const value = Number(raw);
@@ -32,6 +34,7 @@ export async function serve(argv: string[]): Promise<void> {
       'backend-fail': { type: 'boolean', default: false },
       inspect: { type: 'boolean', default: false },
       'inspect-port': { type: 'string', default: '0' },
+      'log-level': { type: 'string' },
       help: { type: 'boolean', default: false },
     },
     strict: true,
@@ -42,6 +45,7 @@ export async function serve(argv: string[]): Promise<void> {
   }
   // Loaded only with --inspect: without it, inspection costs nothing, not even an import.
   const inspection = values.inspect ? await startInspection(nonNegativeInteger('inspect-port', values['inspect-port'])) : undefined;
+  const logger = createServeLogger(resolveLogLevel(values['log-level'], process.env.LOCKSTEP_LOG_LEVEL));
   const server = createLockstepServer({
     host: values.host,
     port: nonNegativeInteger('port', values.port),
@@ -49,7 +53,7 @@ export async function serve(argv: string[]): Promise<void> {
       delayMs: nonNegativeInteger('backend-delay-ms', values['backend-delay-ms']),
       fail: values['backend-fail'],
     }),
-    logger: consoleLogger,
+    logger,
     demoPage: true,
     ...(inspection ? { inspect: inspection.inspect } : {}),
   });

@@ -5,11 +5,19 @@
 import { randomUUID } from 'node:crypto';
 import type { AgentEventName, StreamEvent } from '../protocol/frames.js';
 
+/** An agent event before the log numbers it. */
 export interface NewStreamEvent { runId: string; event: AgentEventName; data: unknown; ts: number }
 
+/**
+ * Where a user's events are numbered and retained (for resume and catch-up). Pass your own
+ * as `eventLog` to share it between servers; the default is {@link MemoryEventLog}.
+ */
 export interface EventLog {
+  /** Names this log instance; a client resuming with another epoch gets `resumed:false`. */
   readonly epoch: string;
+  /** Numbers `event` with the user's next seq and retains it. */
   append(userId: string, event: NewStreamEvent): StreamEvent;
+  /** The user's last seq (0 before any event). */
   lastSeq(userId: string): number;
   /**
    * Every retained event with seq > `afterSeq`, in order; `undefined` when that is not the
@@ -23,6 +31,7 @@ export interface EventLog {
   recordMessage(userId: string, messageId: string, runId: string): string | undefined;
 }
 
+/** Retention of {@link MemoryEventLog}: events beyond either bound age out (resume then says `gap`). */
 export interface MemoryEventLogOptions {
   /** Events kept per user. Default 1000. */
   retainEvents?: number;
@@ -53,6 +62,7 @@ export class MemoryEventLog implements EventLog {
     this.#now = options.now ?? Date.now;
   }
 
+  /** {@inheritDoc EventLog.append} */
   append(userId: string, event: NewStreamEvent): StreamEvent {
     const stream = this.#stream(userId);
     const stored: StreamEvent = { seq: stream.lastSeq + 1, ...event };
@@ -62,6 +72,7 @@ export class MemoryEventLog implements EventLog {
     return stored;
   }
 
+  /** {@inheritDoc EventLog.lastSeq} */
   lastSeq(userId: string): number {
     return this.#streams.get(userId)?.lastSeq ?? 0;
   }

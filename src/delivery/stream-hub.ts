@@ -8,10 +8,13 @@ import { CloseReason } from '../protocol/close-codes.js';
 import type { ResumeRequest, StreamEvent } from '../protocol/frames.js';
 import type { StreamJoined, StreamRefused } from '../../machines/connection.js';
 
+/** What the hub delivers to a connection: its join answer, then events. */
 export type StreamMessage = StreamJoined | StreamRefused | { type: 'stream.event'; event: StreamEvent };
 
+/** A connection's inbox, registered by `join`. */
 export type Deliver = (message: StreamMessage) => void;
 
+/** Fan-out of each user's stream to every ready connection of that user (all tabs), over an {@link EventLog}. */
 export class StreamHub {
   readonly log: EventLog;
   readonly #byUser = new Map<string, Map<string, Deliver>>();

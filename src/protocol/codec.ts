@@ -7,6 +7,7 @@ import type { ClientFrame, ServerFrame } from './frames.js';
 
 export const MESSAGE_ID_MAX = 128;
 
+/** A decoded client frame, or the `LOCKSTEP_E_*` error it earns (with the message id as `ref` when known). */
 export type DecodeResult =
   | { ok: true; frame: ClientFrame }
   | { ok: false; code: ErrorCode; message: string; ref?: string };
@@ -58,6 +59,7 @@ export function decodeClientFrame(raw: string | null): DecodeResult {
   }
 }
 
+/** A server frame as the JSON text sent on the socket. */
 export function encodeServerFrame(frame: ServerFrame): string {
   return JSON.stringify(frame);
 }

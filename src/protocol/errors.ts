@@ -14,6 +14,7 @@ export const ErrorCodes = {
   LOCKSTEP_ERR_INVALID_OPTION: { kind: 'api', message: 'server option is invalid' },
 } as const;
 
+/** A stable `LOCKSTEP_E_*` (wire) or `LOCKSTEP_ERR_*` (API) code; each is documented in docs/errors.md. */
 export type ErrorCode = keyof typeof ErrorCodes;
 
 /** An error thrown by lockstep's API, with a stable `code` in the style of `ws` and Node. */

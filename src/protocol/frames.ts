@@ -1,8 +1,11 @@
 /** Frame shapes of protocol lockstep.v1 (docs/protocol.md is the prose version). */
 
+/** The WebSocket subprotocol lockstep selects when offered. */
 export const SUBPROTOCOL = 'lockstep.v1';
+/** A subprotocol entry `lockstep.bearer.<token>` carries the token (browsers cannot set headers). */
 export const BEARER_SUBPROTOCOL_PREFIX = 'lockstep.bearer.';
 
+/** The agent event names, in the order a run can produce them. */
 export const AGENT_EVENTS = [
   'agent_started',
   'agent_thinking',
@@ -11,12 +14,17 @@ export const AGENT_EVENTS = [
   'agent_completed',
   'agent_error',
 ] as const;
+/** One of {@link AGENT_EVENTS}. */
 export type AgentEventName = (typeof AGENT_EVENTS)[number];
 
 // Client → server
+/** Client → server: the token, as the first frame when the upgrade carried none. */
 export interface AuthFrame { type: 'auth'; token: string }
+/** Client → server: a chat message; `id` makes it exactly-once across reconnects. */
 export interface MessageFrame { type: 'message'; id: string; text: string }
+/** Client → server: an application-level ping, answered with a pong. */
 export interface PingFrame { type: 'ping'; id?: string }
+/** Every frame a client may send. */
 export type ClientFrame = AuthFrame | MessageFrame | PingFrame;
 
 /** `?epoch=<e>&lastSeq=<n>` on the upgrade URL. */
@@ -26,6 +34,7 @@ export interface ResumeRequest { epoch: string; lastSeq: number }
 /** Why a requested resume could not be honoured: another log instance, or events aged out. */
 export type ResumeFailure = 'epoch' | 'gap';
 
+/** Server → client: always the first frame; the handshake is accepted and the stream position known. */
 export interface ReadyFrame {
   type: 'ready';
   userId: string;
@@ -38,6 +47,7 @@ export interface ReadyFrame {
 }
 /** `duplicate: true` when the id was already accepted: `runId` is the original run's, no new run starts. */
 export interface AckFrame { type: 'ack'; id: string; runId: string; duplicate?: true }
+/** Server → client: the answer to a ping frame. */
 export interface PongFrame { type: 'pong'; id?: string }
 /** One event of a user's stream, as stored in the log and as sent (plus `type`). */
 export interface StreamEvent {
@@ -47,6 +57,9 @@ export interface StreamEvent {
   data: unknown;
   ts: number;
 }
+/** Server → client: one event of the user's stream. */
 export interface EventFrame extends StreamEvent { type: 'event' }
+/** Server → client: a refused frame, with a `LOCKSTEP_E_*` code and the refused message's id as `ref`. */
 export interface ErrorFrame { type: 'error'; code: string; message: string; ref?: string }
+/** Every frame the server sends. */
 export type ServerFrame = ReadyFrame | AckFrame | PongFrame | EventFrame | ErrorFrame;

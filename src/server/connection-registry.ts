@@ -7,6 +7,7 @@ import { performance } from 'node:perf_hooks';
 import type { Actor } from 'xstate';
 import type { connectionMachine } from '../../machines/connection.js';
 import { CONNECTION_STATES, type LiveConnectionState, type ServerMetrics } from './metrics.js';
+import { LifecycleLog } from './lifecycle-log.js';
 import type { Logger } from './logger.js';
 import type { TraceEntry } from './options.js';
 
@@ -20,15 +21,18 @@ export function topState(actor: ConnectionActor): string {
 export class ConnectionRegistry {
   readonly #actors = new Map<string, ConnectionActor>();
   readonly #states = new Map<string, string>();
-  readonly #congested = new Set<string>();
+  /** Connection id → when it became congested (performance.now()). */
+  readonly #congested = new Map<string, number>();
+  /** Connection id → when it was tracked, and whether it ever reached `ready`. */
+  readonly #timing = new Map<string, { startedAt: number; wasReady: boolean }>();
   readonly #metrics: ServerMetrics;
-  readonly #logger: Logger;
+  readonly #log: LifecycleLog;
   readonly #onTrace: ((entry: TraceEntry) => void) | undefined;
   #emptyWaiters: Array<() => void> = [];
 
   constructor(metrics: ServerMetrics, logger: Logger, onTrace: ((entry: TraceEntry) => void) | undefined) {
     this.#metrics = metrics;
-    this.#logger = logger;
+    this.#log = new LifecycleLog(logger);
     this.#onTrace = onTrace;
   }
 
@@ -55,11 +59,12 @@ export class ConnectionRegistry {
   track(connectionId: string, actor: ConnectionActor, onFault: (error: unknown) => void): void {
     const startedAt = performance.now();
     this.#actors.set(connectionId, actor);
+    this.#timing.set(connectionId, { startedAt, wasReady: false });
     actor.subscribe({
       next: () => this.#observe(connectionId, actor, startedAt),
       complete: () => this.#remove(connectionId, actor),
       error: (error) => {
-        this.#logger.error({ connectionId, err: String(error) }, 'connection actor fault');
+        this.#log.fault({ connectionId, userId: actor.getSnapshot().context.userId }, error);
         onFault(error);
         this.#remove(connectionId, actor, 1011);
       },
@@ -87,20 +92,38 @@ export class ConnectionRegistry {
       const context = actor.getSnapshot().context;
       this.#metrics.handshakeSeconds.observe((performance.now() - startedAt) / 1000);
       if (context.heldFrames > 0) this.#metrics.framesHeldBeforeReady.inc(context.heldFrames);
-      this.#logger.info({ connectionId, userId: context.userId }, 'connection ready');
+      const timing = this.#timing.get(connectionId);
+      if (timing) timing.wasReady = true;
+      const facts = { connectionId, userId: context.userId };
+      this.#log.ready(facts, performance.now() - startedAt, context.heldFrames);
+      if (context.resume !== undefined) {
+        this.#log.resume(facts, context.resume, {
+          resumed: context.resumed,
+          lastSeq: context.lastSeq,
+          reason: context.resumeFailure,
+        });
+      }
     }
   }
 
   #observeCongestion(connectionId: string, actor: ConnectionActor, state: string): void {
-    const congested = state === 'ready' && actor.getSnapshot().matches({ ready: { flow: 'congested' } });
-    if (congested === this.#congested.has(connectionId)) return;
+    // Catching up from the log still counts: the consumer is slow until it is `flowing` again.
+    const snapshot = actor.getSnapshot();
+    const congested =
+      state === 'ready' &&
+      (snapshot.matches({ ready: { flow: 'congested' } }) || snapshot.matches({ ready: { flow: 'catchingUp' } }));
+    const since = this.#congested.get(connectionId);
+    if (congested === (since !== undefined)) return;
+    const facts = { connectionId, userId: snapshot.context.userId };
     if (congested) {
-      this.#congested.add(connectionId);
+      this.#congested.set(connectionId, performance.now());
       this.#metrics.congestions.inc();
       this.#onTrace?.({ kind: 'state', connectionId, state: 'ready.congested' });
-      this.#logger.warn({ connectionId, userId: actor.getSnapshot().context.userId }, 'connection congested');
+      this.#log.congested(facts);
     } else {
       this.#congested.delete(connectionId);
+      // Leaving `ready` while congested is reported by the close line (1008 slow consumer).
+      if (state === 'ready' && since !== undefined) this.#log.caughtUp(facts, performance.now() - since);
     }
   }
 
@@ -110,10 +133,13 @@ export class ConnectionRegistry {
     const context = actor.getSnapshot().context;
     const code = faultCode ?? context.closeCode ?? context.peerCloseCode ?? 1006;
     this.#metrics.closes.inc({ code: String(code) });
-    this.#logger.info(
-      { connectionId, userId: context.userId, code, reason: context.closeReason },
-      'connection closed',
+    const timing = this.#timing.get(connectionId);
+    this.#log.closed(
+      { connectionId, userId: context.userId },
+      { code, reason: context.closeReason, byServer: faultCode !== undefined || context.closeCode !== undefined },
+      { lifetimeMs: timing ? performance.now() - timing.startedAt : 0, wasReady: timing?.wasReady ?? false },
     );
+    this.#timing.delete(connectionId);
     this.#actors.delete(connectionId);
     this.#states.delete(connectionId);
     this.#onTrace?.({ kind: 'state', connectionId, state: 'closed' });

@@ -24,15 +24,19 @@ import { resumeFromUrl } from '../protocol/resume.js';
 import { ConnectionRegistry, topState, type ConnectionActor } from './connection-registry.js';
 import { createRequestHandler } from './http-routes.js';
 import { createDemoPageHandler } from './demo-page.js';
+import { LifecycleLog } from './lifecycle-log.js';
 import { createMetrics, type ServerMetrics } from './metrics.js';
 import { resolveOptions, type LockstepServerOptions } from './options.js';
 import { RunTracker } from './run-tracker.js';
 import { serverLifecycleMachine } from '../../machines/server-lifecycle.js';
 
+/** What {@link createLockstepServer} returns. */
 export interface LockstepServer {
   /** The http.Server lockstep listens on (yours when attached). */
   readonly httpServer: HttpServer;
+  /** The per-user event streams: publish, join, and the event log. */
   readonly hub: StreamHub;
+  /** The Prometheus metrics served on GET /metrics. */
   readonly metrics: ServerMetrics;
   /** True when lockstep dev tokens are in use (no JWT secret, no custom verifier). */
   readonly devTokens: boolean;
@@ -47,6 +51,27 @@ export interface LockstepServer {
   listen(): Promise<AddressInfo>;
   /** Serves GET /health and GET /metrics; returns false for other requests. For embedders. */
   handleRequest(req: IncomingMessage, res: ServerResponse): boolean;
+  /**
+   * Adopts a WebSocket that your own server already upgraded (a `ws` WebSocketServer in
+   * `noServer` mode, `@fastify/websocket`, …) and runs the lockstep protocol on it; `req` is
+   * the upgrade request (credentials and `?epoch&lastSeq` are read from it). Call it
+   * synchronously in the upgrade callback: `ws` drops frames that arrive before a `message`
+   * listener exists, and this attaches lockstep's listeners at once. During `close()` the
+   * socket is closed with 1001 at once. `paths` and `allowedOrigins` apply only to upgrades
+   * lockstep handles itself: your upgrade handler routes and checks origins for these.
+   */
+  handleConnection(ws: WebSocket, req: IncomingMessage): void;
+  /**
+   * The `ws` server options lockstep relies on, for a WebSocketServer you create yourself:
+   * `maxPayload` (bigger frames close with 1009) and `handleProtocols` (selects `lockstep.v1`,
+   * never echoes the bearer-token subprotocol back in a response header).
+   */
+  readonly webSocketOptions: {
+    /** `LockstepServerOptions.maxPayload`. */
+    maxPayload: number;
+    /** Selects `lockstep.v1` when offered, else no subprotocol. */
+    handleProtocols: (protocols: Set<string>) => string | false;
+  };
   /** Live connection actors by top-level state. */
   connectionsByState(): Record<string, number>;
   /** Number of live connection actors (returns to 0 when every socket is gone). */
@@ -63,6 +88,11 @@ function refuseUpgrade(socket: Duplex, status: string): void {
   socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
 }
 
+/**
+ * Creates a lockstep server: standalone (`listen()`), attached to your http.Server
+ * (`options.server`), or fed sockets you upgraded yourself (`handleConnection`).
+ * See README.md "Embedding" and examples/.
+ */
 export function createLockstepServer(userOptions: LockstepServerOptions = {}): LockstepServer {
   const options = resolveOptions(userOptions);
   const standalone = options.server === undefined;
@@ -76,14 +106,15 @@ export function createLockstepServer(userOptions: LockstepServerOptions = {}): L
   // The gauge reads the registry only when scraped, after both exist.
   const metrics = createMetrics(() => registry.countByState());
   const registry = new ConnectionRegistry(metrics, options.logger, options.onTrace);
+  const log = new LifecycleLog(options.logger);
 
   const sockets = new SocketTable();
   const runs = new RunTracker();
-  const wss = new WebSocketServer({
-    noServer: true,
+  const webSocketOptions = {
     maxPayload: options.maxPayload,
-    handleProtocols: (protocols) => selectSubprotocol(protocols),
-  });
+    handleProtocols: (protocols: Set<string>) => selectSubprotocol(protocols),
+  };
+  const wss = new WebSocketServer({ noServer: true, ...webSocketOptions });
 
   const startUserRun = (userId: string, runId: string): RunHandle =>
     startRun(runId, userId, (event, data) => hub.publish(userId, { runId, event, data, ts: Date.now() }));
@@ -110,7 +141,7 @@ export function createLockstepServer(userOptions: LockstepServerOptions = {}): L
         { userId: params.userId, connectionId: params.connectionId },
         (error) => {
           metrics.handlerFaults.inc();
-          options.logger.warn({ connectionId: params.connectionId, runId: params.runId, err: String(error) }, 'handler threw; run ended with agent_error');
+          options.logger.warn({ connectionId: params.connectionId, userId: params.userId, runId: params.runId, err: String(error) }, 'handler threw; run ended with agent_error');
         },
       ));
     });
@@ -161,17 +192,22 @@ export function createLockstepServer(userOptions: LockstepServerOptions = {}): L
 
   const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
     const path = (req.url ?? '/').split('?')[0] ?? '/';
+    const origin = req.headers.origin;
     if (!options.paths.includes(path)) {
       // Attached: other upgrade listeners of the embedding server may own this path.
-      if (standalone) refuseUpgrade(socket, '404 Not Found');
+      if (standalone) {
+        log.upgradeRefused(404, path, origin, req.socket.remoteAddress);
+        refuseUpgrade(socket, '404 Not Found');
+      }
       return;
     }
-    const origin = req.headers.origin;
     if (options.allowedOrigins !== undefined && origin !== undefined && !options.allowedOrigins.has(origin)) {
+      log.upgradeRefused(403, path, origin, req.socket.remoteAddress);
       refuseUpgrade(socket, '403 Forbidden');
       return;
     }
     if (shuttingDown) {
+      log.upgradeRefused(503, path, origin, req.socket.remoteAddress);
       refuseUpgrade(socket, '503 Service Unavailable');
       return;
     }
@@ -221,6 +257,16 @@ export function createLockstepServer(userOptions: LockstepServerOptions = {}): L
     metrics,
     devTokens: options.devTokens,
     handleRequest,
+    handleConnection(ws, req) {
+      if (shuttingDown) {
+        // Already upgraded, so no 503 is possible: the close code says the same thing.
+        log.refusedWhileShuttingDown((req.url ?? '/').split('?')[0] ?? '/', req.socket.remoteAddress);
+        ws.close(CloseCode.GOING_AWAY, CloseReason.SHUTDOWN);
+        return;
+      }
+      attach(ws, req);
+    },
+    webSocketOptions,
     connectionsByState: () => registry.countByState(),
     get liveConnections() {
       return registry.size;

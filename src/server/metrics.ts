@@ -4,6 +4,7 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 export const CONNECTION_STATES = ['handshaking', 'joining', 'ready', 'closing', 'terminating'] as const;
 export type LiveConnectionState = (typeof CONNECTION_STATES)[number];
 
+/** lockstep's Prometheus metrics, in their own registry (`registry`), served on GET /metrics. */
 export interface ServerMetrics {
   registry: Registry;
   handshakeSeconds: Histogram;

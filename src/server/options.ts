@@ -12,6 +12,7 @@ import { LockstepError } from '../protocol/errors.js';
 import { jwtVerifier, verifyDevToken, type VerifyToken } from './auth.js';
 import { silentLogger, type Logger } from './logger.js';
 
+/** One entry of `onTrace`: a connection's state change, or a handler start. */
 export interface TraceEntry {
   kind: 'state' | 'handler';
   connectionId: string;
@@ -20,10 +21,13 @@ export interface TraceEntry {
   runId?: string;
 }
 
+/** Options of {@link createLockstepServer}; every one is optional. */
 export interface LockstepServerOptions {
   /** Attach to an existing http.Server (embedding). Without it, lockstep creates its own. */
   server?: HttpServer;
+  /** Standalone: the address `listen()` binds. Default `127.0.0.1`. */
   host?: string;
+  /** Standalone: the port `listen()` binds (0 = ephemeral). Default 8080. */
   port?: number;
   /** Upgrade paths. Default `['/ws', '/websocket']`. */
   paths?: string[];
@@ -39,6 +43,7 @@ export interface LockstepServerOptions {
   limits?: Partial<ConnectionLimits>;
   /** Largest accepted frame in bytes; bigger frames close with 1009. Default 1 MiB. */
   maxPayload?: number;
+  /** Where events are numbered and retained; share one between servers to resume across them. Default: a {@link MemoryEventLog}. */
   eventLog?: EventLog;
   /** How long `close()` lets in-flight runs finish before closing sockets. Default 10000 ms. */
   drainMs?: number;
@@ -50,6 +55,7 @@ export interface LockstepServerOptions {
    * Default: no check.
    */
   allowedOrigins?: string[];
+  /** A pino (or pino-compatible) logger for lifecycle lines; default silent. Tokens are never logged. */
   logger?: Logger;
   /** Called for every connection state change and every handler start (tests, debugging). */
   onTrace?: (entry: TraceEntry) => void;

@@ -7,6 +7,7 @@ import fc from 'fast-check';
 import type { ConnectionLimits } from '../../machines/connection.js';
 import type { ConnectionCommand, ConnectionScenario } from './connection-scenario.js';
 
+/** Arbitrary of small connection limits that short scenarios can exhaust (early frames, bad frames, rate, lag). */
 export const smallLimits: fc.Arbitrary<ConnectionLimits> = fc.record({
   authTimeoutMs: fc.integer({ min: 100, max: 5_000 }),
   backendTimeoutMs: fc.integer({ min: 100, max: 10_000 }),
@@ -20,6 +21,7 @@ export const smallLimits: fc.Arbitrary<ConnectionLimits> = fc.record({
   maxLagEvents: fc.integer({ min: 1, max: 6 }),
 });
 
+/** Arbitrary of one scenario command, weighted towards messages, results and stream events. */
 export function connectionCommand(limits?: Partial<ConnectionLimits>): fc.Arbitrary<ConnectionCommand> {
   const highWater = limits?.highWaterMarkBytes ?? 1_000;
   return fc.oneof(
@@ -51,6 +53,7 @@ export function connectionCommand(limits?: Partial<ConnectionLimits>): fc.Arbitr
   );
 }
 
+/** Options of `connectionScenario`: fixed limits and the longest command sequence. */
 export interface ScenarioArbitraryOptions {
   /** Fixed limits (your deployment's); default: small random limits. */
   limits?: ConnectionLimits;
@@ -58,6 +61,7 @@ export interface ScenarioArbitraryOptions {
   maxCommands?: number;
 }
 
+/** Arbitrary of whole connection scenarios, with small random limits or the ones you pass. */
 export function connectionScenario(options: ScenarioArbitraryOptions = {}): fc.Arbitrary<ConnectionScenario> {
   // Commands depend on the limits only through highWaterMarkBytes, fixed in smallLimits, so
   // a plain record keeps both parts independently shrinkable.

@@ -7,8 +7,10 @@ import type { ReadyFrame } from '../protocol/frames.js';
 import type { ConnectionTrace, Effect } from './connection-scenario.js';
 import { checkStreamHistory } from './history-checker.js';
 
+/** The ids of the invariants I1–I11 (docs/testing.md). */
 export type InvariantId = 'I1' | 'I2' | 'I3' | 'I4' | 'I5' | 'I6' | 'I7' | 'I8' | 'I9' | 'I10' | 'I11';
 
+/** One invariant violation found in a trace, with a readable message. */
 export interface Violation {
   invariant: InvariantId;
   message: string;
@@ -173,6 +175,7 @@ export function checkLiveness(trace: ConnectionTrace): Violation[] {
   return violations;
 }
 
+/** The connection invariant checks by id. */
 export const CONNECTION_CHECKS = {
   I1: checkNoReceiveBeforeAccept,
   I2: checkNoSendOutsideOpenWindow,
@@ -183,6 +186,7 @@ export const CONNECTION_CHECKS = {
   I10: checkLiveness,
 } as const;
 
+/** An invariant that `checkConnectionInvariants` checks on a connection trace. */
 export type ConnectionInvariant = keyof typeof CONNECTION_CHECKS;
 
 /** Every connection invariant at once. */

@@ -12,6 +12,7 @@ import { connectionMachine, type ConnectionLimits } from '../../machines/connect
 import { handshakeMachine } from '../../machines/handshake.js';
 import type { ServerFrame, StreamEvent } from '../protocol/frames.js';
 
+/** One step of a scenario: something the socket, the handshake's dependencies, the stream or the clock does. */
 export type ConnectionCommand =
   /** A valid `message` frame with a fresh id. */
   | { kind: 'message' }
@@ -37,6 +38,7 @@ export type ConnectionCommand =
   | { kind: 'socketError'; closeCode: number }
   | { kind: 'shutdown' };
 
+/** A connection scenario: credentials, limits, the stream before the connection, and the commands (the format `lockstep fuzz --save` writes). */
 export interface ConnectionScenario {
   /** Where the credentials come from: the upgrade request, or a first `auth` frame. */
   credentials: 'upgrade' | 'authFrame';
@@ -48,6 +50,7 @@ export interface ConnectionScenario {
   commands: ConnectionCommand[];
 }
 
+/** An effect the machine asked for (or the socket going away), as recorded by the scenario harness. */
 export type Effect =
   | { kind: 'send'; frame: ServerFrame }
   | { kind: 'handler'; id: string; runId: string }
@@ -60,6 +63,7 @@ export type Effect =
   /** Not an effect: the socket closed (peer close or socket error) — nothing may be written after. */
   | { kind: 'socketGone' };
 
+/** The connection after one command: its state and the bounded quantities (I8). */
 export interface Step {
   /** Index into `commands`, or -1 for the finale (silent peer, then the socket closes). */
   command: number;
@@ -74,6 +78,7 @@ export interface Step {
   effectCount: number;
 }
 
+/** What a scenario did: the effects in order, a record per step, and the counts the checks need. */
 export interface ConnectionTrace {
   scenario: ConnectionScenario;
   effects: Effect[];
@@ -91,6 +96,7 @@ export interface ConnectionTrace {
 /** The connection machine, or a variant of it (the mutation suite swaps in broken ones). */
 export type ConnectionMachine = typeof connectionMachine;
 
+/** Options of `runConnectionScenario`: a machine variant, and a hook that receives the SimulatedClock. */
 export interface RunScenarioOptions {
   machine?: ConnectionMachine;
   /** Called with the SimulatedClock before the actor starts (mutants that read time use it). */
@@ -126,6 +132,7 @@ function longestTimeout(limits: ConnectionLimits): number {
   return Math.max(limits.authTimeoutMs + limits.backendTimeoutMs, limits.heartbeatMs, limits.closeTimeoutMs) + 1;
 }
 
+/** The user id every scenario authenticates as. */
 export const SCENARIO_USER = 'alice';
 
 /** The per-scenario side of the harness: what the provided effects write to and read from. */
@@ -200,6 +207,7 @@ function scenarioMachine(machine: ConnectionMachine): ConnectionMachine {
   return result;
 }
 
+/** Runs one scenario against the connection machine (or a variant) and returns everything it did: effects in order and the state after every step. */
 export async function runConnectionScenario(
   scenario: ConnectionScenario,
   options: RunScenarioOptions = {},

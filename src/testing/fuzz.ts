@@ -10,6 +10,7 @@ import { runGrammarProperty } from './run-properties.js';
 import { streamDeliveryProperty } from './stream-properties.js';
 import type { ConnectionScenario } from './connection-scenario.js';
 
+/** Options of `fuzzInvariants`. */
 export interface FuzzOptions {
   /** Runs of the connection property; the run-grammar and stream properties get the same. */
   runs: number;
@@ -20,6 +21,7 @@ export interface FuzzOptions {
   limits?: ConnectionLimits;
 }
 
+/** The outcome of one property in a fuzz campaign, with `{ seed, path }` to replay a failure. */
 export interface PropertyOutcome {
   name: string;
   runs: number;
@@ -33,6 +35,7 @@ export interface PropertyOutcome {
   error?: string;
 }
 
+/** What a fuzz campaign explored and found. */
 export interface FuzzReport {
   outcomes: PropertyOutcome[];
   /** Connection scenarios (interleavings of socket events, results, time) per second. */
@@ -70,6 +73,7 @@ async function runProperty(
   };
 }
 
+/** Runs every invariant property with a run budget, a seed and a time limit, and reports what was explored (what `lockstep fuzz` runs). */
 export async function fuzzInvariants(options: FuzzOptions): Promise<FuzzReport> {
   const states = new Set<string>();
   const steps = new Set<string>();

@@ -10,6 +10,7 @@ import { startRun } from '../agent/run-handle.js';
 import type { AgentEventName } from '../protocol/frames.js';
 import { checkRunGrammar, type RunEventRecord } from './run-grammar.js';
 
+/** Options of `handlerProperty`: the message texts to try, and whether throwing is acceptable. */
 export interface HandlerPropertyOptions {
   /** Message texts to try. Default: any string up to 200 characters. */
   text?: fc.Arbitrary<string>;
@@ -17,6 +18,7 @@ export interface HandlerPropertyOptions {
   allowThrow?: boolean;
 }
 
+/** A property for your own handler: for any message, a complete and well-ordered run, no throw, no tool call left open (I6). */
 export function handlerProperty(handler: MessageHandler, options: HandlerPropertyOptions = {}) {
   return fc.asyncProperty(options.text ?? fc.string({ maxLength: 200 }), async (text) => {
     const emitted: Array<RunEventRecord & { data: unknown }> = [];

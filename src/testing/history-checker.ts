@@ -5,6 +5,7 @@
  */
 import type { StreamEvent } from '../protocol/frames.js';
 
+/** One problem in what a connection received: an event lost, duplicated or reordered. */
 export interface HistoryViolation {
   kind: 'lost' | 'duplicated' | 'reordered';
   seq: number;

@@ -3,6 +3,8 @@
  * lockstep's own suite uses, so users can fuzz the machines with their limits, check their
  * clients' histories, and keep counterexamples as regression tests in their CI.
  * Requires fast-check (a dependency of lockstep).
+ *
+ * @module lockstep/testing
  */
 export { checkStreamHistory, type HistoryViolation } from './history-checker.js';
 export {

@@ -38,6 +38,7 @@ export function describeTrace(trace: ConnectionTrace): string {
   return `effects:\n${lines.join('\n')}\nstates: ${trace.steps.map((s) => s.state).join(' → ')}`;
 }
 
+/** Options of `connectionInvariantProperty`: your limits, a machine variant, and a hook that sees every trace. */
 export interface ConnectionPropertyOptions extends RunScenarioOptions {
   /** Your deployment's limits; default: small random limits that reach every bound. */
   limits?: ConnectionLimits;

@@ -7,12 +7,14 @@
  */
 import type { AgentEventName } from '../protocol/frames.js';
 
+/** One run event as a client sees it: its name and, for tool events, the tool call id. */
 export interface RunEventRecord {
   event: AgentEventName;
   /** `toolCallId` for tool events. */
   toolCallId?: string | undefined;
 }
 
+/** The run grammar (I6) as an automaton written independently of the run machine: ask `refusal`, then `accept`. */
 export class RunGrammar {
   #started = false;
   #ended = false;

@@ -1,0 +1,227 @@
+/**
+ * lockstep as users consume it: the package is built and packed like a release, installed
+ * from its tarball into fresh projects outside the repo (frameworks from the npm registry),
+ * and the programs of examples/ — compiled against the packed .d.ts — serve a full chat round
+ * trip to a real ws client. A second project without `ws` imports `lockstep/machines`.
+ *
+ * The build goes to a staging copy, never to the repo's dist/ (other test files run the CLI
+ * from there in parallel).
+ */
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import WebSocket from 'ws';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TestClient } from '../integration/client.js';
+import { RUN_EVENTS, eventsOf } from '../integration/harness.js';
+import { consumerTsconfig, ENTRIES_TS, FORBID_NODE_HOOK, MACHINES_ONLY_MJS, MACHINES_ONLY_TS } from './fixtures.js';
+
+const run = promisify(execFile);
+const repo = fileURLToPath(new URL('../..', import.meta.url));
+const tsc = join(repo, 'node_modules', 'typescript', 'bin', 'tsc');
+const INSTALL = ['install', '--no-audit', '--no-fund', '--prefer-offline', '--loglevel=error'];
+const FRAMEWORKS = ['fastify@^5', '@fastify/websocket@^11', 'pino@^10', 'ws@^8', '@types/node@^20', 'fast-check@^4'];
+
+let tmp: string;
+let app: string;
+let bare: string;
+let packedFiles: string[];
+let packageJson: { exports: Record<string, string | { types: string; import: string }>; bin: Record<string, string> };
+
+async function npm(cwd: string, ...args: string[]): Promise<string> {
+  const { stdout } = await run('npm', args, { cwd, maxBuffer: 16 * 1024 * 1024 });
+  return stdout;
+}
+
+/** tsc prints its diagnostics on stdout: put them in the failure. */
+async function typecheck(project: string): Promise<void> {
+  try {
+    await run(process.execPath, [tsc, '-p', join(project, 'tsconfig.json')], { cwd: project });
+  } catch (error) {
+    const { stdout, stderr } = error as { stdout?: string; stderr?: string };
+    throw new Error(`tsc failed in ${project}:\n${stdout ?? ''}${stderr ?? ''}`);
+  }
+}
+
+beforeAll(async () => {
+  tmp = await mkdtemp(join(tmpdir(), 'lockstep-consumer-'));
+  const stage = join(tmp, 'stage');
+  app = join(tmp, 'app');
+  bare = join(tmp, 'bare');
+  await Promise.all([mkdir(stage), mkdir(app), mkdir(bare)]);
+
+  // Pack like a release: package.json's `files` decides what goes in.
+  // docs/api (generated, gitignored) is copied too when present: `files` must keep it out.
+  for (const entry of ['package.json', 'README.md', 'docs']) await cp(join(repo, entry), join(stage, entry), { recursive: true });
+  await run(process.execPath, [tsc, '-p', join(repo, 'tsconfig.build.json'), '--outDir', join(stage, 'dist')]);
+  const [packed] = JSON.parse(await npm(stage, 'pack', '--ignore-scripts', '--json', '--pack-destination', tmp)) as Array<{
+    filename: string;
+    files: Array<{ path: string }>;
+  }>;
+  packedFiles = packed!.files.map((f) => f.path);
+  packageJson = JSON.parse(await readFile(join(stage, 'package.json'), 'utf8'));
+  const tarball = join(tmp, packed!.filename);
+
+  // Two fresh projects, installed in parallel: one with the frameworks, one with lockstep alone.
+  const manifest = (name: string) => JSON.stringify({ name, private: true, type: 'module' });
+  await Promise.all([writeFile(join(app, 'package.json'), manifest('consumer-app')), writeFile(join(bare, 'package.json'), manifest('consumer-bare'))]);
+  await Promise.all([npm(app, ...INSTALL, tarball, ...FRAMEWORKS), npm(bare, ...INSTALL, '--omit=dev', tarball)]);
+
+  // The examples and a file importing every entry point, type-checked strictly (skipLibCheck
+  // off: lockstep's own .d.ts are checked too) against the installed package, then run as JS.
+  await cp(join(repo, 'examples'), app, { recursive: true, filter: (path) => !path.endsWith('README.md') });
+  await writeFile(join(app, 'entries.ts'), ENTRIES_TS);
+  await writeFile(join(app, 'tsconfig.json'), consumerTsconfig(['node']));
+  await typecheck(app);
+
+  // The machines-only project: no ws at all, no Node types, Node built-ins forbidden at run time.
+  await rm(join(bare, 'node_modules', 'ws'), { recursive: true, force: true });
+  await rm(join(bare, 'node_modules', '@types', 'ws'), { recursive: true, force: true });
+  await writeFile(join(bare, 'machines-only.ts'), MACHINES_ONLY_TS);
+  await writeFile(join(bare, 'tsconfig.json'), consumerTsconfig([], true));
+  await typecheck(bare);
+  await writeFile(join(bare, 'forbid-node.mjs'), FORBID_NODE_HOOK);
+  await writeFile(join(bare, 'machines-only.mjs'), MACHINES_ONLY_MJS);
+}, 240_000);
+
+/** Examples still running when a test failed half-way; stopped by their own pid. */
+const running = new Set<ChildProcess>();
+
+afterAll(async () => {
+  for (const child of running) child.kill('SIGKILL');
+  if (tmp) await rm(tmp, { recursive: true, force: true });
+});
+
+interface RunningExample {
+  child: ChildProcess;
+  httpUrl: string;
+  wsUrl: string;
+  stdout: string[];
+}
+
+/** Starts an example on a free port and resolves once it printed where it listens. */
+async function startExample(file: string, logLevel = 'info'): Promise<RunningExample> {
+  const child = spawn(process.execPath, [join(app, 'out', file)], {
+    cwd: app,
+    env: { ...process.env, PORT: '0', LOG_LEVEL: logLevel },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  running.add(child);
+  child.once('exit', () => running.delete(child));
+  const stdout: string[] = [];
+  let stderr = '';
+  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const lines = createInterface({ input: child.stdout! });
+  return new Promise((resolve, reject) => {
+    child.once('exit', (code) => reject(new Error(`${file} exited with ${code} before listening: ${stderr}`)));
+    lines.on('line', (line) => {
+      stdout.push(line);
+      const match = /listening on (http:\/\/\S+) \(WebSocket: (ws:\/\/\S+)\)/.exec(line);
+      if (match) resolve({ child, httpUrl: match[1]!, wsUrl: match[2]!, stdout });
+    });
+  });
+}
+
+/** auth → ready → message → ack → the run's five events, sent inside `open` like a hurried client. */
+async function chatRoundTrip(wsUrl: string): Promise<void> {
+  const client = new TestClient(wsUrl, {
+    protocols: ['lockstep.v1'],
+    onOpen: (ws) => {
+      ws.send(JSON.stringify({ type: 'auth', token: 'alice' }));
+      ws.send(JSON.stringify({ type: 'message', id: 'm1', text: 'hi' }));
+    },
+  });
+  await client.until(() => eventsOf(client.frames).length === RUN_EVENTS.length, 'the whole run');
+  expect(client.frames.map((f) => f.type)).toEqual(['ready', 'ack', ...RUN_EVENTS.map(() => 'event')]);
+  expect(client.frames[0]).toMatchObject({ type: 'ready', userId: 'alice' });
+  expect(client.frames[1]).toMatchObject({ type: 'ack', id: 'm1' });
+  const events = eventsOf(client.frames);
+  expect(events.map((e) => e.event)).toEqual(RUN_EVENTS);
+  expect(events.map((e) => e.seq)).toEqual([1, 2, 3, 4, 5]);
+  expect(events.at(-1)?.data).toEqual({ text: 'answer to: hi' });
+  expect((await client.close()).code).toBe(1000);
+}
+
+async function getText(url: string): Promise<{ status: number; body: string }> {
+  const res = await fetch(url);
+  return { status: res.status, body: await res.text() };
+}
+
+async function stop(example: RunningExample): Promise<number | null> {
+  const exited = once(example.child, 'exit') as Promise<[number | null]>;
+  example.child.kill('SIGTERM');
+  return (await exited)[0];
+}
+
+const logLines = (stdout: string[]) =>
+  stdout.filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { msg?: string; userId?: string });
+
+describe('the packed package', () => {
+  it('holds the build, the docs, the demo page, the charts and the README, and every exports entry it names', () => {
+    for (const path of packedFiles) expect(path).toMatch(/^(dist\/.+\.(js|d\.ts)|docs\/[^/]+\.md|public\/[^/]+|visualizations\/[^/]+\.(md|mmd|svg|stately\.ts)|README\.md|package\.json)$/);
+    for (const target of Object.values(packageJson.exports)) {
+      if (typeof target === 'string') continue;
+      expect(packedFiles).toContain(target.types.replace(/^\.\//, ''));
+      expect(packedFiles).toContain(target.import.replace(/^\.\//, ''));
+    }
+    for (const bin of Object.values(packageJson.bin)) expect(packedFiles).toContain(bin.replace(/^\.\//, ''));
+    expect(packedFiles.some((p) => p.startsWith('dist/test'))).toBe(false);
+  });
+});
+
+describe('the installed bin', () => {
+  it('lockstep --help prints the usage', async () => {
+    const { stdout } = await run(join(app, 'node_modules', '.bin', 'lockstep'), ['--help'], { cwd: app });
+    expect(stdout).toContain('Usage: lockstep <command>');
+    expect(stdout).toContain('--log-level');
+  });
+});
+
+describe('embedding examples, installed from the tarball', () => {
+  it('node:http: a chat round trip next to the app\'s own routes, logged through pino', async () => {
+    const example = await startExample('node-http.js');
+    expect(await getText(`${example.httpUrl}/hello`)).toEqual({ status: 200, body: 'hello from your app\n' });
+    expect(JSON.parse((await getText(`${example.httpUrl}/health`)).body)).toMatchObject({ status: 'ok' });
+    await chatRoundTrip(example.wsUrl);
+    expect(await stop(example)).toBe(0);
+    expect(logLines(example.stdout)).toContainEqual(expect.objectContaining({ msg: 'connection ready', userId: 'alice' }));
+  });
+
+  it('fastify + @fastify/websocket: a chat round trip on a fastify route, logged through app.log', async () => {
+    const example = await startExample('fastify.js');
+    expect(JSON.parse((await getText(`${example.httpUrl}/hello`)).body)).toEqual({ hello: 'from your fastify app' });
+    expect((await getText(`${example.httpUrl}/metrics`)).body).toContain('lockstep_');
+    await chatRoundTrip(example.wsUrl);
+    expect(await stop(example)).toBe(0);
+    expect(logLines(example.stdout)).toContainEqual(expect.objectContaining({ msg: 'connection ready', userId: 'alice' }));
+  });
+
+  it('ws noServer: a chat round trip on /chat while the app\'s own /echo socket keeps working', async () => {
+    const example = await startExample('ws-noserver.js');
+    const echo = new WebSocket(example.wsUrl.replace(/\/chat$/, '/echo'));
+    await once(echo, 'open');
+    echo.send('ping');
+    const [reply] = (await once(echo, 'message')) as [Buffer];
+    expect(reply.toString()).toBe('echo: ping');
+    await chatRoundTrip(example.wsUrl);
+    echo.close();
+    expect(await stop(example)).toBe(0);
+  });
+});
+
+describe('lockstep/machines without ws', () => {
+  it('imports and runs with ws absent and every Node built-in forbidden; the server entry cannot', async () => {
+    const { stdout } = await run(process.execPath, ['--import', './forbid-node.mjs', 'machines-only.mjs'], { cwd: bare });
+    expect(JSON.parse(stdout)).toEqual({ connection: 'handshaking', agentRun: 'started', serverLifecycle: 'serving' });
+    // The controls: in the same project the server entry cannot load — ws really is absent,
+    // and the hook really refuses built-ins.
+    const importServer = ['--input-type=module', '-e', "await import('lockstep')"];
+    await expect(run(process.execPath, importServer, { cwd: bare })).rejects.toThrow(/Cannot find package 'ws'/);
+    await expect(run(process.execPath, ['--import', './forbid-node.mjs', ...importServer], { cwd: bare })).rejects.toThrow(/forbidden import: (node:|ws)/);
+  });
+});
