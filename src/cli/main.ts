@@ -2,12 +2,14 @@
 /** The `lockstep` command. */
 import { serve, SERVE_USAGE } from './serve.js';
 import { viz } from './viz.js';
+import { replay } from './replay.js';
 
 const USAGE = `Usage: lockstep <command> [options]
 
 Commands:
   serve    run the demo server (lockstep serve --help)
   viz      regenerate visualizations/*.mmd from the machines [--out DIR]
+  replay   re-run a recorded connection trace against the machines (lockstep replay --help)
 
 ${SERVE_USAGE}`;
 
@@ -18,6 +20,8 @@ async function main(argv: string[]): Promise<void> {
       return serve(rest);
     case 'viz':
       return viz(rest);
+    case 'replay':
+      return replay(rest);
     case undefined:
     case '--help':
     case '-h':

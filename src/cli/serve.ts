@@ -4,12 +4,13 @@ import { createLockstepServer } from '../server/create-server.js';
 import { consoleLogger } from '../server/logger.js';
 import { demoBackend } from './demo-backend.js';
 
-export const SERVE_USAGE = `Usage: lockstep serve [--port 8080] [--host 127.0.0.1] [--backend-delay-ms N] [--backend-fail]
+export const SERVE_USAGE = `Usage: lockstep serve [--port 8080] [--host 127.0.0.1] [--backend-delay-ms N] [--backend-fail] [--record DIR]
 
   --port N               port to listen on (0 = any free port)          default 8080
   --host H               address to bind                                default 127.0.0.1
   --backend-delay-ms N   simulate a backend that becomes ready N ms after start
   --backend-fail         simulate a backend that never becomes ready (handshakes close 1013)
+  --record DIR           write each closed connection's trace to DIR/<connectionId>.json (lockstep replay)
 
 Environment: LOCKSTEP_JWT_SECRET enables HS256 JWT auth; without it tokens are user ids (dev mode).`;
 
@@ -27,6 +28,7 @@ export async function serve(argv: string[]): Promise<void> {
       host: { type: 'string', default: '127.0.0.1' },
       'backend-delay-ms': { type: 'string', default: '0' },
       'backend-fail': { type: 'boolean', default: false },
+      record: { type: 'string' },
       help: { type: 'boolean', default: false },
     },
     strict: true,
@@ -43,6 +45,7 @@ export async function serve(argv: string[]): Promise<void> {
       fail: values['backend-fail'],
     }),
     logger: consoleLogger,
+    ...(values.record === undefined ? {} : { record: { dir: values.record } }),
   });
   if (server.devTokens) {
     console.error('lockstep: WARNING dev mode — no LOCKSTEP_JWT_SECRET, so a token is taken as the user id. Do not expose this server.');

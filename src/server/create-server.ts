@@ -27,6 +27,8 @@ import { createMetrics, type ServerMetrics } from './metrics.js';
 import { resolveOptions, type LockstepServerOptions } from './options.js';
 import { RunTracker } from './run-tracker.js';
 import { serverLifecycleMachine } from '../../machines/server-lifecycle.js';
+import { recordConnection } from '../trace/recorder.js';
+import { traceSink } from '../trace/sink.js';
 
 export interface LockstepServer {
   /** The http.Server lockstep listens on (yours when attached). */
@@ -75,6 +77,9 @@ export function createLockstepServer(userOptions: LockstepServerOptions = {}): L
   // The gauge reads the registry only when scraped, after both exist.
   const metrics = createMetrics(() => registry.countByState());
   const registry = new ConnectionRegistry(metrics, options.logger, options.onTrace);
+
+  // Off by default; when off, attach() pays one undefined check per connection, no more.
+  const recording = options.record && { ...options.record, sink: traceSink(options.record.target, options.logger) };
 
   const sockets = new SocketTable();
   const runs = new RunTracker();
@@ -144,10 +149,20 @@ export function createLockstepServer(userOptions: LockstepServerOptions = {}): L
   const attach = (ws: WebSocket, req: IncomingMessage): void => {
     const connectionId = randomUUID();
     const credentials = credentialsFromUpgrade(req.headers);
-    const actor: ConnectionActor = createActor(machine, {
-      input: { connectionId, token: credentials.token, resume: resumeFromUrl(req.url), limits: options.limits },
-      ...(options.clock ? { clock: options.clock } : {}),
+    const input = { connectionId, token: credentials.token, resume: resumeFromUrl(req.url), limits: options.limits };
+    const recorder = recording && recordConnection({
+      ...input,
+      credentials: credentials.source,
+      clock: options.clock,
+      maxEntries: recording.maxEntries,
+      onTrace: (trace) => recording.sink.write(trace),
     });
+    const actor: ConnectionActor = createActor(machine, {
+      input,
+      ...(options.clock ? { clock: options.clock } : {}),
+      ...(recorder ? { clock: recorder.clock, inspect: recorder.inspect } : {}),
+    });
+    recorder?.watch(actor);
     sockets.bind(actor, ws);
     // Synchronously, before ws can read a frame that followed the upgrade.
     forwardSocketEvents(ws, actor);
@@ -238,6 +253,7 @@ export function createLockstepServer(userOptions: LockstepServerOptions = {}): L
         });
         httpServer.off('upgrade', onUpgrade);
         wss.close();
+        await recording?.sink.flushed();
         if (standalone && httpServer.listening) {
           await new Promise<void>((resolve) => {
             httpServer.close(() => resolve());

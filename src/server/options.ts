@@ -11,6 +11,22 @@ import type { EventLog } from '../delivery/event-log.js';
 import { LockstepError } from '../protocol/errors.js';
 import { jwtVerifier, verifyDevToken, type VerifyToken } from './auth.js';
 import { silentLogger, type Logger } from './logger.js';
+import type { ConnectionTrace } from '../trace/format.js';
+import { DEFAULT_MAX_TRACE_ENTRIES } from '../trace/recorder.js';
+
+/**
+ * Opt-in recording of each connection's event trace (docs/record-replay.md): write
+ * `<dir>/<connectionId>.json` when the connection closes, or hand the trace to a callback.
+ */
+export type RecordOption =
+  | { dir: string; maxEntries?: number }
+  | ((trace: ConnectionTrace) => void);
+
+export interface ResolvedRecord {
+  target: { dir: string } | ((trace: ConnectionTrace) => void);
+  /** Entries kept per connection; beyond it the trace is marked truncated (bounded memory, I8). */
+  maxEntries: number;
+}
 
 export interface TraceEntry {
   kind: 'state' | 'handler';
@@ -55,6 +71,8 @@ export interface LockstepServerOptions {
   onTrace?: (entry: TraceEntry) => void;
   /** Time source for the machines' named delays; tests pass xstate's SimulatedClock. */
   clock?: Clock;
+  /** Record every connection's event trace for `lockstep replay`; off by default. */
+  record?: RecordOption;
 }
 
 export interface ResolvedOptions {
@@ -75,6 +93,7 @@ export interface ResolvedOptions {
   logger: Logger;
   onTrace: ((entry: TraceEntry) => void) | undefined;
   clock: Clock | undefined;
+  record: ResolvedRecord | undefined;
 }
 
 function invalid(message: string): never {
@@ -84,6 +103,18 @@ function invalid(message: string): never {
 function positiveInteger(name: string, value: number): number {
   if (!Number.isInteger(value) || value <= 0) invalid(`${name} must be a positive integer, got ${String(value)}`);
   return value;
+}
+
+function resolveRecord(record: RecordOption | undefined): ResolvedRecord | undefined {
+  if (record === undefined) return undefined;
+  if (typeof record === 'function') return { target: record, maxEntries: DEFAULT_MAX_TRACE_ENTRIES };
+  if (typeof record !== 'object' || record === null || typeof record.dir !== 'string' || record.dir.length === 0) {
+    invalid('record must be { dir: string } or a function receiving each trace');
+  }
+  return {
+    target: { dir: record.dir },
+    maxEntries: positiveInteger('record.maxEntries', record.maxEntries ?? DEFAULT_MAX_TRACE_ENTRIES),
+  };
 }
 
 export function resolveOptions(options: LockstepServerOptions): ResolvedOptions {
@@ -116,5 +147,6 @@ export function resolveOptions(options: LockstepServerOptions): ResolvedOptions 
     logger: options.logger ?? silentLogger,
     onTrace: options.onTrace,
     clock: options.clock,
+    record: resolveRecord(options.record),
   };
 }
