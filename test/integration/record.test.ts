@@ -216,6 +216,25 @@ describe('record and replay', () => {
     expect(diverged.divergences[0]).toMatchObject({ what: 'effects' });
   });
 
+  it('record: { dir, maxEntries } bounds a trace: it is marked truncated and its prefix replays', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lockstep-record-'));
+    const h = await startServer({ verifyToken, record: { dir, maxEntries: 4 } });
+    const client = new TestClient(h.url, { protocols: ['lockstep.v1', `lockstep.bearer.${TOKEN}`] });
+    await client.untilType('ready');
+    for (let i = 0; i < 5; i += 1) client.send({ type: 'ping', id: `p${i}` });
+    await client.untilType('pong', 5);
+    await client.close();
+    await h.server.close(); // resolves once the trace file is written
+    const [file] = readdirSync(dir);
+    const trace = JSON.parse(readFileSync(join(dir, file!), 'utf8')) as ConnectionTrace;
+    expect(trace.truncated).toBe(true);
+    expect(trace.entries).toHaveLength(4);
+    expect(trace.final.state).toBe('closed');
+    const result = replayTrace(trace);
+    expect(result.divergences).toEqual([]);
+    expect(sentFrames(result)).toEqual(client.frames.slice(0, sentFrames(result).length));
+  });
+
   it('lockstep serve --record writes a trace per connection; lockstep replay exits 0, 1 when tampered, 2 when invalid', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'lockstep-record-'));
     const cli = fileURLToPath(new URL('../../dist/src/cli/main.js', import.meta.url));
