@@ -1,5 +1,5 @@
 /** Human-readable lines for a replay: one per transition, its effects, then the verdict. */
-import type { TraceEffect, TraceEntry } from '../trace/format.js';
+import type { TraceEffect, ConnectionTraceEntry } from '../trace/format.js';
 import type { ReplayResult } from './replay.js';
 
 const MAX_TEXT = 100;
@@ -8,7 +8,7 @@ function short(text: string): string {
   return text.length > MAX_TEXT ? `${text.slice(0, MAX_TEXT - 1)}…` : text;
 }
 
-export function describeEntry(entry: TraceEntry): string {
+export function describeEntry(entry: ConnectionTraceEntry): string {
   switch (entry.kind) {
     case 'event': {
       const { event } = entry;

@@ -10,13 +10,13 @@ import { createActor, fromPromise, SimulatedClock, type AnyActorRef, type Inspec
 import { connectionMachine } from '../../machines/connection.js';
 import { handshakeMachine, type VerifiedIdentity } from '../../machines/handshake.js';
 import { classify, type Observed } from '../trace/classify.js';
-import { parseTrace, type ConnectionTrace, type TraceEffect, type TraceEntry, type TraceFinal } from '../trace/format.js';
+import { parseTrace, type ConnectionTrace, type TraceEffect, type ConnectionTraceEntry, type TraceFinal } from '../trace/format.js';
 
 export interface ReplayStep {
   /** Index of the trace entry this step delivered. */
   index: number;
   at: number;
-  entry: TraceEntry;
+  entry: ConnectionTraceEntry;
   /** Connection state before and after, e.g. `handshaking [authenticating.verifying]`. */
   before: string;
   after: string;
@@ -59,7 +59,7 @@ export function describeConnectionState(actor: AnyActorRef): string {
 }
 
 /** One line per entry kind, comparable between the recording and the replay. */
-function entryKey(entry: TraceEntry | Exclude<Observed, { kind: 'effect' }>): string {
+function entryKey(entry: ConnectionTraceEntry | Exclude<Observed, { kind: 'effect' }>): string {
   switch (entry.kind) {
     case 'event':
       return `event ${JSON.stringify(entry.event)}`;
@@ -160,7 +160,7 @@ export function replayTrace(input: unknown): ReplayResult {
   // A truncated trace stops recording mid-connection: compare what it holds, no more.
   const observedEntries = trace.truncated ? observed.slice(0, trace.entries.length) : observed;
   const replayedEffects = trace.truncated ? effects.slice(0, trace.effects.length) : effects;
-  const entryAt = firstDifference<TraceEntry | Exclude<Observed, { kind: 'effect' }>>(trace.entries, observedEntries, entryKey);
+  const entryAt = firstDifference<ConnectionTraceEntry | Exclude<Observed, { kind: 'effect' }>>(trace.entries, observedEntries, entryKey);
   if (entryAt !== -1) {
     const expected = trace.entries[entryAt];
     const actual = observedEntries[entryAt];

@@ -18,7 +18,7 @@ export const REDACTED = '[redacted]';
 export type VerifyResult = { ok: true; userId: string } | { ok: false; error: string };
 export type BackendResult = { ok: true } | { ok: false; error: string };
 
-export type TraceEntry =
+export type ConnectionTraceEntry =
   /** An event sent to the connection actor from outside: socket, stream, ack, shutdown. */
   | { at: number; kind: 'event'; event: ConnectionEvent }
   /** The verifyToken actor settled. */
@@ -54,7 +54,7 @@ export interface ConnectionTrace {
     resume: ResumeRequest | null;
     limits: ConnectionLimits;
   };
-  entries: TraceEntry[];
+  entries: ConnectionTraceEntry[];
   effects: TraceEffect[];
   /** True when recording stopped at `maxEntries`: replay checks the recorded prefix only. */
   truncated: boolean;

@@ -24,7 +24,7 @@ import {
   TRACE_VERSION,
   type ConnectionTrace,
   type TraceEffect,
-  type TraceEntry,
+  type ConnectionTraceEntry,
   type TraceFinal,
 } from './format.js';
 import { redactFrame, redactText } from './redact.js';
@@ -73,7 +73,7 @@ export function recordConnection(options: RecordingOptions): ConnectionRecording
   const origin = readNow();
   const startedAt = new Date().toISOString();
   const tokens = new Set<string>(options.token === undefined ? [] : [options.token]);
-  const entries: TraceEntry[] = [];
+  const entries: ConnectionTraceEntry[] = [];
   const effects: TraceEffect[] = [];
   const pending = new Map<number, { handle: unknown; due: number }>();
   let nextTimerId = 0;
@@ -116,7 +116,7 @@ export function recordConnection(options: RecordingOptions): ConnectionRecording
     },
   };
 
-  const push = (entry: TraceEntry): void => {
+  const push = (entry: ConnectionTraceEntry): void => {
     if (entries.length >= options.maxEntries) {
       truncated = true;
       return;

@@ -14,7 +14,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { SimulatedClock } from 'xstate';
 import { replayTrace } from '../../src/testing/replay.js';
 import type { ConnectionTrace } from '../../src/trace/format.js';
-import type { ServerFrame } from '../../src/protocol/frames.js';
+import type { ReadyFrame, ServerFrame } from '../../src/protocol/frames.js';
 import { TestClient } from './client.js';
 import { deferred, RUN_EVENTS, eventsOf, startServer } from './harness.js';
 
@@ -183,6 +183,30 @@ describe('record and replay', () => {
     expect(result.divergences).toEqual([]);
     expect(result.final).toMatchObject({ state: 'closed', closeCode: 1006 });
     client.ws.terminate();
+  });
+
+  it('a resume (missed events replayed in stream.joined) and a server shutdown (1001) replay', async () => {
+    const rec = await recordingServer();
+    const first = new TestClient(rec.h.url, { protocols: ['lockstep.v1', `lockstep.bearer.${TOKEN}.r`] });
+    await first.untilType('ready');
+    const { epoch } = first.frames[0] as ReadyFrame;
+    first.send({ type: 'message', id: 'm-r', text: 'resume me' });
+    await first.until(() => eventsOf(first.frames).length === RUN_EVENTS.length, 'the whole run');
+    await first.close();
+    expect(replayFile(await rec.next()).divergences).toEqual([]);
+
+    const again = new TestClient(`${rec.h.url}?epoch=${epoch}&lastSeq=2`, { protocols: ['lockstep.v1', `lockstep.bearer.${TOKEN}.r`] });
+    await again.until(() => eventsOf(again.frames).length === 3, 'the missed events');
+    await rec.stop(); // shutdown: server.shutdown → closing 1001
+    expect((await again.closed).code).toBe(1001);
+    const trace = await rec.next();
+    expect(trace.input.resume).toEqual({ epoch, lastSeq: 2 });
+    const kinds = trace.entries.map((e) => (e.kind === 'event' ? e.event.type : e.kind));
+    expect(kinds).toContain('server.shutdown');
+    const result = replayFile(trace);
+    expect(result.divergences).toEqual([]);
+    expect(sentFrames(result)).toEqual(again.frames);
+    expect(result.final).toMatchObject({ state: 'closed', closeCode: 1001 });
   });
 
   it('a tampered trace diverges, with the difference named', async () => {
