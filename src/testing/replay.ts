@@ -68,7 +68,7 @@ function entryKey(entry: ConnectionTraceEntry | Exclude<Observed, { kind: 'effec
     case 'verify':
     case 'backend': {
       if ('result' in entry) return `${entry.kind} ${entry.result.ok ? `ok ${'userId' in entry.result ? entry.result.userId : ''}` : 'failed'}`;
-      const userId = entry.kind === 'verify' && entry.outcome === 'resolve' ? (entry.data as VerifiedIdentity).userId : '';
+      const userId = entry.kind === 'verify' && entry.outcome === 'resolve' ? ((entry.data as Partial<VerifiedIdentity> | undefined)?.userId ?? null) : '';
       return `${entry.kind} ${entry.outcome === 'resolve' ? `ok ${userId}` : 'failed'}`;
     }
   }
@@ -138,7 +138,7 @@ export function replayTrace(input: unknown): ReplayResult {
       // Not waiting (already settled or stopped): a real promise would have been ignored too.
       if (promise !== undefined && (promise.getSnapshot() as { status: string }).status === 'active') {
         const settle: Settle = entry.result.ok
-          ? { type: 'xstate.promise.resolve', data: entry.kind === 'verify' && 'userId' in entry.result ? { userId: entry.result.userId } : undefined }
+          ? { type: 'xstate.promise.resolve', data: entry.kind === 'verify' && 'userId' in entry.result ? { userId: entry.result.userId ?? undefined } : undefined }
           : { type: 'xstate.promise.reject', data: new Error(entry.result.error) };
         promise.send(settle);
       }

@@ -15,7 +15,8 @@ export const TRACE_VERSION = 1;
 export const REDACTED = '[redacted]';
 
 /** A verifyToken or readiness promise outcome: only what the handshake uses of it. */
-export type VerifyResult = { ok: true; userId: string } | { ok: false; error: string };
+/** `userId: null`: the verifier resolved without a string user id (the handshake then rejects). */
+export type VerifyResult = { ok: true; userId: string | null } | { ok: false; error: string };
 export type BackendResult = { ok: true } | { ok: false; error: string };
 
 export type ConnectionTraceEntry =

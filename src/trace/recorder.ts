@@ -61,6 +61,11 @@ const realClock: Clock = {
 
 const clone = <T>(value: T): T => (value === undefined ? value : (JSON.parse(JSON.stringify(value)) as T));
 
+function userIdOf(identity: unknown): string | null {
+  const userId = (identity as { userId?: unknown } | undefined)?.userId;
+  return typeof userId === 'string' ? userId : null;
+}
+
 function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
@@ -160,7 +165,7 @@ export function recordConnection(options: RecordingOptions): ConnectionRecording
           at: currentAt(),
           kind: 'verify',
           result: observed.outcome === 'resolve'
-            ? { ok: true, userId: String((observed.data as { userId?: unknown } | undefined)?.userId) }
+            ? { ok: true, userId: userIdOf(observed.data) }
             : { ok: false, error: redactText(messageOf(observed.data), tokens) },
         });
         return;
