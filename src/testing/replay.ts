@@ -86,7 +86,15 @@ function firstDifference<T>(expected: T[], actual: T[], key: (item: T) => string
   return -1;
 }
 
-export function replayTrace(input: unknown): ReplayResult {
+export interface ReplayOptions {
+  /**
+   * The connection machine to replay against; default: lockstep's own. A variant (e.g. one
+   * with an action swapped through `.provide`) shows whether a recorded trace would catch it.
+   */
+  machine?: typeof connectionMachine;
+}
+
+export function replayTrace(input: unknown, options: ReplayOptions = {}): ReplayResult {
   const trace = parseTrace(input);
   const clock = new SimulatedClock();
   // The promise actors the handshake invokes never settle by themselves: the replay settles
@@ -96,7 +104,7 @@ export function replayTrace(input: unknown): ReplayResult {
     waiting[kind] = self;
     return new Promise<never>(() => {});
   };
-  const machine = connectionMachine.provide({
+  const machine = (options.machine ?? connectionMachine).provide({
     actors: {
       handshake: handshakeMachine.provide({
         actors: {

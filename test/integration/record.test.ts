@@ -108,6 +108,40 @@ describe('record and replay', () => {
     }
   });
 
+  it('50 concurrent connections racing the backend: every trace replays to exactly its client\'s frames', async () => {
+    const CLIENTS = 50;
+    const backend = deferred();
+    const rec = await recordingServer({ ready: () => backend.promise });
+    servers.push(rec);
+    let pongs = 0;
+    const clients = Array.from({ length: CLIENTS }, (_, i) => new TestClient(rec.h.url, {
+      protocols: ['lockstep.v1', `lockstep.bearer.${TOKEN}.${i}`],
+      onOpen: (ws) => {
+        ws.send(JSON.stringify({ type: 'message', id: `m-${i}`, text: `hello ${i}` }));
+        ws.once('pong', () => {
+          pongs += 1;
+          if (pongs === CLIENTS) backend.resolve(); // every server connection holds its message
+        });
+        ws.ping();
+      },
+    }));
+    await Promise.all(clients.map((c) => c.until(() => eventsOf(c.frames).length === RUN_EVENTS.length, 'the whole run')));
+    await Promise.all(clients.map((c) => c.close()));
+    const traces = await Promise.all(clients.map(() => rec.next()));
+
+    const framesByUser = new Map(clients.map((c, i) => [`user-${i}`, c.frames]));
+    for (const trace of traces) {
+      const result = replayFile(trace);
+      expect(result.divergences).toEqual([]);
+      const ready = sentFrames(result)[0];
+      expect(ready?.type).toBe('ready');
+      expect(sentFrames(result)).toEqual(framesByUser.get(ready?.type === 'ready' ? ready.userId : ''));
+      expect(JSON.stringify(trace)).not.toContain(TOKEN);
+      const kinds = trace.entries.map((e) => (e.kind === 'event' ? e.event.type : e.kind));
+      expect(kinds.indexOf('socket.frame')).toBeLessThan(kinds.indexOf('backend'));
+    }
+  });
+
   it('tokens in auth frames and in verifier errors are redacted; rejected and accepted connections replay', async () => {
     const rec = await recordingServer();
     servers.push(rec);

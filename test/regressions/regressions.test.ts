@@ -5,6 +5,7 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { connectionMachine } from '../../machines/connection.js';
 import { replayTrace } from '../../src/testing/replay.js';
 import { formatReplay } from '../../src/testing/replay-report.js';
 
@@ -35,5 +36,14 @@ describe('test/regressions: recorded traces replay exactly', () => {
     expect(frame?.before).toMatch(/^handshaking/);
     expect(frame?.effects).toEqual([]); // held, not handled
     expect(backend && frame && backend.index > frame.index).toBe(true);
+  });
+
+  it('would catch the bug it pins: a machine that drops held frames diverges from the recording', () => {
+    const dropsEarlyFrames = connectionMachine.provide({ actions: { releaseEarlyFrames: () => {} } });
+    const trace = JSON.parse(readFileSync(new URL('early-message-before-backend-ready.json', folder), 'utf8'));
+    const result = replayTrace(trace, { machine: dropsEarlyFrames });
+    expect(result.ok).toBe(false);
+    // The first difference: the recording invoked the handler for the held message; the variant did not.
+    expect(result.divergences[0]).toMatchObject({ what: 'effects', expected: { type: 'invokeHandler' } });
   });
 });
