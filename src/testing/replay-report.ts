@@ -62,7 +62,12 @@ export function formatReplay(result: ReplayResult, options: { steps?: boolean } 
   }
   const frames = result.effects.filter((e) => e.type === 'sendFrame').length;
   const final = result.final;
-  const closing = `final state ${JSON.stringify(final.state)}, ${frames} frames sent, close code ${final.closeCode ?? final.peerCloseCode ?? 'none'}`;
+  const closing = [
+    `final state ${JSON.stringify(final.state)}`,
+    `${frames} frames sent`,
+    final.closeCode === null ? 'no close code sent' : `closed with ${final.closeCode}${final.closeReason ? ` "${final.closeReason}"` : ''}`,
+    ...(final.peerCloseCode === null ? [] : [`peer closed with ${final.peerCloseCode}`]),
+  ].join(', ');
   if (result.ok) {
     lines.push(`OK: the replay matches the recording — ${closing}`);
   } else {

@@ -4,7 +4,7 @@
  * timeline), and what it did (effects) and where it ended. `replayTrace` re-runs it against
  * the pure machines. Bump TRACE_VERSION when the shape changes.
  */
-import type { ConnectionEvent, ConnectionLimits } from '../../machines/connection.js';
+import { DEFAULT_CONNECTION_LIMITS, type ConnectionEvent, type ConnectionLimits } from '../../machines/connection.js';
 import type { CredentialSource } from '../protocol/credentials.js';
 import type { ResumeRequest } from '../protocol/frames.js';
 import { LockstepError } from '../protocol/errors.js';
@@ -82,6 +82,10 @@ export function parseTrace(value: unknown): ConnectionTrace {
   if (typeof value.connectionId !== 'string') invalid('"connectionId" must be a string');
   const input = value.input;
   if (!isRecord(input) || !isRecord(input.limits)) invalid('"input.limits" is missing');
+  for (const name of Object.keys(DEFAULT_CONNECTION_LIMITS)) {
+    const limit = input.limits[name];
+    if (typeof limit !== 'number' || !(limit > 0)) invalid(`"input.limits.${name}" must be a positive number, got ${JSON.stringify(limit)}`);
+  }
   if (!Array.isArray(value.entries)) invalid('"entries" must be an array');
   if (!Array.isArray(value.effects)) invalid('"effects" must be an array');
   if (!isRecord(value.final)) invalid('"final" is missing');
@@ -97,8 +101,8 @@ export function parseTrace(value: unknown): ConnectionTrace {
     if (entry.kind === 'event' && (!isRecord(entry.event) || typeof entry.event.type !== 'string')) {
       invalid(`entries[${index}].event must be an object with a string "type"`);
     }
-    if ((entry.kind === 'verify' || entry.kind === 'backend') && !isRecord(entry.result)) {
-      invalid(`entries[${index}].result is missing`);
+    if ((entry.kind === 'verify' || entry.kind === 'backend') && (!isRecord(entry.result) || typeof entry.result.ok !== 'boolean')) {
+      invalid(`entries[${index}].result must be an object with a boolean "ok"`);
     }
     if (entry.kind === 'delay' && typeof entry.event !== 'string') invalid(`entries[${index}].event must be a string`);
   });

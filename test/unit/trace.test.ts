@@ -27,6 +27,8 @@ describe('parseTrace', () => {
     ['another version', { ...minimal(), version: 2 }, /"version" 2 is not supported/],
     ['an unknown entry kind', { ...minimal(), entries: [{ at: 0, kind: 'teleport' }] }, /entries\[0\] must have a kind/],
     ['time going backwards', { ...minimal(), entries: [{ at: 5, kind: 'event', event: { type: 'socket.pong' } }, { at: 4, kind: 'event', event: { type: 'socket.pong' } }] }, /entries\[1\]\.at/],
+    ['a missing limit', { ...minimal(), input: { ...minimal().input, limits: { ...DEFAULT_CONNECTION_LIMITS, heartbeatMs: undefined } } }, /input\.limits\.heartbeatMs/],
+    ['an outcome without ok', { ...minimal(), entries: [{ at: 0, kind: 'verify', result: { userId: 'u' } }] }, /entries\[0\]\.result/],
     ['an event without a type', { ...minimal(), entries: [{ at: 0, kind: 'event', event: {} }] }, /entries\[0\]\.event/],
   ])('refuses %s with LOCKSTEP_ERR_INVALID_TRACE', (_, value, message) => {
     expect(() => parseTrace(value)).toThrow(expect.objectContaining({ code: 'LOCKSTEP_ERR_INVALID_TRACE', message: expect.stringMatching(message) }));
