@@ -101,9 +101,9 @@ describe('record and replay', () => {
     expect(JSON.stringify(trace)).not.toContain(TOKEN);
 
     // `LOCKSTEP_WRITE_REGRESSIONS=1 npx vitest run test/integration/record.test.ts` refreshes the
-    // committed regression trace (test/regressions/README.md).
+    // committed regression trace (test/regressions/traces.md).
     if (process.env.LOCKSTEP_WRITE_REGRESSIONS === '1') {
-      const file = fileURLToPath(new URL('../regressions/early-message-before-backend-ready.json', import.meta.url));
+      const file = fileURLToPath(new URL('../regressions/early-message-before-backend-ready.trace.json', import.meta.url));
       writeFileSync(file, `${JSON.stringify(trace, null, 2)}\n`);
     }
   });

@@ -1,7 +1,7 @@
 /**
  * Every trace in this folder is a recorded connection — a race, an incident — kept as a
  * permanent test: replaying it against today's machines must reproduce the recorded
- * transitions, frames and close code exactly (README.md here says how to add one).
+ * transitions, frames and close code exactly (traces.md here says how to add one).
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
@@ -10,7 +10,7 @@ import { replayTrace } from '../../src/testing/replay.js';
 import { formatReplay } from '../../src/testing/replay-report.js';
 
 const folder = new URL('./', import.meta.url);
-const files = readdirSync(folder).filter((file) => file.endsWith('.json')).sort();
+const files = readdirSync(folder).filter((file) => file.endsWith('.trace.json')).sort();
 
 describe('test/regressions: recorded traces replay exactly', () => {
   it('holds at least one trace', () => {
@@ -29,8 +29,8 @@ describe('test/regressions: recorded traces replay exactly', () => {
     if (firstHandler !== -1) expect(firstHandler).toBeGreaterThan(firstFrame);
   });
 
-  it('early-message-before-backend-ready.json still shows the race it was recorded for', () => {
-    const result = replayTrace(JSON.parse(readFileSync(new URL('early-message-before-backend-ready.json', folder), 'utf8')));
+  it('early-message-before-backend-ready.trace.json still shows the race it was recorded for', () => {
+    const result = replayTrace(JSON.parse(readFileSync(new URL('early-message-before-backend-ready.trace.json', folder), 'utf8')));
     const frame = result.steps.find((s) => s.entry.kind === 'event' && s.entry.event.type === 'socket.frame');
     const backend = result.steps.find((s) => s.entry.kind === 'backend');
     expect(frame?.before).toMatch(/^handshaking/);
@@ -40,7 +40,7 @@ describe('test/regressions: recorded traces replay exactly', () => {
 
   it('would catch the bug it pins: a machine that drops held frames diverges from the recording', () => {
     const dropsEarlyFrames = connectionMachine.provide({ actions: { releaseEarlyFrames: () => {} } });
-    const trace = JSON.parse(readFileSync(new URL('early-message-before-backend-ready.json', folder), 'utf8'));
+    const trace = JSON.parse(readFileSync(new URL('early-message-before-backend-ready.trace.json', folder), 'utf8'));
     const result = replayTrace(trace, { machine: dropsEarlyFrames });
     expect(result.ok).toBe(false);
     // The first difference: the recording invoked the handler for the held message; the variant did not.
