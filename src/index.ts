@@ -19,3 +19,5 @@ export { ErrorCodes, LockstepError, type ErrorCode } from './protocol/errors.js'
 export { decodeClientFrame, encodeServerFrame, type DecodeResult } from './protocol/codec.js';
 export * from './protocol/frames.js';
 export { DEFAULT_CONNECTION_LIMITS, type ConnectionLimits } from '../machines/connection.js';
+export type { RecordOption } from './server/options.js';
+export type { ConnectionTrace, ConnectionTraceEntry, TraceEffect, TraceFinal } from './trace/format.js';

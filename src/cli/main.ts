@@ -3,6 +3,7 @@
 import { serve, SERVE_USAGE } from './serve.js';
 import { viz } from './viz.js';
 import { fuzz, FUZZ_USAGE } from './fuzz.js';
+import { replay } from './replay.js';
 
 const USAGE = `Usage: lockstep <command> [options]
 
@@ -10,6 +11,7 @@ Commands:
   serve    run the demo server (lockstep serve --help)
   viz      regenerate visualizations/ (Mermaid, SVG, Stately) from the machines [--out DIR]
   fuzz     run the invariant properties against the machines and report (lockstep fuzz --help)
+  replay   re-run a recorded connection trace against the machines (lockstep replay --help)
 
 ${SERVE_USAGE}
 
@@ -24,6 +26,8 @@ async function main(argv: string[]): Promise<void> {
       return viz(rest);
     case 'fuzz':
       return fuzz(rest);
+    case 'replay':
+      return replay(rest);
     case undefined:
     case '--help':
     case '-h':

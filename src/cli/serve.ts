@@ -4,7 +4,7 @@ import { createLockstepServer } from '../server/create-server.js';
 import { demoBackend } from './demo-backend.js';
 import { createServeLogger, LOG_LEVELS, resolveLogLevel } from './serve-logger.js';
 
-export const SERVE_USAGE = `Usage: lockstep serve [--port 8080] [--host 127.0.0.1] [--backend-delay-ms N] [--backend-fail] [--log-level info] [--inspect [--inspect-port N]]
+export const SERVE_USAGE = `Usage: lockstep serve [--port 8080] [--host 127.0.0.1] [--backend-delay-ms N] [--backend-fail] [--log-level info] [--record DIR] [--inspect [--inspect-port N]]
 
   --port N               port to listen on (0 = any free port)          default 8080
   --host H               address to bind                                default 127.0.0.1
@@ -14,6 +14,7 @@ export const SERVE_USAGE = `Usage: lockstep serve [--port 8080] [--host 127.0.0.
                          on 127.0.0.1 (needs @statelyai/inspect); prints the page to open
   --inspect-port N       the relay's port (0 = any free port)                   default 0
   --log-level L          ${LOG_LEVELS.join(' | ')} (JSON lines on stderr)  default info
+  --record DIR           write each closed connection's trace to DIR/<connectionId>.json (lockstep replay)
 
 Environment: LOCKSTEP_JWT_SECRET enables HS256 JWT auth; without it tokens are user ids (dev mode).
              LOCKSTEP_LOG_LEVEL sets the log level when --log-level is not given.`;
@@ -35,6 +36,7 @@ export async function serve(argv: string[]): Promise<void> {
       inspect: { type: 'boolean', default: false },
       'inspect-port': { type: 'string', default: '0' },
       'log-level': { type: 'string' },
+      record: { type: 'string' },
       help: { type: 'boolean', default: false },
     },
     strict: true,
@@ -56,6 +58,7 @@ export async function serve(argv: string[]): Promise<void> {
     logger,
     demoPage: true,
     ...(inspection ? { inspect: inspection.inspect } : {}),
+    ...(values.record === undefined ? {} : { record: { dir: values.record } }),
   });
   if (server.devTokens) {
     console.error('lockstep: WARNING dev mode — no LOCKSTEP_JWT_SECRET, so a token is taken as the user id. Do not expose this server.');

@@ -29,6 +29,9 @@ import { createMetrics, type ServerMetrics } from './metrics.js';
 import { resolveOptions, type LockstepServerOptions } from './options.js';
 import { RunTracker } from './run-tracker.js';
 import { serverLifecycleMachine } from '../../machines/server-lifecycle.js';
+import { recordConnection } from '../trace/recorder.js';
+import { combineInspectors } from './combine-inspectors.js';
+import { traceSink } from '../trace/sink.js';
 
 /** What {@link createLockstepServer} returns. */
 export interface LockstepServer {
@@ -108,6 +111,9 @@ export function createLockstepServer(userOptions: LockstepServerOptions = {}): L
   const registry = new ConnectionRegistry(metrics, options.logger, options.onTrace);
   const log = new LifecycleLog(options.logger);
 
+  // Off by default; when off, attach() pays one undefined check per connection, no more.
+  const recording = options.record && { ...options.record, sink: traceSink(options.record.target, options.logger) };
+
   const sockets = new SocketTable();
   const runs = new RunTracker();
   const webSocketOptions = {
@@ -176,11 +182,23 @@ export function createLockstepServer(userOptions: LockstepServerOptions = {}): L
   const attach = (ws: WebSocket, req: IncomingMessage): void => {
     const connectionId = randomUUID();
     const credentials = credentialsFromUpgrade(req.headers);
-    const actor: ConnectionActor = createActor(machine, {
-      input: { connectionId, token: credentials.token, resume: resumeFromUrl(req.url), limits: options.limits },
-      ...(options.clock ? { clock: options.clock } : {}),
-      ...(options.inspect ? { inspect: options.inspect } : {}),
+    const input = { connectionId, token: credentials.token, resume: resumeFromUrl(req.url), limits: options.limits };
+    const recorder = recording && recordConnection({
+      ...input,
+      credentials: credentials.source,
+      clock: options.clock,
+      maxEntries: recording.maxEntries,
+      onTrace: (trace) => recording.sink.write(trace),
     });
+    // Both observers see every inspection event: the Stately inspector and the recorder.
+    const inspect = combineInspectors(options.inspect, recorder ? recorder.inspect : undefined);
+    const actor: ConnectionActor = createActor(machine, {
+      input,
+      ...(options.clock ? { clock: options.clock } : {}),
+      ...(recorder ? { clock: recorder.clock } : {}),
+      ...(inspect ? { inspect } : {}),
+    });
+    recorder?.watch(actor);
     sockets.bind(actor, ws);
     // Synchronously, before ws can read a frame that followed the upgrade.
     forwardSocketEvents(ws, actor);
@@ -291,6 +309,7 @@ export function createLockstepServer(userOptions: LockstepServerOptions = {}): L
         });
         httpServer.off('upgrade', onUpgrade);
         wss.close();
+        await recording?.sink.flushed();
         if (standalone && httpServer.listening) {
           await new Promise<void>((resolve) => {
             httpServer.close(() => resolve());

@@ -11,6 +11,22 @@ import type { EventLog } from '../delivery/event-log.js';
 import { LockstepError } from '../protocol/errors.js';
 import { jwtVerifier, verifyDevToken, type VerifyToken } from './auth.js';
 import { silentLogger, type Logger } from './logger.js';
+import type { ConnectionTrace } from '../trace/format.js';
+import { DEFAULT_MAX_TRACE_ENTRIES } from '../trace/recorder.js';
+
+/**
+ * Opt-in recording of each connection's event trace (docs/record-replay.md): write
+ * `<dir>/<connectionId>.json` when the connection closes, or hand the trace to a callback.
+ */
+export type RecordOption =
+  | { dir: string; maxEntries?: number }
+  | ((trace: ConnectionTrace) => void);
+
+export interface ResolvedRecord {
+  target: { dir: string } | ((trace: ConnectionTrace) => void);
+  /** Entries kept per connection; beyond it the trace is marked truncated (bounded memory, I8). */
+  maxEntries: number;
+}
 
 /** One entry of `onTrace`: a connection's state change, or a handler start. */
 export interface TraceEntry {
@@ -69,6 +85,8 @@ export interface LockstepServerOptions {
    * (`lockstep serve --inspect`). Default: none, so inspection costs nothing.
    */
   inspect?: Inspect;
+  /** Record every connection's event trace for `lockstep replay`; off by default. */
+  record?: RecordOption;
 }
 
 /** xstate's inspection option (an observer of InspectionEvent, or a callback). */
@@ -94,6 +112,7 @@ export interface ResolvedOptions {
   clock: Clock | undefined;
   demoPage: boolean;
   inspect: Inspect | undefined;
+  record: ResolvedRecord | undefined;
 }
 
 function invalid(message: string): never {
@@ -103,6 +122,18 @@ function invalid(message: string): never {
 function positiveInteger(name: string, value: number): number {
   if (!Number.isInteger(value) || value <= 0) invalid(`${name} must be a positive integer, got ${String(value)}`);
   return value;
+}
+
+function resolveRecord(record: RecordOption | undefined): ResolvedRecord | undefined {
+  if (record === undefined) return undefined;
+  if (typeof record === 'function') return { target: record, maxEntries: DEFAULT_MAX_TRACE_ENTRIES };
+  if (typeof record !== 'object' || record === null || typeof record.dir !== 'string' || record.dir.length === 0) {
+    invalid('record must be { dir: string } or a function receiving each trace');
+  }
+  return {
+    target: { dir: record.dir },
+    maxEntries: positiveInteger('record.maxEntries', record.maxEntries ?? DEFAULT_MAX_TRACE_ENTRIES),
+  };
 }
 
 export function resolveOptions(options: LockstepServerOptions): ResolvedOptions {
@@ -137,5 +168,6 @@ export function resolveOptions(options: LockstepServerOptions): ResolvedOptions 
     clock: options.clock,
     demoPage: options.demoPage ?? false,
     inspect: options.inspect,
+    record: resolveRecord(options.record),
   };
 }

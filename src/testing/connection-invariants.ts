@@ -4,7 +4,7 @@
  */
 import { CloseCode, CloseReason } from '../protocol/close-codes.js';
 import type { ReadyFrame } from '../protocol/frames.js';
-import type { ConnectionTrace, Effect } from './connection-scenario.js';
+import type { ScenarioTrace, Effect } from './connection-scenario.js';
 import { checkStreamHistory } from './history-checker.js';
 
 /** The ids of the invariants I1–I11 (docs/testing.md). */
@@ -23,17 +23,17 @@ function endsWriting(effect: Effect): boolean {
 }
 
 /** The step that ends the commands (before the silent-peer finale). */
-function lastCommandStep(trace: ConnectionTrace) {
+function lastCommandStep(trace: ScenarioTrace) {
   const steps = trace.steps.filter((step) => step.command >= 0);
   return steps.at(-1) ?? trace.steps[0];
 }
 
-function endedBy(trace: ConnectionTrace, effectCount: number): boolean {
+function endedBy(trace: ScenarioTrace, effectCount: number): boolean {
   return trace.effects.slice(0, effectCount).some(endsWriting);
 }
 
 /** I1: `ready` is the first frame sent, and no handler call precedes it. */
-export function checkNoReceiveBeforeAccept(trace: ConnectionTrace): Violation[] {
+export function checkNoReceiveBeforeAccept(trace: ScenarioTrace): Violation[] {
   const { effects } = trace;
   const firstSend = effects.findIndex((e) => e.kind === 'send');
   const violations: Violation[] = [];
@@ -50,7 +50,7 @@ export function checkNoReceiveBeforeAccept(trace: ConnectionTrace): Violation[] 
 }
 
 /** I2: nothing is written (frame or ping) once the close began or the socket is gone. */
-export function checkNoSendOutsideOpenWindow(trace: ConnectionTrace): Violation[] {
+export function checkNoSendOutsideOpenWindow(trace: ScenarioTrace): Violation[] {
   const closedAt = trace.effects.findIndex(endsWriting);
   if (closedAt === -1) return [];
   return trace.effects.slice(closedAt).flatMap((effect, offset) =>
@@ -65,7 +65,7 @@ export function checkNoSendOutsideOpenWindow(trace: ConnectionTrace): Violation[
  * or refused with an error frame naming it — and all of them are, unless the connection ended
  * with an explicit code. Before `ready` the unanswered ones are all held.
  */
-export function checkNoSilentLoss(trace: ConnectionTrace): Violation[] {
+export function checkNoSilentLoss(trace: ScenarioTrace): Violation[] {
   const answered = trace.effects.flatMap((e) =>
     e.kind === 'handler' ? [e.id] : e.kind === 'send' && e.frame.type === 'error' && e.frame.ref?.startsWith('m') ? [e.frame.ref] : [],
   );
@@ -99,7 +99,7 @@ export function checkNoSilentLoss(trace: ConnectionTrace): Violation[] {
  * I4: the events sent carry consecutive seqs from the ready frame's lastSeq; a connection still
  * open and flowing at the end has every appended event.
  */
-export function checkOrderedDelivery(trace: ConnectionTrace): Violation[] {
+export function checkOrderedDelivery(trace: ScenarioTrace): Violation[] {
   const ready = trace.effects.find((e) => e.kind === 'send' && e.frame.type === 'ready') as { frame: ReadyFrame } | undefined;
   if (ready === undefined) return [];
   const last = lastCommandStep(trace);
@@ -115,7 +115,7 @@ export function checkOrderedDelivery(trace: ConnectionTrace): Violation[] {
 }
 
 /** I8: held frames and the lag behind the stream stay within their limits at every step. */
-export function checkBoundedMemory(trace: ConnectionTrace): Violation[] {
+export function checkBoundedMemory(trace: ScenarioTrace): Violation[] {
   const { maxEarlyFrames, maxLagEvents } = trace.scenario.limits;
   return trace.steps.flatMap((step) => [
     ...(step.early > maxEarlyFrames
@@ -141,7 +141,7 @@ const CLOSE_CODES_THE_MACHINE_DECIDES = new Set<number>([
 const BACKEND_REASONS = new Set<string>([CloseReason.BACKEND_NOT_READY, CloseReason.BACKEND_TIMEOUT]);
 
 /** I9: no 1011 from races: no action throws, backend trouble is 1013, every code is documented. */
-export function checkNoInternalErrorFromRaces(trace: ConnectionTrace): Violation[] {
+export function checkNoInternalErrorFromRaces(trace: ScenarioTrace): Violation[] {
   const violations: Violation[] = [];
   if (trace.actorError !== undefined) {
     violations.push({ invariant: 'I9', message: `an action threw (the server would close 1011): ${String(trace.actorError)}` });
@@ -159,7 +159,7 @@ export function checkNoInternalErrorFromRaces(trace: ConnectionTrace): Violation
 }
 
 /** I10: a silent peer is given up on by the server itself, and the actor reaches `closed`. */
-export function checkLiveness(trace: ConnectionTrace): Violation[] {
+export function checkLiveness(trace: ScenarioTrace): Violation[] {
   const violations: Violation[] = [];
   const final = trace.steps.at(-1);
   if (final?.status !== 'done' || final.state !== 'closed') {
@@ -190,7 +190,7 @@ export const CONNECTION_CHECKS = {
 export type ConnectionInvariant = keyof typeof CONNECTION_CHECKS;
 
 /** Every connection invariant at once. */
-export function checkConnectionInvariants(trace: ConnectionTrace, only?: readonly ConnectionInvariant[]): Violation[] {
+export function checkConnectionInvariants(trace: ScenarioTrace, only?: readonly ConnectionInvariant[]): Violation[] {
   const ids = only ?? (Object.keys(CONNECTION_CHECKS) as ConnectionInvariant[]);
   return ids.flatMap((id) => CONNECTION_CHECKS[id](trace));
 }

@@ -79,7 +79,7 @@ export interface Step {
 }
 
 /** What a scenario did: the effects in order, a record per step, and the counts the checks need. */
-export interface ConnectionTrace {
+export interface ScenarioTrace {
   scenario: ConnectionScenario;
   effects: Effect[];
   steps: Step[];
@@ -211,7 +211,7 @@ function scenarioMachine(machine: ConnectionMachine): ConnectionMachine {
 export async function runConnectionScenario(
   scenario: ConnectionScenario,
   options: RunScenarioOptions = {},
-): Promise<ConnectionTrace> {
+): Promise<ScenarioTrace> {
   const effects: Effect[] = [];
   const steps: Step[] = [];
   const statesSeen = new Set<string>();

@@ -13,7 +13,7 @@ export {
   SCENARIO_USER,
   type ConnectionCommand,
   type ConnectionScenario,
-  type ConnectionTrace,
+  type ScenarioTrace,
   type ConnectionMachine,
   type Effect,
   type Step,
@@ -40,3 +40,6 @@ export { streamDeliveryProperty, hubOperation, type HubOperation, type StreamPro
 export { connectionInvariantProperty, describeTrace, InvariantViolation, type ConnectionPropertyOptions } from './properties.js';
 export { handlerProperty, type HandlerPropertyOptions } from './handler-property.js';
 export { fuzzInvariants, type FuzzOptions, type FuzzReport, type PropertyOutcome } from './fuzz.js';
+export { replayTrace, describeConnectionState, type ReplayResult, type ReplayStep, type ReplayDivergence, type ReplayOptions } from './replay.js';
+export { formatReplay, describeEntry, describeEffect } from './replay-report.js';
+export { parseTrace, type ConnectionTrace } from '../trace/format.js';

@@ -7,7 +7,7 @@ import fc from 'fast-check';
 import type { ConnectionLimits } from '../../machines/connection.js';
 import { connectionScenario } from './connection-arbitraries.js';
 import { checkConnectionInvariants, type ConnectionInvariant, type Violation } from './connection-invariants.js';
-import { runConnectionScenario, type ConnectionTrace, type RunScenarioOptions } from './connection-scenario.js';
+import { runConnectionScenario, type ScenarioTrace, type RunScenarioOptions } from './connection-scenario.js';
 
 /** Thrown by a property when an invariant does not hold; fast-check prints it with the counterexample. */
 export class InvariantViolation extends Error {
@@ -20,7 +20,7 @@ export class InvariantViolation extends Error {
 }
 
 /** What happened, compactly: the effects of a failing scenario, one per line. */
-export function describeTrace(trace: ConnectionTrace): string {
+export function describeTrace(trace: ScenarioTrace): string {
   const lines = trace.effects.map((e) => {
     switch (e.kind) {
       case 'send':
@@ -44,7 +44,7 @@ export interface ConnectionPropertyOptions extends RunScenarioOptions {
   limits?: ConnectionLimits;
   maxCommands?: number;
   /** Sees every trace (the fuzz CLI counts states with it). */
-  onTrace?: (trace: ConnectionTrace) => void;
+  onTrace?: (trace: ScenarioTrace) => void;
 }
 
 /** A property: for every scenario, the given connection invariants hold. */

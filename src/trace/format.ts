@@ -1,0 +1,113 @@
+/**
+ * The connection trace file: what a recorded connection received, in order, with the time
+ * each entry happened (ms since the connection started, on one consistent virtual
+ * timeline), and what it did (effects) and where it ended. `replayTrace` re-runs it against
+ * the pure machines. Bump TRACE_VERSION when the shape changes.
+ */
+import { DEFAULT_CONNECTION_LIMITS, type ConnectionEvent, type ConnectionLimits } from '../../machines/connection.js';
+import type { CredentialSource } from '../protocol/credentials.js';
+import type { ResumeRequest } from '../protocol/frames.js';
+import { LockstepError } from '../protocol/errors.js';
+
+export const TRACE_FORMAT = 'lockstep.trace';
+export const TRACE_VERSION = 1;
+/** What a token is replaced with, everywhere a trace would otherwise hold one. */
+export const REDACTED = '[redacted]';
+
+/** A verifyToken or readiness promise outcome: only what the handshake uses of it. */
+/** `userId: null`: the verifier resolved without a string user id (the handshake then rejects). */
+export type VerifyResult = { ok: true; userId: string | null } | { ok: false; error: string };
+export type BackendResult = { ok: true } | { ok: false; error: string };
+
+/** One entry of a recorded trace: an event the connection actor received, a delay that fired, a handshake result, or an effect. */
+export type ConnectionTraceEntry =
+  /** An event sent to the connection actor from outside: socket, stream, ack, shutdown. */
+  | { at: number; kind: 'event'; event: ConnectionEvent }
+  /** The verifyToken actor settled. */
+  | { at: number; kind: 'verify'; result: VerifyResult }
+  /** The backend readiness actor settled. */
+  | { at: number; kind: 'backend'; result: BackendResult }
+  /** A named delay fired (`actor` is the machine that owns it). */
+  | { at: number; kind: 'delay'; actor: 'connection' | 'handshake'; delay: string; event: string };
+
+/** A named effect the connection machine executed, with its parameters. */
+export interface TraceEffect { type: string; params?: unknown }
+
+/** How a recorded connection ended: its final state, close codes and the frames sent. */
+export interface TraceFinal {
+  /** `done` once the connection reached `closed`; `error` when an action threw (1011). */
+  status: 'done' | 'error' | 'active';
+  state: unknown;
+  closeCode: number | null;
+  closeReason: string | null;
+  peerCloseCode: number | null;
+  error?: string;
+}
+
+/** A recorded connection (format `lockstep.trace`, version 1): input, entries in order, and how it ended. Tokens are redacted. */
+export interface ConnectionTrace {
+  format: typeof TRACE_FORMAT;
+  version: number;
+  connectionId: string;
+  /** Wall-clock start, for humans; replay uses only `at` offsets. */
+  startedAt: string;
+  input: {
+    /** REDACTED when the upgrade carried a token (header or subprotocol), else null. */
+    token: string | null;
+    credentials: CredentialSource;
+    resume: ResumeRequest | null;
+    limits: ConnectionLimits;
+  };
+  entries: ConnectionTraceEntry[];
+  effects: TraceEffect[];
+  /** True when recording stopped at `maxEntries`: replay checks the recorded prefix only. */
+  truncated: boolean;
+  final: TraceFinal;
+}
+
+const ENTRY_KINDS = new Set(['event', 'verify', 'backend', 'delay']);
+
+function invalid(message: string): never {
+  throw new LockstepError('LOCKSTEP_ERR_INVALID_TRACE', `invalid trace: ${message}`);
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** Checks the shape a replay relies on; throws LOCKSTEP_ERR_INVALID_TRACE naming the fault. */
+export function parseTrace(value: unknown): ConnectionTrace {
+  if (!isRecord(value)) invalid('expected a JSON object');
+  if (value.format !== TRACE_FORMAT) invalid(`"format" must be "${TRACE_FORMAT}", got ${JSON.stringify(value.format)}`);
+  if (value.version !== TRACE_VERSION) {
+    invalid(`"version" ${JSON.stringify(value.version)} is not supported (this lockstep reads version ${TRACE_VERSION})`);
+  }
+  if (typeof value.connectionId !== 'string') invalid('"connectionId" must be a string');
+  const input = value.input;
+  if (!isRecord(input) || !isRecord(input.limits)) invalid('"input.limits" is missing');
+  for (const name of Object.keys(DEFAULT_CONNECTION_LIMITS)) {
+    const limit = input.limits[name];
+    if (typeof limit !== 'number' || !(limit > 0)) invalid(`"input.limits.${name}" must be a positive number, got ${JSON.stringify(limit)}`);
+  }
+  if (!Array.isArray(value.entries)) invalid('"entries" must be an array');
+  if (!Array.isArray(value.effects)) invalid('"effects" must be an array');
+  if (!isRecord(value.final)) invalid('"final" is missing');
+  let previous = 0;
+  value.entries.forEach((entry: unknown, index: number) => {
+    if (!isRecord(entry) || typeof entry.kind !== 'string' || !ENTRY_KINDS.has(entry.kind)) {
+      invalid(`entries[${index}] must have a kind of ${[...ENTRY_KINDS].join(', ')}`);
+    }
+    if (typeof entry.at !== 'number' || !Number.isFinite(entry.at) || entry.at < previous) {
+      invalid(`entries[${index}].at must be a number ≥ the previous entry's (${previous})`);
+    }
+    previous = entry.at;
+    if (entry.kind === 'event' && (!isRecord(entry.event) || typeof entry.event.type !== 'string')) {
+      invalid(`entries[${index}].event must be an object with a string "type"`);
+    }
+    if ((entry.kind === 'verify' || entry.kind === 'backend') && (!isRecord(entry.result) || typeof entry.result.ok !== 'boolean')) {
+      invalid(`entries[${index}].result must be an object with a boolean "ok"`);
+    }
+    if (entry.kind === 'delay' && typeof entry.event !== 'string') invalid(`entries[${index}].event must be a string`);
+  });
+  return value as unknown as ConnectionTrace;
+}

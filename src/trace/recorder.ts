@@ -1,0 +1,221 @@
+/**
+ * Records one connection actor's trace (opt-in: `record` server option). It sees the actor
+ * system through xstate's `inspect` hook and its timers through a wrapping clock, so the
+ * machines and the adapter are untouched and a server without `record` pays nothing.
+ *
+ * Time: every entry gets `at`, integer ms since the connection started, on a timeline the
+ * replay's SimulatedClock can follow exactly. A fired delay is stamped with its due time
+ * (when it was scheduled + its duration, as the SimulatedClock computes it). Any other entry
+ * is stamped with the elapsed time, but never at or past the due time of a timer that has
+ * not fired yet (real timers fire a little late; the order they fired in is what counts),
+ * and every entry of one synchronous turn gets the same stamp, so timers scheduled while the
+ * actor processes it are due at the same time in the replay.
+ */
+import { performance } from 'node:perf_hooks';
+import type { AnyActorRef, InspectionEvent } from 'xstate';
+import type { ConnectionEvent, ConnectionLimits } from '../../machines/connection.js';
+import type { CredentialSource } from '../protocol/credentials.js';
+import type { ResumeRequest } from '../protocol/frames.js';
+import type { Clock } from '../server/options.js';
+import { classify } from './classify.js';
+import {
+  REDACTED,
+  TRACE_FORMAT,
+  TRACE_VERSION,
+  type ConnectionTrace,
+  type TraceEffect,
+  type ConnectionTraceEntry,
+  type TraceFinal,
+} from './format.js';
+import { redactFrame, redactText } from './redact.js';
+
+export const DEFAULT_MAX_TRACE_ENTRIES = 10_000;
+
+export interface RecordingOptions {
+  connectionId: string;
+  /** The upgrade token; recorded only as REDACTED. */
+  token: string | undefined;
+  credentials: CredentialSource;
+  resume: ResumeRequest | undefined;
+  limits: ConnectionLimits;
+  /** The server's clock when it has one (tests); otherwise real timers. */
+  clock: Clock | undefined;
+  maxEntries: number;
+  /** Receives the trace once the actor completed (reached `closed`) or failed. */
+  onTrace: (trace: ConnectionTrace) => void;
+}
+
+export interface ConnectionRecording {
+  /** Pass to createActor: the timers the actor system schedules go through it. */
+  readonly clock: Clock;
+  /** Pass to createActor. */
+  readonly inspect: (event: InspectionEvent) => void;
+  /** Call once, before `actor.start()`. */
+  watch(actor: AnyActorRef): void;
+}
+
+const realClock: Clock = {
+  setTimeout: (fn, ms) => setTimeout(fn, ms),
+  clearTimeout: (id) => clearTimeout(id as NodeJS.Timeout),
+};
+
+const clone = <T>(value: T): T => (value === undefined ? value : (JSON.parse(JSON.stringify(value)) as T));
+
+function userIdOf(identity: unknown): string | null {
+  const userId = (identity as { userId?: unknown } | undefined)?.userId;
+  return typeof userId === 'string' ? userId : null;
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+export function recordConnection(options: RecordingOptions): ConnectionRecording {
+  const inner = options.clock ?? realClock;
+  const readNow = typeof (inner as { now?: unknown }).now === 'function'
+    ? () => (inner as unknown as { now(): number }).now()
+    : () => performance.now();
+  const origin = readNow();
+  const startedAt = new Date().toISOString();
+  const tokens = new Set<string>(options.token === undefined ? [] : [options.token]);
+  const entries: ConnectionTraceEntry[] = [];
+  const effects: TraceEffect[] = [];
+  const pending = new Map<number, { handle: unknown; due: number }>();
+  let nextTimerId = 0;
+  let lastAt = 0;
+  let turnAt: number | undefined;
+  let truncated = false;
+  let finished = false;
+  let root: AnyActorRef | undefined;
+
+  const holdForThisTurn = (at: number): number => {
+    if (turnAt === undefined) queueMicrotask(() => (turnAt = undefined));
+    turnAt = at;
+    return at;
+  };
+
+  const currentAt = (): number => {
+    if (turnAt !== undefined) return turnAt;
+    let at = Math.max(lastAt, Math.floor(readNow() - origin));
+    for (const { due } of pending.values()) if (at >= due) at = Math.max(lastAt, due - 1);
+    return holdForThisTurn(at);
+  };
+
+  const clock: Clock = {
+    setTimeout(fn, ms: number) {
+      const id = nextTimerId++;
+      const due = lastAt + ms;
+      const handle = inner.setTimeout(() => {
+        pending.delete(id);
+        holdForThisTurn(Math.max(lastAt, due));
+        fn();
+      }, ms);
+      pending.set(id, { handle, due });
+      return id;
+    },
+    clearTimeout(id: number) {
+      const timer = pending.get(id);
+      if (timer === undefined) return;
+      pending.delete(id);
+      inner.clearTimeout(timer.handle);
+    },
+  };
+
+  const push = (entry: ConnectionTraceEntry): void => {
+    if (entries.length >= options.maxEntries) {
+      truncated = true;
+      return;
+    }
+    lastAt = entry.at;
+    entries.push(entry);
+  };
+
+  const redactEvent = (event: ConnectionEvent): ConnectionEvent => {
+    switch (event.type) {
+      case 'socket.frame': {
+        const redacted = redactFrame(event.data, tokens);
+        if (redacted.token !== undefined) tokens.add(redacted.token);
+        return { type: 'socket.frame', data: redacted.data };
+      }
+      case 'socket.error':
+        return { ...event, message: redactText(event.message, tokens) };
+      case 'socket.close':
+        return { ...event, reason: redactText(event.reason, tokens) };
+      default:
+        return clone(event);
+    }
+  };
+
+  const inspect = (inspection: InspectionEvent): void => {
+    if (finished || truncated || root === undefined) return;
+    const observed = classify(inspection, root);
+    if (observed === undefined) return;
+    switch (observed.kind) {
+      case 'effect':
+        effects.push(clone(observed.effect));
+        return;
+      case 'event':
+        push({ at: currentAt(), kind: 'event', event: redactEvent(observed.event) });
+        return;
+      case 'delay':
+        push({ at: currentAt(), ...observed });
+        return;
+      case 'verify':
+        push({
+          at: currentAt(),
+          kind: 'verify',
+          result: observed.outcome === 'resolve'
+            ? { ok: true, userId: userIdOf(observed.data) }
+            : { ok: false, error: redactText(messageOf(observed.data), tokens) },
+        });
+        return;
+      case 'backend':
+        push({
+          at: currentAt(),
+          kind: 'backend',
+          result: observed.outcome === 'resolve' ? { ok: true } : { ok: false, error: redactText(messageOf(observed.data), tokens) },
+        });
+        return;
+    }
+  };
+
+  const finish = (actor: AnyActorRef, error?: unknown): void => {
+    if (finished) return;
+    finished = true;
+    const snapshot = actor.getSnapshot() as { status: TraceFinal['status']; value: unknown; context?: Record<string, unknown> };
+    const context = snapshot.context ?? {};
+    const final: TraceFinal = {
+      status: error === undefined ? snapshot.status : 'error',
+      state: clone(snapshot.value),
+      closeCode: (context.closeCode as number | undefined) ?? null,
+      closeReason: (context.closeReason as string | undefined) ?? null,
+      peerCloseCode: (context.peerCloseCode as number | undefined) ?? null,
+      ...(error === undefined ? {} : { error: redactText(messageOf(error), tokens) }),
+    };
+    options.onTrace({
+      format: TRACE_FORMAT,
+      version: TRACE_VERSION,
+      connectionId: options.connectionId,
+      startedAt,
+      input: {
+        token: options.token === undefined ? null : REDACTED,
+        credentials: options.credentials,
+        resume: options.resume ?? null,
+        limits: { ...options.limits },
+      },
+      entries,
+      effects,
+      truncated,
+      final,
+    });
+  };
+
+  return {
+    clock,
+    inspect,
+    watch(actor) {
+      root = actor;
+      actor.subscribe({ complete: () => finish(actor), error: (error) => finish(actor, error) });
+    },
+  };
+}

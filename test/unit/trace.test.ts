@@ -1,0 +1,94 @@
+// The trace file's contract: what parseTrace refuses, what redaction changes (only tokens),
+// and the `record` option's validation.
+import { describe, expect, it } from 'vitest';
+import { decodeClientFrame } from '../../src/protocol/codec.js';
+import { resolveOptions } from '../../src/server/options.js';
+import { parseTrace, REDACTED, TRACE_FORMAT, TRACE_VERSION } from '../../src/trace/format.js';
+import { redactFrame } from '../../src/trace/redact.js';
+import { replayTrace } from '../../src/testing/replay.js';
+import { DEFAULT_CONNECTION_LIMITS } from '../../machines/connection.js';
+
+const minimal = () => ({
+  format: TRACE_FORMAT,
+  version: TRACE_VERSION,
+  connectionId: 'c-1',
+  startedAt: '2026-01-01T00:00:00.000Z',
+  input: { token: REDACTED, credentials: 'header', resume: null, limits: { ...DEFAULT_CONNECTION_LIMITS } },
+  entries: [] as unknown[],
+  effects: [] as unknown[],
+  truncated: false,
+  final: { status: 'active', state: 'handshaking', closeCode: null, closeReason: null, peerCloseCode: null },
+});
+
+describe('parseTrace', () => {
+  it.each([
+    ['not an object', 42, /expected a JSON object/],
+    ['another format', { ...minimal(), format: 'har' }, /"format" must be "lockstep.trace"/],
+    ['another version', { ...minimal(), version: 2 }, /"version" 2 is not supported/],
+    ['an unknown entry kind', { ...minimal(), entries: [{ at: 0, kind: 'teleport' }] }, /entries\[0\] must have a kind/],
+    ['time going backwards', { ...minimal(), entries: [{ at: 5, kind: 'event', event: { type: 'socket.pong' } }, { at: 4, kind: 'event', event: { type: 'socket.pong' } }] }, /entries\[1\]\.at/],
+    ['a missing limit', { ...minimal(), input: { ...minimal().input, limits: { ...DEFAULT_CONNECTION_LIMITS, heartbeatMs: undefined } } }, /input\.limits\.heartbeatMs/],
+    ['an outcome without ok', { ...minimal(), entries: [{ at: 0, kind: 'verify', result: { userId: 'u' } }] }, /entries\[0\]\.result/],
+    ['an event without a type', { ...minimal(), entries: [{ at: 0, kind: 'event', event: {} }] }, /entries\[0\]\.event/],
+  ])('refuses %s with LOCKSTEP_ERR_INVALID_TRACE', (_, value, message) => {
+    expect(() => parseTrace(value)).toThrow(expect.objectContaining({ code: 'LOCKSTEP_ERR_INVALID_TRACE', message: expect.stringMatching(message) }));
+  });
+
+  it('replays a hand-written trace: a verifier that rejects closes 4401', () => {
+    const trace = {
+      ...minimal(),
+      entries: [
+        { at: 3, kind: 'verify', result: { ok: false, error: 'expired' } },
+        { at: 4, kind: 'event', event: { type: 'socket.close', code: 4401, reason: 'unauthorized' } },
+      ],
+      effects: [
+        { type: 'leaveStream', params: { connectionId: 'c-1' } },
+        { type: 'closeSocket', params: { code: 4401, reason: 'unauthorized' } },
+        { type: 'leaveStream', params: { connectionId: 'c-1' } },
+      ],
+      final: { status: 'done', state: 'closed', closeCode: 4401, closeReason: 'unauthorized', peerCloseCode: 4401 },
+    };
+    const result = replayTrace(trace);
+    expect(result.divergences).toEqual([]);
+    expect(result.steps.map((s) => `${s.before} → ${s.after}`)).toEqual([
+      'handshaking [authenticating.verifying] → closing',
+      'closing → closed',
+    ]);
+  });
+
+  it('a delay the recording says fired, but that is not due in the replay, is a divergence', () => {
+    const trace = {
+      ...minimal(),
+      entries: [{ at: 10, kind: 'delay', actor: 'handshake', delay: 'authTimeout', event: 'xstate.after.authTimeout.handshake.authenticating' }],
+    };
+    const result = replayTrace(trace);
+    expect(result.divergences[0]).toMatchObject({ what: 'entries', message: expect.stringMatching(/entry #0 at \+10ms/) });
+  });
+});
+
+describe('redactFrame', () => {
+  it('replaces the token of an auth frame and keeps what the frame decodes to otherwise', () => {
+    const raw = JSON.stringify({ type: 'auth', token: 's3cr3t-token' });
+    const redacted = redactFrame(raw, new Set());
+    expect(redacted).toEqual({ data: `{"type":"auth","token":"${REDACTED}"}`, token: 's3cr3t-token' });
+    expect(decodeClientFrame(redacted.data)).toEqual({ ok: true, frame: { type: 'auth', token: REDACTED } });
+  });
+
+  it('leaves frames without a token alone, keeps an invalid empty token invalid, scrubs known tokens from non-JSON text', () => {
+    const message = JSON.stringify({ type: 'message', id: 'm', text: 'hi' });
+    expect(redactFrame(message, new Set(['hi']))).toEqual({ data: message, token: undefined });
+    const empty = JSON.stringify({ type: 'auth', token: '' });
+    expect(redactFrame(empty, new Set()).data).toBe(empty);
+    expect(redactFrame('Bearer s3cr3t-token', new Set(['s3cr3t-token'])).data).toBe(`Bearer ${REDACTED}`);
+    expect(redactFrame(null, new Set()).data).toBeNull();
+  });
+});
+
+describe('record option', () => {
+  it('is off by default and validated when given', () => {
+    expect(resolveOptions({}).record).toBeUndefined();
+    expect(resolveOptions({ record: { dir: '/tmp/x' } }).record).toEqual({ target: { dir: '/tmp/x' }, maxEntries: 10_000 });
+    expect(() => resolveOptions({ record: { dir: '' } })).toThrow(expect.objectContaining({ code: 'LOCKSTEP_ERR_INVALID_OPTION' }));
+    expect(() => resolveOptions({ record: { dir: '/tmp/x', maxEntries: 0 } })).toThrow(/record.maxEntries/);
+  });
+});
