@@ -4,23 +4,29 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { AgentEventName, StreamEvent } from '../protocol/frames.js';
+import type { MaybePromise } from './maybe-promise.js';
 
 export interface NewStreamEvent { runId: string; event: AgentEventName; data: unknown; ts: number }
 
+/**
+ * Results may be promises (a shared log such as Redis); the in-memory log answers
+ * synchronously. `epoch` is read at join time, so a shared log may change it (a Redis that
+ * lost its data starts a new epoch).
+ */
 export interface EventLog {
   readonly epoch: string;
-  append(userId: string, event: NewStreamEvent): StreamEvent;
-  lastSeq(userId: string): number;
+  append(userId: string, event: NewStreamEvent): MaybePromise<StreamEvent>;
+  lastSeq(userId: string): MaybePromise<number>;
   /**
    * Every retained event with seq > `afterSeq`, in order; `undefined` when that is not the
    * complete list (some were dropped by retention, or `afterSeq` is beyond the stream).
    */
-  readAfter(userId: string, afterSeq: number): StreamEvent[] | undefined;
+  readAfter(userId: string, afterSeq: number): MaybePromise<StreamEvent[] | undefined>;
   /**
    * Records that `messageId` started `runId`; returns the earlier run's id instead when the
    * user already sent that id inside retention (exactly-once client messages).
    */
-  recordMessage(userId: string, messageId: string, runId: string): string | undefined;
+  recordMessage(userId: string, messageId: string, runId: string): MaybePromise<string | undefined>;
 }
 
 export interface MemoryEventLogOptions {

@@ -18,6 +18,7 @@ import { runHandler } from '../agent/handler.js';
 import { startRun, type RunHandle } from '../agent/run-handle.js';
 import { MemoryEventLog } from '../delivery/event-log.js';
 import { StreamHub } from '../delivery/stream-hub.js';
+import { andThen, isPromise } from '../delivery/maybe-promise.js';
 import { CloseCode, CloseReason } from '../protocol/close-codes.js';
 import { credentialsFromUpgrade, selectSubprotocol } from '../protocol/credentials.js';
 import { resumeFromUrl } from '../protocol/resume.js';
@@ -66,8 +67,11 @@ export function createLockstepServer(userOptions: LockstepServerOptions = {}): L
   const options = resolveOptions(userOptions);
   const standalone = options.server === undefined;
   const httpServer = options.server ?? createHttpServer();
-  const hub = new StreamHub(options.eventLog ?? new MemoryEventLog(), {
+  const scaleOut = options.scaleOut;
+  const hub = new StreamHub(scaleOut?.eventLog ?? options.eventLog ?? new MemoryEventLog(), {
     maxConnectionsPerUser: options.maxConnectionsPerUser,
+    ...(scaleOut ? { fanout: scaleOut.fanout } : {}),
+    onError: (error) => options.logger.warn({ err: String(error) }, 'event log read failed; connection closed 1001 to resume'),
   });
   let shuttingDown = false;
   let closed: Promise<void> | undefined;
@@ -77,6 +81,8 @@ export function createLockstepServer(userOptions: LockstepServerOptions = {}): L
   const registry = new ConnectionRegistry(metrics, options.logger, options.onTrace);
 
   const sockets = new SocketTable();
+  // The hub keys subscribers by connection id; effects only get the actor.
+  const connectionIds = new WeakMap<AnyActorRef, string>();
   const runs = new RunTracker();
   const wss = new WebSocketServer({
     noServer: true,
@@ -85,11 +91,26 @@ export function createLockstepServer(userOptions: LockstepServerOptions = {}): L
   });
 
   const startUserRun = (userId: string, runId: string): RunHandle =>
-    startRun(runId, userId, (event, data) => hub.publish(userId, { runId, event, data, ts: Date.now() }));
+    startRun(runId, userId, (event, data) => {
+      const appended = hub.publish(userId, { runId, event, data, ts: Date.now() });
+      // A shared log may refuse an append (the run's lease was lost): nothing reaches a client.
+      if (isPromise(appended)) {
+        appended.catch((error: unknown) => options.logger.warn({ runId, event, err: String(error) }, 'event not appended'));
+      }
+    });
 
   const invokeHandler = ({ self }: { self: AnyActorRef }, params: HandlerInvocation) => {
     // Exactly-once per message id and user, across connections and reconnects (inside retention).
-    const original = hub.log.recordMessage(params.userId, params.message.id, params.runId);
+    const recorded = andThen(hub.log.recordMessage(params.userId, params.message.id, params.runId), (original) => {
+      accepted(self, params, original);
+    });
+    if (isPromise(recorded)) {
+      recorded.catch((error: unknown) =>
+        options.logger.warn({ connectionId: params.connectionId, err: String(error) }, 'message id not recorded; message not accepted'));
+    }
+  };
+
+  const accepted = (self: AnyActorRef, params: HandlerInvocation, original: string | undefined) => {
     self.send({ type: 'message.accepted', id: params.message.id, runId: original ?? params.runId, duplicate: original !== undefined });
     if (original !== undefined) return;
     // Started in a microtask: after this transition commits, so the handler always observes
@@ -120,7 +141,11 @@ export function createLockstepServer(userOptions: LockstepServerOptions = {}): L
       handshake: handshakeMachine.provide({
         actors: {
           verifyToken: fromPromise<VerifiedIdentity, { token: string }>(({ input }) => options.verifyToken(input.token)),
-          checkBackend: fromPromise<void, void>(() => options.ready()),
+          // With a shared backend, a node that cannot reach it refuses new connections (1013).
+          checkBackend: fromPromise<void, void>(async () => {
+            await options.ready();
+            await scaleOut?.available();
+          }),
         },
       }),
     },
@@ -135,8 +160,12 @@ export function createLockstepServer(userOptions: LockstepServerOptions = {}): L
               : message,
           ),
         ),
-      readFromLog: ({ self }, params) =>
-        self.send({ type: 'stream.caughtUp', events: hub.log.readAfter(params.userId, params.afterSeq) }),
+      readFromLog: ({ self }, params) => {
+        const read = andThen(hub.readForConnection(connectionIds.get(self) ?? '', params.userId, params.afterSeq), (events) =>
+          self.send({ type: 'stream.caughtUp', events }));
+        // A failed read is treated like events lost to retention: the connection closes.
+        if (isPromise(read)) read.catch(() => self.send({ type: 'stream.caughtUp', events: undefined }));
+      },
       leaveStream: (_, params) => hub.leave(params.connectionId),
     },
   });
@@ -149,6 +178,7 @@ export function createLockstepServer(userOptions: LockstepServerOptions = {}): L
       ...(options.clock ? { clock: options.clock } : {}),
     });
     sockets.bind(actor, ws);
+    connectionIds.set(actor, connectionId);
     // Synchronously, before ws can read a frame that followed the upgrade.
     forwardSocketEvents(ws, actor);
     registry.track(connectionId, actor, () => {
@@ -176,6 +206,8 @@ export function createLockstepServer(userOptions: LockstepServerOptions = {}): L
     wss.handleUpgrade(req, socket, head, attach);
   };
   httpServer.on('upgrade', onUpgrade);
+
+  scaleOut?.start(options.clock);
 
   const lifecycle = createActor(
     serverLifecycleMachine.provide({
@@ -238,6 +270,7 @@ export function createLockstepServer(userOptions: LockstepServerOptions = {}): L
         });
         httpServer.off('upgrade', onUpgrade);
         wss.close();
+        scaleOut?.stop();
         if (standalone && httpServer.listening) {
           await new Promise<void>((resolve) => {
             httpServer.close(() => resolve());

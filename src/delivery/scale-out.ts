@@ -1,0 +1,19 @@
+/**
+ * What a shared backend (Redis) plugs into a lockstep server so that several nodes serve
+ * one set of users: the shared log, cross-node notifications, an availability check for new
+ * handshakes, and node-level background work (run leases).
+ */
+import type { EventLog } from './event-log.js';
+import type { Fanout } from './stream-hub.js';
+import type { Clock } from '../server/options.js';
+
+export interface ScaleOut {
+  readonly eventLog: EventLog;
+  readonly fanout: Fanout;
+  /** Rejects while the backend is unreachable: new handshakes then close with 1013. */
+  available(): Promise<void>;
+  /** Starts background work (lease renewal and expiry); called once by the server. */
+  start(clock?: Clock): void;
+  /** Stops it; called when the server closed. Disconnecting stays with the owner. */
+  stop(): void;
+}
