@@ -3,6 +3,8 @@ import { parseArgs } from 'node:util';
 import { createLockstepServer } from '../server/create-server.js';
 import { consoleLogger } from '../server/logger.js';
 import { demoBackend } from './demo-backend.js';
+import { connectRedis } from './serve-redis.js';
+import { pacedDemoAgent } from '../agent/paced-demo-agent.js';
 
 export const SERVE_USAGE = `Usage: lockstep serve [--port 8080] [--host 127.0.0.1] [--backend-delay-ms N] [--backend-fail]
 
@@ -10,6 +12,13 @@ export const SERVE_USAGE = `Usage: lockstep serve [--port 8080] [--host 127.0.0.
   --host H               address to bind                                default 127.0.0.1
   --backend-delay-ms N   simulate a backend that becomes ready N ms after start
   --backend-fail         simulate a backend that never becomes ready (handshakes close 1013)
+  --redis URL            share users with other nodes through Redis (redis://host:port)
+                         default $LOCKSTEP_REDIS_URL; without either: in-memory, one node
+  --run-lease-ms N       with --redis: a dead node's runs end (agent_error node_lost) N ms
+                         after its last lease renewal                   default 10000
+  --drain-ms N           on SIGTERM, how long runs may finish before sockets close 1001;
+                         with --redis the process then still waits for them  default 10000
+  --demo-step-ms N       the demo agent works N ms before each step (runs stay in flight)
 
 Environment: LOCKSTEP_JWT_SECRET enables HS256 JWT auth; without it tokens are user ids (dev mode).`;
 
@@ -27,6 +36,10 @@ export async function serve(argv: string[]): Promise<void> {
       host: { type: 'string', default: '127.0.0.1' },
       'backend-delay-ms': { type: 'string', default: '0' },
       'backend-fail': { type: 'boolean', default: false },
+      redis: { type: 'string' },
+      'run-lease-ms': { type: 'string' },
+      'demo-step-ms': { type: 'string', default: '0' },
+      'drain-ms': { type: 'string' },
       help: { type: 'boolean', default: false },
     },
     strict: true,
@@ -35,7 +48,14 @@ export async function serve(argv: string[]): Promise<void> {
     console.log(SERVE_USAGE);
     return;
   }
+  const redisUrl = values.redis ?? process.env.LOCKSTEP_REDIS_URL;
+  const leaseMs = values['run-lease-ms'] === undefined ? undefined : nonNegativeInteger('run-lease-ms', values['run-lease-ms']);
+  const scaleOut = redisUrl ? await connectRedis(redisUrl, leaseMs) : undefined;
+  const stepMs = nonNegativeInteger('demo-step-ms', values['demo-step-ms']);
   const server = createLockstepServer({
+    ...(scaleOut ? { scaleOut } : {}),
+    ...(stepMs > 0 ? { handler: pacedDemoAgent(stepMs) } : {}),
+    ...(values['drain-ms'] === undefined ? {} : { drainMs: nonNegativeInteger('drain-ms', values['drain-ms']) }),
     host: values.host,
     port: nonNegativeInteger('port', values.port),
     ready: demoBackend({
@@ -53,7 +73,14 @@ export async function serve(argv: string[]): Promise<void> {
   const stop = (signal: string) => {
     console.error(`lockstep: ${signal}, closing every connection with 1001`);
     server.close().then(
-      () => process.exit(0),
+      async () => {
+        if (scaleOut) {
+          // Runs still in flight append to the shared log; clients that resumed elsewhere get them.
+          await server.whenRunsIdle();
+          await scaleOut.close();
+        }
+        process.exit(0);
+      },
       (error: unknown) => {
         console.error('lockstep: shutdown failed', error);
         process.exit(1);

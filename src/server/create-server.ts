@@ -57,6 +57,12 @@ export interface LockstepServer {
    * actor reached `closed`. Idempotent.
    */
   close(): Promise<void>;
+  /**
+   * Resolves once no handler is running. After `close()` with a shared log (Redis), a node
+   * can wait for runs that outlived `drainMs`: their events still reach clients that
+   * resumed on other nodes.
+   */
+  whenRunsIdle(): Promise<void>;
 }
 
 function refuseUpgrade(socket: Duplex, status: string): void {
@@ -250,6 +256,7 @@ export function createLockstepServer(userOptions: LockstepServerOptions = {}): L
     get liveConnections() {
       return registry.size;
     },
+    whenRunsIdle: () => runs.whenIdle(),
     listen() {
       if (!standalone) {
         return Promise.reject(new Error('listen() is for standalone servers; call listen() on your own http.Server'));

@@ -1,0 +1,75 @@
+/**
+ * `createRedisScaleOut(url)`: several lockstep nodes sharing users through one Redis.
+ * Two connections: one for commands (the log, leases) and one for pub/sub (the fanout),
+ * because a subscribed Redis connection cannot run other commands.
+ *
+ * The command connection never fails a command while Redis is away (`maxRetriesPerRequest:
+ * null`): appends wait in the client's in-order queue and are written when Redis returns.
+ * New handshakes are refused with 1013 meanwhile (`available()`).
+ */
+import { Redis } from 'ioredis';
+import { RedisEventLog, type RedisEventLogOptions } from './redis-event-log.js';
+import { RedisFanout } from './redis-fanout.js';
+import type { ScaleOut } from './scale-out.js';
+import { RunLeases } from '../server/run-lease.js';
+import type { Clock } from '../server/options.js';
+
+export interface RedisScaleOutOptions extends RedisEventLogOptions {
+  /** Called for background failures (renewal, resubscribe); default: ignored. */
+  onError?: (error: unknown) => void;
+  /** Called when the connection to Redis is lost or back (logs). */
+  onStatus?: (status: 'down' | 'up') => void;
+}
+
+export interface RedisScaleOut extends ScaleOut {
+  readonly eventLog: RedisEventLog;
+  /** Disconnects both connections; call after the server closed. */
+  close(): Promise<void>;
+}
+
+/** Connects (resolves once Redis answered and the shared epoch is known). */
+export async function createRedisScaleOut(url: string, options: RedisScaleOutOptions = {}): Promise<RedisScaleOut> {
+  const onError = options.onError ?? (() => {});
+  // Reconnect forever, at most every second: a node outlives a Redis restart.
+  const retryStrategy = (times: number) => Math.min(times * 100, 1000);
+  const commands = new Redis(url, { maxRetriesPerRequest: null, retryStrategy, lazyConnect: true });
+  const subscriber = new Redis(url, { maxRetriesPerRequest: null, retryStrategy, autoResubscribe: false, lazyConnect: true });
+  commands.on('error', onError);
+  subscriber.on('error', onError);
+  await Promise.all([commands.connect(), subscriber.connect()]);
+
+  const eventLog = new RedisEventLog(commands, options);
+  const fanout = new RedisFanout(subscriber, eventLog.keys, onError);
+  await eventLog.refreshEpoch();
+
+  // Until both connections are back and the epoch re-read, the node takes no new connections.
+  let epochKnown = true;
+  commands.on('close', () => {
+    if (epochKnown) options.onStatus?.('down');
+    epochKnown = false;
+  });
+  commands.on('ready', () => {
+    eventLog.refreshEpoch().then(() => {
+      epochKnown = true;
+      options.onStatus?.('up');
+    }, onError);
+  });
+  subscriber.on('ready', () => {
+    fanout.resubscribeAndResync().catch(onError);
+  });
+
+  const reachable = () => epochKnown && commands.status === 'ready' && subscriber.status === 'ready';
+  const leases = new RunLeases(eventLog, { renewMs: Math.max(1, Math.floor(eventLog.leaseMs / 3)), canReach: reachable, onError });
+
+  return {
+    eventLog,
+    fanout,
+    available: () => (reachable() ? Promise.resolve() : Promise.reject(new Error('redis is unreachable'))),
+    start: (clock?: Clock) => leases.start(clock),
+    stop: () => leases.stop(),
+    async close() {
+      leases.stop();
+      await Promise.allSettled([commands.quit(), subscriber.quit()]);
+    },
+  };
+}
