@@ -142,9 +142,15 @@ export class LockstepNode {
     });
   }
 
-  /** `lockstep serve --port 0 --redis <url> …args`, resolved once it printed its address. */
-  static async start(redisUrl: string, args: string[] = []): Promise<LockstepNode> {
-    const child = spawn(process.execPath, [CLI, 'serve', '--port', '0', '--redis', redisUrl, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  /**
+   * `lockstep serve --port 0 --redis <url> …args` (or the URL in LOCKSTEP_REDIS_URL),
+   * resolved once it printed its address.
+   */
+  static async start(redisUrl: string, args: string[] = [], how: { viaEnv?: boolean } = {}): Promise<LockstepNode> {
+    const child = spawn(process.execPath, [CLI, 'serve', '--port', '0', ...(how.viaEnv ? [] : ['--redis', redisUrl]), ...args], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: how.viaEnv ? { ...process.env, LOCKSTEP_REDIS_URL: redisUrl } : process.env,
+    });
     const [url] = await waitForOutput(child, child.stdout!, /ws:\/\/\S+\/ws/, 'lockstep serve');
     return new LockstepNode(child, url);
   }

@@ -4,6 +4,7 @@
  * returns, and no appended event is lost (Redis runs with appendfsync always).
  */
 import { afterAll, expect, it } from 'vitest';
+import { Redis } from 'ioredis';
 import { TestClient } from '../client.js';
 import { eventsOf, RUN_EVENTS } from '../harness.js';
 import { checkStreamHistory } from '../../../src/testing/index.js';
@@ -63,5 +64,28 @@ describeWithRedis('Redis restarted mid-traffic', () => {
     expect(fresh.frames[0]).toMatchObject({ type: 'ready', epoch, resumed: true, lastSeq: total });
     expect(eventsOf(fresh.frames)).toEqual(eventsOf(onA.frames));
     await Promise.all([onA.close(), onB.close(), fresh.close()]);
+  });
+
+  it('a dropped pub/sub connection loses notifications, never events: the node re-reads the stream on reconnect', async () => {
+    const redis = await RedisProcess.start();
+    cleanup.push(() => redis.stop());
+    // Node B takes its URL from LOCKSTEP_REDIS_URL.
+    const [a, b] = await Promise.all([LockstepNode.start(redis.url), LockstepNode.start(redis.url, [], { viaEnv: true })]);
+    cleanup.push(() => a.kill(), () => b.kill());
+    const admin = new Redis(redis.url);
+    cleanup.push(() => admin.quit());
+
+    const onA = connect(a.url, 'eve');
+    const onB = connect(b.url, 'eve');
+    await Promise.all([onA.untilType('ready'), onB.untilType('ready')]);
+    // Every subscriber connection is cut; commands keep working. The run below is appended
+    // while B is not subscribed, and it is the last traffic: no later notification reveals
+    // the gap, only B's re-read after it resubscribed.
+    expect(await admin.client('KILL', 'TYPE', 'pubsub')).toBeGreaterThanOrEqual(2);
+    onA.send({ type: 'message', id: 'm1', text: 'while B is deaf' });
+    await Promise.all([onA, onB].map((c) => c.until(() => eventsOf(c.frames).length >= RUN_EVENTS.length, 'the whole run')));
+    expect(eventsOf(onB.frames)).toEqual(eventsOf(onA.frames));
+    expect(checkStreamHistory(eventsOf(onB.frames), 0, RUN_EVENTS.length)).toEqual([]);
+    await Promise.all([onA.close(), onB.close()]);
   });
 });
