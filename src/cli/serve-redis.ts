@@ -15,7 +15,9 @@ export async function connectRedis(url: string, leaseMs: number | undefined): Pr
         ? 'lockstep: redis unreachable — new connections are refused with 1013, live ones wait and catch up'
         : 'lockstep: redis reachable again'),
   });
-  const scaleOut = await connecting;
+  const scaleOut = await connecting.catch((error: unknown) => {
+    throw new Error(`--redis ${redactedUrl(url)}: ${error instanceof Error ? error.message : String(error)}`);
+  });
   console.error(`lockstep: scaled out on ${redactedUrl(url)} (epoch ${scaleOut.eventLog.epoch}, run lease ${scaleOut.eventLog.leaseMs} ms)`);
   return scaleOut;
 }

@@ -36,7 +36,14 @@ export async function createRedisScaleOut(url: string, options: RedisScaleOutOpt
   const subscriber = new Redis(url, { maxRetriesPerRequest: null, retryStrategy, autoResubscribe: false, lazyConnect: true });
   commands.on('error', onError);
   subscriber.on('error', onError);
-  await Promise.all([commands.connect(), subscriber.connect()]);
+  try {
+    await Promise.all([commands.connect(), subscriber.connect()]);
+  } catch (error) {
+    // At start-up an unreachable Redis is a configuration error: fail now, do not retry forever.
+    commands.disconnect();
+    subscriber.disconnect();
+    throw new Error(`cannot connect to Redis: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+  }
 
   const eventLog = new RedisEventLog(commands, options);
   const fanout = new RedisFanout(subscriber, eventLog.keys, onError);
