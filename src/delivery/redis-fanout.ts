@@ -38,6 +38,10 @@ export class RedisFanout implements Fanout {
     }
     const subscribed = this.#subscriber.subscribe(this.#keys.channel(userId)).then(() => {});
     this.#interest.set(userId, { count: 1, subscribed });
+    // A failed subscribe must not be handed to later joins: they try again.
+    subscribed.catch(() => {
+      if (this.#interest.get(userId)?.subscribed === subscribed) this.#interest.delete(userId);
+    });
     return subscribed;
   }
 
