@@ -113,6 +113,7 @@ export class StreamHub {
       subscriber.cursor = joined.lastSeq;
       deliver(joined);
       this.#handHeld(subscriber);
+      this.#readAgainIfAsked(subscriber);
     };
     const answer = andThen(this.#fanout?.subscribe(userId), () => this.#joinAnswer(userId, resume));
     if (isPromise(answer)) answer.then(settle, (error: unknown) => this.#lose(subscriber, error));
@@ -210,8 +211,10 @@ export class StreamHub {
 
   /** Reads what the subscriber missed from the log, then hands what was held meanwhile. */
   #catchUp(subscriber: Subscriber): void {
-    if (subscriber.left || subscriber.cursor === undefined) return;
-    if (subscriber.reading) {
+    if (subscriber.left) return;
+    // Still joining, or reading: the join's reads may predate the notifications lost, so
+    // read again once the current read is over.
+    if (subscriber.reading || subscriber.cursor === undefined) {
       subscriber.readAgain = true;
       return;
     }
@@ -228,14 +231,17 @@ export class StreamHub {
         if (event.seq === (subscriber.cursor ?? afterSeq) + 1) this.#hand(subscriber, event);
       }
       this.#handHeld(subscriber);
-      if (subscriber.readAgain) {
-        subscriber.readAgain = false;
-        this.#catchUp(subscriber);
-      }
+      this.#readAgainIfAsked(subscriber);
     };
     const read = this.log.readAfter(subscriber.userId, afterSeq);
     if (isPromise(read)) read.then(done, (error: unknown) => this.#lose(subscriber, error));
     else done(read);
+  }
+
+  #readAgainIfAsked(subscriber: Subscriber): void {
+    if (!subscriber.readAgain || subscriber.reading) return;
+    subscriber.readAgain = false;
+    this.#catchUp(subscriber);
   }
 
   #lose(subscriber: Subscriber, error: unknown): void {
