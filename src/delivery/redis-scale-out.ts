@@ -23,7 +23,7 @@ export interface RedisScaleOutOptions extends RedisEventLogOptions {
 
 export interface RedisScaleOut extends ScaleOut {
   readonly eventLog: RedisEventLog;
-  /** Disconnects both connections; call after the server closed. */
+  /** Stops lease renewal and disconnects; call after `server.close()` and `server.whenRunsIdle()`. */
   close(): Promise<void>;
 }
 
@@ -73,7 +73,6 @@ export async function createRedisScaleOut(url: string, options: RedisScaleOutOpt
     fanout,
     available: () => (reachable() ? Promise.resolve() : Promise.reject(new Error('redis is unreachable'))),
     start: (clock?: Clock) => leases.start(clock),
-    stop: () => leases.stop(),
     async close() {
       leases.stop();
       await Promise.allSettled([commands.quit(), subscriber.quit()]);

@@ -12,8 +12,10 @@ export interface ScaleOut {
   readonly fanout: Fanout;
   /** Rejects while the backend is unreachable: new handshakes then close with 1013. */
   available(): Promise<void>;
-  /** Starts background work (lease renewal and expiry); called once by the server. */
+  /**
+   * Starts background work (lease renewal and expiry); called once by the server. It runs
+   * until the owner disconnects the backend — after the server closed *and* its runs ended
+   * (`server.whenRunsIdle()`), since a run that outlives `drainMs` still needs its lease.
+   */
   start(clock?: Clock): void;
-  /** Stops it; called when the server closed. Disconnecting stays with the owner. */
-  stop(): void;
 }

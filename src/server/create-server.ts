@@ -277,7 +277,6 @@ export function createLockstepServer(userOptions: LockstepServerOptions = {}): L
         });
         httpServer.off('upgrade', onUpgrade);
         wss.close();
-        scaleOut?.stop();
         if (standalone && httpServer.listening) {
           await new Promise<void>((resolve) => {
             httpServer.close(() => resolve());

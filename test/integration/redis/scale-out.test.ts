@@ -61,9 +61,11 @@ describeWithRedis('scale-out on Redis: lockstep serve processes sharing one redi
   });
 
   it('a client resumes on node B after node A is stopped gracefully mid-run, and gets every event', async () => {
-    // A closes sockets 100 ms into the drain, long before its 4 × 300 ms run ends; the run
-    // then finishes on A and its events reach the client on B through Redis.
-    const [a, b] = await Promise.all([node(['--demo-step-ms', '300', '--drain-ms', '100']), node()]);
+    // A closes sockets 100 ms into the drain, long before its 4 × 400 ms run ends; the run
+    // then finishes on A and its events reach the client on B through Redis. The run outlives
+    // the 900 ms lease after the close: A keeps renewing it, so B must not end it as node_lost.
+    const lease = ['--run-lease-ms', '900'];
+    const [a, b] = await Promise.all([node(['--demo-step-ms', '400', '--drain-ms', '100', ...lease]), node(lease)]);
     const c = connect(a.url, 'bo');
     await c.untilType('ready');
     const { epoch } = c.frames[0] as ReadyFrame;
@@ -77,7 +79,7 @@ describeWithRedis('scale-out on Redis: lockstep serve processes sharing one redi
 
     const lastSeq = seenOnA.at(-1)?.seq ?? 0;
     const r = connect(`${b.url}?epoch=${epoch}&lastSeq=${lastSeq}`, 'bo');
-    await r.until(hasEvent(r, 'agent_completed'), 'the run to complete');
+    await r.until(() => hasEvent(r, 'agent_completed')() || hasEvent(r, 'agent_error')(), 'the run to end');
     expect(r.frames[0]).toMatchObject({ type: 'ready', epoch, resumed: true });
     const all = [...seenOnA, ...eventsOf(r.frames)];
     expect(checkStreamHistory(all, 0, RUN_EVENTS.length)).toEqual([]);
