@@ -13,6 +13,7 @@ import { RedisFanout } from './redis-fanout.js';
 import type { ScaleOut } from './scale-out.js';
 import { RunLeases } from '../server/run-lease.js';
 import type { Clock } from '../server/options.js';
+import { LockstepError } from '../protocol/errors.js';
 
 export interface RedisScaleOutOptions extends RedisEventLogOptions {
   /** Called for background failures (renewal, resubscribe); default: ignored. */
@@ -29,6 +30,12 @@ export interface RedisScaleOut extends ScaleOut {
 
 /** Connects (resolves once Redis answered and the shared epoch is known). */
 export async function createRedisScaleOut(url: string, options: RedisScaleOutOptions = {}): Promise<RedisScaleOut> {
+  for (const name of ['retainEvents', 'retainMs', 'leaseMs'] as const) {
+    const value = options[name];
+    if (value !== undefined && (!Number.isInteger(value) || value <= 0)) {
+      throw new LockstepError('LOCKSTEP_ERR_INVALID_OPTION', `${name} must be a positive integer, got ${String(value)}`);
+    }
+  }
   const onError = options.onError ?? (() => {});
   // Reconnect forever, at most every second: a node outlives a Redis restart.
   const retryStrategy = (times: number) => Math.min(times * 100, 1000);
