@@ -382,8 +382,9 @@ export const connectionMachine = connectionSetup.createMachine({
       },
     },
     joining: {
-      // The delivery layer answers synchronously with `stream.joined`, queued before any
-      // `stream.event` for this connection, so the ready frame always precedes events.
+      // The delivery layer answers with `stream.joined` before any `stream.event` for this
+      // connection (at once in memory; a shared log holds live events until it answered),
+      // so the ready frame always precedes events.
       entry: {
         type: 'joinStream',
         params: ({ context }) => ({

@@ -6,3 +6,4 @@ export * from './handshake.js';
 export * from './connection.js';
 export * from './agent-run.js';
 export * from './server-lifecycle.js';
+export * from './lease-keeper.js';

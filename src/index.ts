@@ -21,3 +21,8 @@ export * from './protocol/frames.js';
 export { DEFAULT_CONNECTION_LIMITS, type ConnectionLimits } from '../machines/connection.js';
 export type { RecordOption } from './server/options.js';
 export type { ConnectionTrace, ConnectionTraceEntry, TraceEffect, TraceFinal } from './trace/format.js';
+export { createRedisScaleOut, type RedisScaleOut, type RedisScaleOutOptions } from './delivery/redis-scale-out.js';
+export { RedisEventLog, type RedisEventLogOptions } from './delivery/redis-event-log.js';
+export type { ScaleOut } from './delivery/scale-out.js';
+export type { Fanout } from './delivery/stream-hub.js';
+export type { MaybePromise } from './delivery/maybe-promise.js';

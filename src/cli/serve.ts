@@ -3,6 +3,8 @@ import { parseArgs } from 'node:util';
 import { createLockstepServer } from '../server/create-server.js';
 import { demoBackend } from './demo-backend.js';
 import { createServeLogger, LOG_LEVELS, resolveLogLevel } from './serve-logger.js';
+import { connectRedis } from './serve-redis.js';
+import { pacedDemoAgent } from '../agent/paced-demo-agent.js';
 
 export const SERVE_USAGE = `Usage: lockstep serve [--port 8080] [--host 127.0.0.1] [--backend-delay-ms N] [--backend-fail] [--log-level info] [--record DIR] [--inspect [--inspect-port N]]
 
@@ -15,6 +17,13 @@ export const SERVE_USAGE = `Usage: lockstep serve [--port 8080] [--host 127.0.0.
   --inspect-port N       the relay's port (0 = any free port)                   default 0
   --log-level L          ${LOG_LEVELS.join(' | ')} (JSON lines on stderr)  default info
   --record DIR           write each closed connection's trace to DIR/<connectionId>.json (lockstep replay)
+  --redis URL            share users with other nodes through Redis (redis://host:port)
+                         default $LOCKSTEP_REDIS_URL; without either: in-memory, one node
+  --run-lease-ms N       with --redis: a dead node's runs end (agent_error node_lost) N ms
+                         after its last lease renewal                   default 10000
+  --drain-ms N           on SIGTERM, how long runs may finish before sockets close 1001;
+                         with --redis the process then still waits for them  default 10000
+  --demo-step-ms N       the demo agent works N ms before each step (runs stay in flight)
 
 Environment: LOCKSTEP_JWT_SECRET enables HS256 JWT auth; without it tokens are user ids (dev mode).
              LOCKSTEP_LOG_LEVEL sets the log level when --log-level is not given.`;
@@ -37,6 +46,10 @@ export async function serve(argv: string[]): Promise<void> {
       'inspect-port': { type: 'string', default: '0' },
       'log-level': { type: 'string' },
       record: { type: 'string' },
+      redis: { type: 'string' },
+      'run-lease-ms': { type: 'string' },
+      'demo-step-ms': { type: 'string', default: '0' },
+      'drain-ms': { type: 'string' },
       help: { type: 'boolean', default: false },
     },
     strict: true,
@@ -48,7 +61,14 @@ export async function serve(argv: string[]): Promise<void> {
   // Loaded only with --inspect: without it, inspection costs nothing, not even an import.
   const inspection = values.inspect ? await startInspection(nonNegativeInteger('inspect-port', values['inspect-port'])) : undefined;
   const logger = createServeLogger(resolveLogLevel(values['log-level'], process.env.LOCKSTEP_LOG_LEVEL));
+  const redisUrl = values.redis ?? process.env.LOCKSTEP_REDIS_URL;
+  const leaseMs = values['run-lease-ms'] === undefined ? undefined : nonNegativeInteger('run-lease-ms', values['run-lease-ms']);
+  const scaleOut = redisUrl ? await connectRedis(redisUrl, leaseMs) : undefined;
+  const stepMs = nonNegativeInteger('demo-step-ms', values['demo-step-ms']);
   const server = createLockstepServer({
+    ...(scaleOut ? { scaleOut } : {}),
+    ...(stepMs > 0 ? { handler: pacedDemoAgent(stepMs) } : {}),
+    ...(values['drain-ms'] === undefined ? {} : { drainMs: nonNegativeInteger('drain-ms', values['drain-ms']) }),
     host: values.host,
     port: nonNegativeInteger('port', values.port),
     ready: demoBackend({
@@ -73,6 +93,11 @@ export async function serve(argv: string[]): Promise<void> {
     server.close().then(
       async () => {
         await inspection?.close();
+        if (scaleOut) {
+          // Runs still in flight append to the shared log; clients that resumed elsewhere get them.
+          await server.whenRunsIdle();
+          await scaleOut.close();
+        }
         process.exit(0);
       },
       (error: unknown) => {

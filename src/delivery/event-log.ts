@@ -4,6 +4,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { AgentEventName, StreamEvent } from '../protocol/frames.js';
+import type { MaybePromise } from './maybe-promise.js';
 
 /** An agent event before the log numbers it. */
 export interface NewStreamEvent { runId: string; event: AgentEventName; data: unknown; ts: number }
@@ -11,24 +12,27 @@ export interface NewStreamEvent { runId: string; event: AgentEventName; data: un
 /**
  * Where a user's events are numbered and retained (for resume and catch-up). Pass your own
  * as `eventLog` to share it between servers; the default is {@link MemoryEventLog}.
+ * Results may be promises (a shared log such as Redis); the in-memory log answers
+ * synchronously. `epoch` is read at join time, so a shared log may change it (a Redis that
+ * lost its data starts a new epoch).
  */
 export interface EventLog {
   /** Names this log instance; a client resuming with another epoch gets `resumed:false`. */
   readonly epoch: string;
   /** Numbers `event` with the user's next seq and retains it. */
-  append(userId: string, event: NewStreamEvent): StreamEvent;
+  append(userId: string, event: NewStreamEvent): MaybePromise<StreamEvent>;
   /** The user's last seq (0 before any event). */
-  lastSeq(userId: string): number;
+  lastSeq(userId: string): MaybePromise<number>;
   /**
    * Every retained event with seq > `afterSeq`, in order; `undefined` when that is not the
    * complete list (some were dropped by retention, or `afterSeq` is beyond the stream).
    */
-  readAfter(userId: string, afterSeq: number): StreamEvent[] | undefined;
+  readAfter(userId: string, afterSeq: number): MaybePromise<StreamEvent[] | undefined>;
   /**
    * Records that `messageId` started `runId`; returns the earlier run's id instead when the
    * user already sent that id inside retention (exactly-once client messages).
    */
-  recordMessage(userId: string, messageId: string, runId: string): string | undefined;
+  recordMessage(userId: string, messageId: string, runId: string): MaybePromise<string | undefined>;
 }
 
 /** Retention of {@link MemoryEventLog}: events beyond either bound age out (resume then says `gap`). */

@@ -1,35 +1,99 @@
 /**
- * Fan-out of a user's stream to every ready connection of that user (all tabs).
- * `join` answers synchronously with `stream.joined`, so in the connection actor's mailbox
- * the join always precedes every event published after it: no event can overtake `ready`.
+ * Fan-out of a user's stream to every ready connection of that user (all tabs), on this
+ * node and — through a `Fanout` — from other nodes.
+ *
+ * Every subscriber has a cursor: the seq of the last event handed to it. An event is handed
+ * only if it is the next one (seq = cursor + 1); an older one is a duplicate and dropped; a
+ * newer one reveals a gap (a missed cross-node notification), so the hub reads the missing
+ * events from the log before handing anything else. Each connection therefore sees its
+ * stream gap-free and in order (I4), whatever the notification path did.
+ *
+ * With the in-memory log everything is synchronous, exactly as before: `join` answers at once
+ * with `stream.joined`, so in the actor's mailbox the join precedes every later event. With
+ * an asynchronous log the subscriber is registered first and holds live events while the
+ * join reads the log; they are handed after `stream.joined`, from the replay's end on (I5).
  */
 import type { EventLog, NewStreamEvent } from './event-log.js';
+import { andThen, isPromise, type MaybePromise } from './maybe-promise.js';
 import { CloseReason } from '../protocol/close-codes.js';
 import type { ResumeRequest, StreamEvent } from '../protocol/frames.js';
 import type { StreamJoined, StreamRefused } from '../../machines/connection.js';
 
-/** What the hub delivers to a connection: its join answer, then events. */
-export type StreamMessage = StreamJoined | StreamRefused | { type: 'stream.event'; event: StreamEvent };
+/** What the hub delivers to a connection: its join answer, then events (or a shutdown when it cannot stay gap-free). */
+export type StreamMessage =
+  | StreamJoined
+  | StreamRefused
+  | { type: 'stream.event'; event: StreamEvent }
+  /**
+   * The hub can no longer hand this connection a gap-free stream (the log dropped events it
+   * had not seen yet, or the log failed): the connection closes 1001 and the client's resume
+   * is told `resumed:false` — never a silent gap.
+   */
+  | { type: 'server.shutdown' };
 
 /** A connection's inbox, registered by `join`. */
 export type Deliver = (message: StreamMessage) => void;
 
+/** Cross-node notifications of appended events (e.g. Redis pub/sub). */
+export interface Fanout {
+  /**
+   * Starts (or counts one more) interest in the user's events; resolves once every event
+   * appended from then on will be notified. Called once per join, undone by `unsubscribe`.
+   */
+  subscribe(userId: string): MaybePromise<void>;
+  unsubscribe(userId: string): void;
+  /** Notifications are a hint: they may be late, repeated or lost — the cursor copes. */
+  onEvent(listener: (userId: string, event: StreamEvent) => void): void;
+  /** Notifications may have been lost (e.g. a reconnect): every subscriber re-reads the log. */
+  onResync(listener: () => void): void;
+}
+
+export interface StreamHubOptions {
+  maxConnectionsPerUser?: number;
+  fanout?: Fanout;
+  /** A failed log read while joining or catching up (the connection is closed 1001). */
+  onError?: (error: unknown) => void;
+}
+
+interface Subscriber {
+  readonly userId: string;
+  readonly deliver: Deliver;
+  /** Seq of the last event handed over; undefined until `stream.joined` was delivered. */
+  cursor: number | undefined;
+  /** Events that arrived while joining or while a gap is being read, handed afterwards. */
+  held: StreamEvent[];
+  reading: boolean;
+  /** Another read is needed once the current one ends (notifications lost meanwhile). */
+  readAgain: boolean;
+  /** Events handed while the connection's own catch-up read is in flight. */
+  recording: StreamEvent[] | undefined;
+  left: boolean;
+}
+
 /** Fan-out of each user's stream to every ready connection of that user (all tabs), over an {@link EventLog}. */
 export class StreamHub {
   readonly log: EventLog;
-  readonly #byUser = new Map<string, Map<string, Deliver>>();
-  readonly #userOf = new Map<string, string>();
-
+  readonly #byUser = new Map<string, Map<string, Subscriber>>();
+  readonly #byConnection = new Map<string, Subscriber>();
   readonly #maxConnectionsPerUser: number;
+  readonly #fanout: Fanout | undefined;
+  readonly #onError: (error: unknown) => void;
 
-  constructor(log: EventLog, options: { maxConnectionsPerUser?: number } = {}) {
+  constructor(log: EventLog, options: StreamHubOptions = {}) {
     this.log = log;
     this.#maxConnectionsPerUser = options.maxConnectionsPerUser ?? Infinity;
+    this.#fanout = options.fanout;
+    this.#onError = options.onError ?? (() => {});
+    this.#fanout?.onEvent((userId, event) => this.#offerToUser(userId, event));
+    this.#fanout?.onResync(() => {
+      for (const subscriber of this.#byConnection.values()) this.#catchUp(subscriber);
+    });
   }
 
   /**
-   * Subscribes and answers at once. Replay and subscription happen in one synchronous step,
-   * so no event can fall between the replayed ones and the live ones, or arrive twice.
+   * Subscribes, then answers with `stream.joined` (at once with a synchronous log). Events
+   * published meanwhile are held and handed after the answer, so none falls between the
+   * replayed ones and the live ones, and none arrives twice.
    */
   join(userId: string, connectionId: string, resume: ResumeRequest | undefined, deliver: Deliver): void {
     let subscribers = this.#byUser.get(userId);
@@ -41,36 +105,152 @@ export class StreamHub {
       subscribers = new Map();
       this.#byUser.set(userId, subscribers);
     }
-    subscribers.set(connectionId, deliver);
-    this.#userOf.set(connectionId, userId);
-    const base = { type: 'stream.joined', epoch: this.log.epoch, lastSeq: this.log.lastSeq(userId) } as const;
-    if (resume === undefined) {
-      deliver({ ...base, resumed: false, replay: [] });
-    } else if (resume.epoch !== this.log.epoch) {
-      deliver({ ...base, resumed: false, reason: 'epoch', replay: [] });
-    } else {
-      const replay = this.log.readAfter(userId, resume.lastSeq);
-      deliver(replay === undefined ? { ...base, resumed: false, reason: 'gap', replay: [] } : { ...base, resumed: true, replay });
-    }
+    const subscriber: Subscriber = {
+      userId, deliver, cursor: undefined, held: [], reading: false, readAgain: false, recording: undefined, left: false,
+    };
+    subscribers.set(connectionId, subscriber);
+    this.#byConnection.set(connectionId, subscriber);
+
+    const settle = (joined: StreamJoined): void => {
+      if (subscriber.left) return;
+      subscriber.cursor = joined.lastSeq;
+      deliver(joined);
+      this.#handHeld(subscriber);
+      this.#readAgainIfAsked(subscriber);
+    };
+    const answer = andThen(this.#fanout?.subscribe(userId), () => this.#joinAnswer(userId, resume));
+    if (isPromise(answer)) answer.then(settle, (error: unknown) => this.#lose(subscriber, error));
+    else settle(answer);
   }
 
   /** Idempotent: a connection leaves once, whichever closing path gets here first. */
   leave(connectionId: string): void {
-    const userId = this.#userOf.get(connectionId);
-    if (userId === undefined) return;
-    this.#userOf.delete(connectionId);
-    const subscribers = this.#byUser.get(userId);
+    const subscriber = this.#byConnection.get(connectionId);
+    if (subscriber === undefined) return;
+    subscriber.left = true;
+    this.#byConnection.delete(connectionId);
+    const subscribers = this.#byUser.get(subscriber.userId);
     subscribers?.delete(connectionId);
-    if (subscribers?.size === 0) this.#byUser.delete(userId);
+    if (subscribers?.size === 0) this.#byUser.delete(subscriber.userId);
+    this.#fanout?.unsubscribe(subscriber.userId);
   }
 
   /** Appends first, then delivers: an event is in the log before any socket sees it. */
-  publish(userId: string, event: NewStreamEvent): StreamEvent {
-    const stored = this.log.append(userId, event);
+  publish(userId: string, event: NewStreamEvent): MaybePromise<StreamEvent> {
+    return andThen(this.log.append(userId, event), (stored) => {
+      this.#offerToUser(userId, stored);
+      return stored;
+    });
+  }
+
+  /**
+   * The connection's own catch-up read (it stopped writing while congested). Events handed
+   * to it while an asynchronous read is in flight are added, so the answer has no hole
+   * between what the log returned and what the connection was handed meanwhile; it stops at
+   * the hub's cursor, so nothing in it is handed again later.
+   */
+  readForConnection(connectionId: string, userId: string, afterSeq: number): MaybePromise<StreamEvent[] | undefined> {
+    const read = this.log.readAfter(userId, afterSeq);
+    const subscriber = this.#byConnection.get(connectionId);
+    if (!isPromise(read) || subscriber === undefined) return read;
+    const recording: StreamEvent[] = [];
+    subscriber.recording = recording;
+    return read.then((events) => {
+      if (subscriber.recording === recording) subscriber.recording = undefined;
+      if (events === undefined) return undefined;
+      const cursor = subscriber.cursor ?? afterSeq;
+      const fromLog = events.filter((event) => event.seq <= cursor);
+      const last = fromLog.at(-1)?.seq ?? afterSeq;
+      return [...fromLog, ...recording.filter((event) => event.seq > last)];
+    });
+  }
+
+  #joinAnswer(userId: string, resume: ResumeRequest | undefined): MaybePromise<StreamJoined> {
+    const epoch = this.log.epoch;
+    return andThen(this.log.lastSeq(userId), (lastSeq): MaybePromise<StreamJoined> => {
+      const base = { type: 'stream.joined', epoch, lastSeq } as const;
+      if (resume === undefined) return { ...base, resumed: false, replay: [] };
+      if (resume.epoch !== epoch) return { ...base, resumed: false, reason: 'epoch', replay: [] };
+      return andThen(this.log.readAfter(userId, resume.lastSeq), (replay): StreamJoined => {
+        if (replay === undefined) return { ...base, resumed: false, reason: 'gap', replay: [] };
+        // An asynchronous log may have grown between the two reads: lastSeq covers the replay.
+        return { ...base, lastSeq: Math.max(lastSeq, replay.at(-1)?.seq ?? 0), resumed: true, replay };
+      });
+    });
+  }
+
+  #offerToUser(userId: string, event: StreamEvent): void {
     const subscribers = this.#byUser.get(userId);
-    if (subscribers !== undefined) {
-      for (const deliver of subscribers.values()) deliver({ type: 'stream.event', event: stored });
+    if (subscribers === undefined) return;
+    for (const subscriber of subscribers.values()) this.#offer(subscriber, event);
+  }
+
+  #offer(subscriber: Subscriber, event: StreamEvent): void {
+    if (subscriber.left) return;
+    if (subscriber.cursor === undefined || subscriber.reading) {
+      subscriber.held.push(event);
+      return;
     }
-    return stored;
+    if (event.seq <= subscriber.cursor) return;
+    if (event.seq === subscriber.cursor + 1) {
+      this.#hand(subscriber, event);
+      return;
+    }
+    subscriber.held.push(event);
+    this.#catchUp(subscriber);
+  }
+
+  #hand(subscriber: Subscriber, event: StreamEvent): void {
+    subscriber.cursor = event.seq;
+    subscriber.recording?.push(event);
+    subscriber.deliver({ type: 'stream.event', event });
+  }
+
+  #handHeld(subscriber: Subscriber): void {
+    const held = subscriber.held.sort((a, b) => a.seq - b.seq);
+    subscriber.held = [];
+    for (const event of held) this.#offer(subscriber, event);
+  }
+
+  /** Reads what the subscriber missed from the log, then hands what was held meanwhile. */
+  #catchUp(subscriber: Subscriber): void {
+    if (subscriber.left) return;
+    // Still joining, or reading: the join's reads may predate the notifications lost, so
+    // read again once the current read is over.
+    if (subscriber.reading || subscriber.cursor === undefined) {
+      subscriber.readAgain = true;
+      return;
+    }
+    subscriber.reading = true;
+    const afterSeq = subscriber.cursor;
+    const done = (events: StreamEvent[] | undefined): void => {
+      subscriber.reading = false;
+      if (subscriber.left) return;
+      if (events === undefined) {
+        this.#lose(subscriber, new Error(`events after seq ${afterSeq} of user ${subscriber.userId} left retention before this node saw them`));
+        return;
+      }
+      for (const event of events) {
+        if (event.seq === (subscriber.cursor ?? afterSeq) + 1) this.#hand(subscriber, event);
+      }
+      this.#handHeld(subscriber);
+      this.#readAgainIfAsked(subscriber);
+    };
+    const read = this.log.readAfter(subscriber.userId, afterSeq);
+    if (isPromise(read)) read.then(done, (error: unknown) => this.#lose(subscriber, error));
+    else done(read);
+  }
+
+  #readAgainIfAsked(subscriber: Subscriber): void {
+    if (!subscriber.readAgain || subscriber.reading) return;
+    subscriber.readAgain = false;
+    this.#catchUp(subscriber);
+  }
+
+  #lose(subscriber: Subscriber, error: unknown): void {
+    subscriber.reading = false;
+    if (subscriber.left) return;
+    this.#onError(error);
+    subscriber.deliver({ type: 'server.shutdown' });
   }
 }

@@ -18,6 +18,7 @@ import { runHandler } from '../agent/handler.js';
 import { startRun, type RunHandle } from '../agent/run-handle.js';
 import { MemoryEventLog } from '../delivery/event-log.js';
 import { StreamHub } from '../delivery/stream-hub.js';
+import { andThen, isPromise } from '../delivery/maybe-promise.js';
 import { CloseCode, CloseReason } from '../protocol/close-codes.js';
 import { credentialsFromUpgrade, selectSubprotocol } from '../protocol/credentials.js';
 import { resumeFromUrl } from '../protocol/resume.js';
@@ -85,6 +86,12 @@ export interface LockstepServer {
    * actor reached `closed`. Idempotent.
    */
   close(): Promise<void>;
+  /**
+   * Resolves once no handler is running. After `close()` with a shared log (Redis), a node
+   * can wait for runs that outlived `drainMs`: their events still reach clients that
+   * resumed on other nodes.
+   */
+  whenRunsIdle(): Promise<void>;
 }
 
 function refuseUpgrade(socket: Duplex, status: string): void {
@@ -100,8 +107,11 @@ export function createLockstepServer(userOptions: LockstepServerOptions = {}): L
   const options = resolveOptions(userOptions);
   const standalone = options.server === undefined;
   const httpServer = options.server ?? createHttpServer();
-  const hub = new StreamHub(options.eventLog ?? new MemoryEventLog(), {
+  const scaleOut = options.scaleOut;
+  const hub = new StreamHub(scaleOut?.eventLog ?? options.eventLog ?? new MemoryEventLog(), {
     maxConnectionsPerUser: options.maxConnectionsPerUser,
+    ...(scaleOut ? { fanout: scaleOut.fanout } : {}),
+    onError: (error) => options.logger.warn({ err: String(error) }, 'event log read failed; connection closed 1001 to resume'),
   });
   let shuttingDown = false;
   let closed: Promise<void> | undefined;
@@ -115,6 +125,8 @@ export function createLockstepServer(userOptions: LockstepServerOptions = {}): L
   const recording = options.record && { ...options.record, sink: traceSink(options.record.target, options.logger) };
 
   const sockets = new SocketTable();
+  // The hub keys subscribers by connection id; effects only get the actor.
+  const connectionIds = new WeakMap<AnyActorRef, string>();
   const runs = new RunTracker();
   const webSocketOptions = {
     maxPayload: options.maxPayload,
@@ -123,11 +135,26 @@ export function createLockstepServer(userOptions: LockstepServerOptions = {}): L
   const wss = new WebSocketServer({ noServer: true, ...webSocketOptions });
 
   const startUserRun = (userId: string, runId: string): RunHandle =>
-    startRun(runId, userId, (event, data) => hub.publish(userId, { runId, event, data, ts: Date.now() }));
+    startRun(runId, userId, (event, data) => {
+      const appended = hub.publish(userId, { runId, event, data, ts: Date.now() });
+      // A shared log may refuse an append (the run's lease was lost): nothing reaches a client.
+      if (isPromise(appended)) {
+        appended.catch((error: unknown) => options.logger.warn({ runId, event, err: String(error) }, 'event not appended'));
+      }
+    });
 
   const invokeHandler = ({ self }: { self: AnyActorRef }, params: HandlerInvocation) => {
     // Exactly-once per message id and user, across connections and reconnects (inside retention).
-    const original = hub.log.recordMessage(params.userId, params.message.id, params.runId);
+    const recorded = andThen(hub.log.recordMessage(params.userId, params.message.id, params.runId), (original) => {
+      accepted(self, params, original);
+    });
+    if (isPromise(recorded)) {
+      recorded.catch((error: unknown) =>
+        options.logger.warn({ connectionId: params.connectionId, err: String(error) }, 'message id not recorded; message not accepted'));
+    }
+  };
+
+  const accepted = (self: AnyActorRef, params: HandlerInvocation, original: string | undefined) => {
     self.send({ type: 'message.accepted', id: params.message.id, runId: original ?? params.runId, duplicate: original !== undefined });
     if (original !== undefined) return;
     // Started in a microtask: after this transition commits, so the handler always observes
@@ -158,7 +185,11 @@ export function createLockstepServer(userOptions: LockstepServerOptions = {}): L
       handshake: handshakeMachine.provide({
         actors: {
           verifyToken: fromPromise<VerifiedIdentity, { token: string }>(({ input }) => options.verifyToken(input.token)),
-          checkBackend: fromPromise<void, void>(() => options.ready()),
+          // With a shared backend, a node that cannot reach it refuses new connections (1013).
+          checkBackend: fromPromise<void, void>(async () => {
+            await options.ready();
+            await scaleOut?.available();
+          }),
         },
       }),
     },
@@ -173,8 +204,12 @@ export function createLockstepServer(userOptions: LockstepServerOptions = {}): L
               : message,
           ),
         ),
-      readFromLog: ({ self }, params) =>
-        self.send({ type: 'stream.caughtUp', events: hub.log.readAfter(params.userId, params.afterSeq) }),
+      readFromLog: ({ self }, params) => {
+        const read = andThen(hub.readForConnection(connectionIds.get(self) ?? '', params.userId, params.afterSeq), (events) =>
+          self.send({ type: 'stream.caughtUp', events }));
+        // A failed read is treated like events lost to retention: the connection closes.
+        if (isPromise(read)) read.catch(() => self.send({ type: 'stream.caughtUp', events: undefined }));
+      },
       leaveStream: (_, params) => hub.leave(params.connectionId),
     },
   });
@@ -200,6 +235,7 @@ export function createLockstepServer(userOptions: LockstepServerOptions = {}): L
     });
     recorder?.watch(actor);
     sockets.bind(actor, ws);
+    connectionIds.set(actor, connectionId);
     // Synchronously, before ws can read a frame that followed the upgrade.
     forwardSocketEvents(ws, actor);
     registry.track(connectionId, actor, () => {
@@ -232,6 +268,8 @@ export function createLockstepServer(userOptions: LockstepServerOptions = {}): L
     wss.handleUpgrade(req, socket, head, attach);
   };
   httpServer.on('upgrade', onUpgrade);
+
+  scaleOut?.start(options.clock);
 
   const lifecycle = createActor(
     serverLifecycleMachine.provide({
@@ -289,6 +327,7 @@ export function createLockstepServer(userOptions: LockstepServerOptions = {}): L
     get liveConnections() {
       return registry.size;
     },
+    whenRunsIdle: () => runs.whenIdle(),
     listen() {
       if (!standalone) {
         return Promise.reject(new Error('listen() is for standalone servers; call listen() on your own http.Server'));

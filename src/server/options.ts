@@ -8,6 +8,7 @@ import { DEFAULT_CONNECTION_LIMITS, type ConnectionLimits } from '../../machines
 import type { MessageHandler } from '../agent/handler.js';
 import { demoAgent } from '../agent/demo-agent.js';
 import type { EventLog } from '../delivery/event-log.js';
+import type { ScaleOut } from '../delivery/scale-out.js';
 import { LockstepError } from '../protocol/errors.js';
 import { jwtVerifier, verifyDevToken, type VerifyToken } from './auth.js';
 import { silentLogger, type Logger } from './logger.js';
@@ -61,6 +62,8 @@ export interface LockstepServerOptions {
   maxPayload?: number;
   /** Where events are numbered and retained; share one between servers to resume across them. Default: a {@link MemoryEventLog}. */
   eventLog?: EventLog;
+  /** Several nodes sharing users through a backend (see `createRedisScaleOut`); replaces `eventLog`. */
+  scaleOut?: ScaleOut;
   /** How long `close()` lets in-flight runs finish before closing sockets. Default 10000 ms. */
   drainMs?: number;
   /** Live connections one user may hold; the next one is closed with 1008. Default 16. */
@@ -104,6 +107,7 @@ export interface ResolvedOptions {
   limits: ConnectionLimits;
   maxPayload: number;
   eventLog: EventLog | undefined;
+  scaleOut: ScaleOut | undefined;
   maxConnectionsPerUser: number;
   drainMs: number;
   allowedOrigins: ReadonlySet<string> | undefined;
@@ -160,6 +164,7 @@ export function resolveOptions(options: LockstepServerOptions): ResolvedOptions 
     limits,
     maxPayload: positiveInteger('maxPayload', options.maxPayload ?? 1024 * 1024),
     eventLog: options.eventLog,
+    scaleOut: options.scaleOut,
     drainMs: positiveInteger('drainMs', options.drainMs ?? 10_000),
     maxConnectionsPerUser: positiveInteger('maxConnectionsPerUser', options.maxConnectionsPerUser ?? 16),
     allowedOrigins: options.allowedOrigins === undefined ? undefined : new Set(options.allowedOrigins),

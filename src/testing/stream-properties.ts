@@ -80,7 +80,11 @@ export function streamDeliveryProperty(options: StreamPropertyOptions = {}) {
     const publish = (user: string, count: number) => {
       for (let i = 0; i < count; i++) {
         // The run id names the user, so a misrouted event is recognisable wherever it lands.
-        published.get(user)?.push(hub.publish(user, { runId: `${user}.run`, event: 'agent_thinking', data: {}, ts: 0 }));
+        const stored = hub.publish(user, { runId: `${user}.run`, event: 'agent_thinking', data: {}, ts: 0 });
+        // This property steps synchronously; an asynchronous (shared) log is checked by
+        // test/properties/stream-hub-scale-out.test.ts instead.
+        if (stored instanceof Promise) throw new Error('streamDeliveryProperty needs a synchronous EventLog');
+        published.get(user)?.push(stored);
       }
     };
     const join = (user: string, resume: ResumeRequest | undefined) => {

@@ -9,6 +9,7 @@ import { connectionMachine } from '../../machines/connection.js';
 import { handshakeMachine } from '../../machines/handshake.js';
 import { serverLifecycleMachine } from '../../machines/server-lifecycle.js';
 import { chartOf, type ChartState } from './chart-model.js';
+import { leaseKeeperMachine } from '../../machines/lease-keeper.js';
 import { toMermaid } from './mermaid.js';
 import { STATE_NOTES } from './state-notes.js';
 import { toStatelyDefinition } from './stately.js';
@@ -19,6 +20,7 @@ export const MACHINES = {
   connection: connectionMachine,
   'agent-run': agentRunMachine,
   'server-lifecycle': serverLifecycleMachine,
+  'lease-keeper': leaseKeeperMachine,
 } as const;
 
 const DESCRIPTIONS: Record<keyof typeof MACHINES, string> = {
@@ -30,6 +32,8 @@ const DESCRIPTIONS: Record<keyof typeof MACHINES, string> = {
     'one actor per run: `started` → `thinking` / `toolsOpen` (tool calls matched by id) → `completed` | `failed`. `complete` has no transition from `toolsOpen`, so it is refused while a tool call is open.',
   'server-lifecycle':
     'one actor per server: `draining` refuses new upgrades while in-flight runs finish (at most `drainTimeout` = `drainMs`), `closingConnections` sends 1001 to every socket, `closed` once every connection actor is closed.',
+  'lease-keeper':
+    'one actor per node with a Redis scale-out: every `renewInterval` (lease time / 3) it renews the leases of the runs this node started and ends runs whose lease expired with `agent_error { reason: node_lost }`; `stopped` once the server closed.',
 };
 
 const README_HEAD = `# State charts

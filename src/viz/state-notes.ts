@@ -38,4 +38,7 @@ export const STATE_NOTES: Record<string, string> = {
   'serverLifecycle.draining': 'New upgrades get 503; in-flight runs finish within `drainTimeout`.',
   'serverLifecycle.closingConnections': 'Every connection actor is told to close with 1001.',
   'serverLifecycle.closed': 'Final: every connection actor reached `closed`.',
+
+  'leaseKeeper.keeping': 'Every `renewInterval` the node renews its runs\' leases in Redis and ends runs whose lease expired (`agent_error` node_lost).',
+  'leaseKeeper.stopped': 'Final: the server closed; its leases are no longer renewed.',
 };

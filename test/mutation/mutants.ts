@@ -10,6 +10,7 @@ import { decodeClientFrame } from '../../src/protocol/codec.js';
 import { MemoryEventLog } from '../../src/delivery/event-log.js';
 import { StreamHub } from '../../src/delivery/stream-hub.js';
 import type { NewStreamEvent } from '../../src/delivery/event-log.js';
+import type { MaybePromise } from '../../src/delivery/maybe-promise.js';
 import type { StreamEvent } from '../../src/protocol/frames.js';
 import type { ConnectionMachine } from '../../src/testing/connection-scenario.js';
 
@@ -63,7 +64,7 @@ export class BoundarySkippingLog extends MemoryEventLog {
 
 /** Fan-out keyed by the wrong user: alice's events reach bob's connections. */
 export class MisroutingHub extends StreamHub {
-  override publish(userId: string, event: NewStreamEvent): StreamEvent {
+  override publish(userId: string, event: NewStreamEvent): MaybePromise<StreamEvent> {
     return super.publish(userId === 'alice' ? 'bob' : userId, event);
   }
 }

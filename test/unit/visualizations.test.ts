@@ -59,6 +59,7 @@ describe('visualizations/ generated formats', () => {
       connection: (await import('../../visualizations/connection.stately.js')).connectionChart,
       'agent-run': (await import('../../visualizations/agent-run.stately.js')).agentRunChart,
       'server-lifecycle': (await import('../../visualizations/server-lifecycle.stately.js')).serverLifecycleChart,
+      'lease-keeper': (await import('../../visualizations/lease-keeper.stately.js')).leaseKeeperChart,
     };
     for (const [name, machine] of Object.entries(MACHINES)) {
       const pasted = definitions[name as keyof typeof definitions];

@@ -1,0 +1,145 @@
+/**
+ * The shared `EventLog` on Redis: one Redis Stream per user (entry id `<seq>-1`, bounded by
+ * MAXLEN), a counter per user for seqs, the epoch in one key every node reads, message ids
+ * as keys with a TTL. Appends, reads and lease changes are Lua scripts (redis-scripts.ts),
+ * each atomic. Every method answers with a promise; while Redis is unreachable the client
+ * queues commands in order and sends them when it returns.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import type { EventLog, NewStreamEvent } from './event-log.js';
+import { RedisKeys } from './redis-keys.js';
+import { APPEND, READ_AFTER, RECORD_MESSAGE, RENEW_LEASES, SWEEP_EXPIRED } from './redis-scripts.js';
+import type { AgentEventName, StreamEvent } from '../protocol/frames.js';
+
+/** Options of `RedisEventLog`: retention and key prefix. */
+export interface RedisEventLogOptions {
+  /** Key prefix, so several deployments can share one Redis. Default `lockstep:`. */
+  prefix?: string;
+  /** Events kept per user (stream MAXLEN). Default 1000. */
+  retainEvents?: number;
+  /** How long events and message ids are kept, in ms. Default 15 minutes. */
+  retainMs?: number;
+  /** How long a run's lease lasts without renewal, in ms. Default 10000. */
+  leaseMs?: number;
+  /** Wall clock for age-based retention of reads. Default Date.now. */
+  now?: () => number;
+}
+
+type Entry = [id: string, fields: string[]];
+
+interface ScriptCommands {
+  lockstepAppend(...args: Array<string | number>): Promise<number>;
+  lockstepReadAfter(seqKey: string, streamKey: string, fromSeq: number): Promise<[number, Entry[]]>;
+  lockstepRecordMessage(key: string, runId: string, retainMs: number): Promise<string | null>;
+  lockstepRenewLeases(leasesKey: string, leaseMs: number, ...members: string[]): Promise<string[]>;
+  lockstepSweepExpired(leasesKey: string, prefix: string, maxlen: number, retainMs: number): Promise<number>;
+}
+
+const ENDS_RUN: ReadonlySet<AgentEventName> = new Set(['agent_completed', 'agent_error']);
+
+/** A run started on this node and not ended yet: its lease is renewed from here. */
+interface OwnRun { member: string; appends: number }
+
+/** An EventLog in Redis Streams: one stream per user, exact retention, the epoch shared by every node, message-id dedup across nodes. */
+export class RedisEventLog implements EventLog {
+  readonly keys: RedisKeys;
+  readonly retainEvents: number;
+  readonly retainMs: number;
+  readonly leaseMs: number;
+  readonly #redis: Redis & ScriptCommands;
+  readonly #now: () => number;
+  readonly #ownRuns = new Map<string, OwnRun>();
+  #epoch = '';
+
+  constructor(redis: Redis, options: RedisEventLogOptions = {}) {
+    this.keys = new RedisKeys(options.prefix ?? 'lockstep:');
+    this.retainEvents = options.retainEvents ?? 1000;
+    this.retainMs = options.retainMs ?? 15 * 60_000;
+    this.leaseMs = options.leaseMs ?? 10_000;
+    this.#now = options.now ?? Date.now;
+    redis.defineCommand('lockstepAppend', { lua: APPEND, numberOfKeys: 4 });
+    redis.defineCommand('lockstepReadAfter', { lua: READ_AFTER, numberOfKeys: 2 });
+    redis.defineCommand('lockstepRecordMessage', { lua: RECORD_MESSAGE, numberOfKeys: 1 });
+    redis.defineCommand('lockstepRenewLeases', { lua: RENEW_LEASES, numberOfKeys: 1 });
+    redis.defineCommand('lockstepSweepExpired', { lua: SWEEP_EXPIRED, numberOfKeys: 1 });
+    this.#redis = redis as Redis & ScriptCommands;
+  }
+
+  /** The shared epoch; empty until `refreshEpoch` ran once. */
+  get epoch(): string {
+    return this.#epoch;
+  }
+
+  /**
+   * Reads the epoch every node shares, creating it if Redis has none (first start, or a
+   * Redis that lost its data: then every seq starts over, and resumes are told `epoch`).
+   * Called on every (re)connect.
+   */
+  async refreshEpoch(): Promise<string> {
+    await this.#redis.set(this.keys.epoch, randomUUID(), 'NX');
+    this.#epoch = (await this.#redis.get(this.keys.epoch)) ?? '';
+    return this.#epoch;
+  }
+
+  async append(userId: string, event: NewStreamEvent): Promise<StreamEvent> {
+    const kind = event.event === 'agent_started' ? 'start' : ENDS_RUN.has(event.event) ? 'end' : 'step';
+    let run = this.#ownRuns.get(event.runId);
+    if (kind === 'start' || run === undefined) {
+      run = { member: `${event.runId}\n${userId}`, appends: 0 };
+      if (kind === 'start') this.#ownRuns.set(event.runId, run);
+    }
+    const appendId = kind === 'start' || this.#ownRuns.has(event.runId) ? String(run.appends++) : randomUUID();
+    if (kind === 'end') this.#ownRuns.delete(event.runId);
+    const seq = await this.#redis.lockstepAppend(
+      this.keys.seq(userId), this.keys.stream(userId), this.keys.leases, this.keys.run(event.runId),
+      this.retainEvents, JSON.stringify(event), this.keys.channel(userId), run.member, kind,
+      this.leaseMs, appendId, this.retainMs,
+    );
+    return { seq, ...event };
+  }
+
+  async lastSeq(userId: string): Promise<number> {
+    return Number((await this.#redis.get(this.keys.seq(userId))) ?? 0);
+  }
+
+  async readAfter(userId: string, afterSeq: number): Promise<StreamEvent[] | undefined> {
+    const [lastSeq, entries] = await this.#redis.lockstepReadAfter(this.keys.seq(userId), this.keys.stream(userId), afterSeq + 1);
+    if (afterSeq > lastSeq) return undefined;
+    const events = entries.map(parseEntry);
+    // MAXLEN or the key's TTL dropped some: the list would not be complete.
+    if (events.length !== lastSeq - afterSeq || (events[0] !== undefined && events[0].seq !== afterSeq + 1)) return undefined;
+    const oldest = events[0];
+    if (oldest !== undefined && oldest.ts < this.#now() - this.retainMs) return undefined;
+    return events;
+  }
+
+  async recordMessage(userId: string, messageId: string, runId: string): Promise<string | undefined> {
+    const original = await this.#redis.lockstepRecordMessage(this.keys.message(userId, messageId), runId, this.retainMs);
+    // Our own SET, resent after a reconnect, must not look like a duplicate of itself.
+    return original === null || original === runId ? undefined : original;
+  }
+
+  /** Extends the leases of runs started here; forgets runs another node ended as node_lost. */
+  async renewLeases(): Promise<void> {
+    if (this.#ownRuns.size === 0) return;
+    const members = [...this.#ownRuns.values()].map((run) => run.member);
+    const lost = new Set(await this.#redis.lockstepRenewLeases(this.keys.leases, this.leaseMs, ...members));
+    for (const [runId, run] of this.#ownRuns) if (lost.has(run.member)) this.#ownRuns.delete(runId);
+  }
+
+  /** Ends every run whose lease expired with `agent_error { reason: 'node_lost' }`. */
+  sweepExpiredLeases(): Promise<number> {
+    return this.#redis.lockstepSweepExpired(this.keys.leases, this.keys.prefix, this.retainEvents, this.retainMs);
+  }
+
+  /** Runs started on this node and not ended (for metrics and tests). */
+  get ownRuns(): number {
+    return this.#ownRuns.size;
+  }
+}
+
+/** A stream entry `<seq>-1 e <json>` back into a StreamEvent. */
+export function parseEntry([id, fields]: Entry): StreamEvent {
+  return { seq: Number(id.split('-')[0]), ...(JSON.parse(fields[1] ?? '{}') as NewStreamEvent) };
+}
