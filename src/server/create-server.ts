@@ -147,6 +147,7 @@ export function createLockstepServer(userOptions: LockstepServerOptions = {}): L
     const actor: ConnectionActor = createActor(machine, {
       input: { connectionId, token: credentials.token, resume: resumeFromUrl(req.url), limits: options.limits },
       ...(options.clock ? { clock: options.clock } : {}),
+      ...(options.inspect ? { inspect: options.inspect } : {}),
     });
     sockets.bind(actor, ws);
     // Synchronously, before ws can read a frame that followed the upgrade.
@@ -190,7 +191,11 @@ export function createLockstepServer(userOptions: LockstepServerOptions = {}): L
         watchConnections: ({ self }) => void registry.whenEmpty().then(() => self.send({ type: 'connections.empty' })),
       },
     }),
-    { input: { drainMs: options.drainMs }, ...(options.clock ? { clock: options.clock } : {}) },
+    {
+      input: { drainMs: options.drainMs },
+      ...(options.clock ? { clock: options.clock } : {}),
+      ...(options.inspect ? { inspect: options.inspect } : {}),
+    },
   ).start();
 
   const handleRequest = createRequestHandler({ registry, metrics, isShuttingDown: () => shuttingDown });

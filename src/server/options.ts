@@ -1,6 +1,6 @@
 /** Server options, their defaults, and validation with `LOCKSTEP_ERR_INVALID_OPTION`. */
 import type { Server as HttpServer } from 'node:http';
-import type { ActorOptions, AnyActorLogic } from 'xstate';
+import type { ActorOptions, AnyActorLogic, InspectionEvent } from 'xstate';
 
 /** xstate's Clock (not exported by name): what SimulatedClock implements. */
 export type Clock = NonNullable<ActorOptions<AnyActorLogic>['clock']>;
@@ -55,6 +55,11 @@ export interface LockstepServerOptions {
   onTrace?: (entry: TraceEntry) => void;
   /** Time source for the machines' named delays; tests pass xstate's SimulatedClock. */
   clock?: Clock;
+  /**
+   * xstate inspection of every connection actor (and its handshake child) and of the server
+   * lifecycle actor: full snapshots and the transitions taken. For model-based tests and debugging.
+   */
+  inspect?: (event: InspectionEvent) => void;
 }
 
 export interface ResolvedOptions {
@@ -75,6 +80,7 @@ export interface ResolvedOptions {
   logger: Logger;
   onTrace: ((entry: TraceEntry) => void) | undefined;
   clock: Clock | undefined;
+  inspect: ((event: InspectionEvent) => void) | undefined;
 }
 
 function invalid(message: string): never {
@@ -116,5 +122,6 @@ export function resolveOptions(options: LockstepServerOptions): ResolvedOptions 
     logger: options.logger ?? silentLogger,
     onTrace: options.onTrace,
     clock: options.clock,
+    inspect: options.inspect,
   };
 }
