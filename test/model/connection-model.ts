@@ -40,10 +40,10 @@ export function connectionEvents(snapshot: AnyMachineSnapshot): ModelEvent[] {
       ? [
           { type: 'stream.event', event: streamEvent(ctx.lastSeq + 1), bufferedBytes: 0 },
           { type: 'stream.event', event: streamEvent(ctx.lastSeq + 1), bufferedBytes: MODEL_LIMITS.highWaterMarkBytes },
+          // In `congested`: an event further ahead than maxLagEvents.
+          { type: 'stream.event', event: streamEvent(ctx.lastSeq + MODEL_LIMITS.maxLagEvents + 1), bufferedBytes: MODEL_LIMITS.highWaterMarkBytes },
         ]
       : []),
-    // In `congested`: an event further ahead than maxLagEvents.
-    { type: 'stream.event', event: streamEvent(ctx.lastSeq + MODEL_LIMITS.maxLagEvents + 1), bufferedBytes: MODEL_LIMITS.highWaterMarkBytes },
     { type: 'socket.drain' },
     { type: 'stream.caughtUp', events: [] },
     { type: 'stream.caughtUp', events: undefined },

@@ -107,6 +107,9 @@ const isPrefix = (a: Path, b: Path): boolean =>
   a.steps.length < b.steps.length &&
   a.steps.every((step, i) => JSON.stringify(step.event) === JSON.stringify(b.steps[i]?.event));
 
+/** Vertices dequeued by xstate/graph's traversal; the connection model needs ~8 000. */
+const TRAVERSAL_LIMIT = 100_000;
+
 export function explore(spec: ModelSpec): Exploration {
   const statesReached = new Set<string>();
   const transitionsTaken = new Set<string>();
@@ -134,10 +137,17 @@ export function explore(spec: ModelSpec): Exploration {
       input,
       fromState: start,
       serializeState: (s: AnyMachineSnapshot) => spec.serialize(s),
+      limit: TRAVERSAL_LIMIT,
       events: (s: AnyMachineSnapshot) => (s.status === 'active' ? spec.events(s).filter((e) => s.can(e)) : []),
     };
 
-    const adjacency = getAdjacencyMap(logic, options);
+    let adjacency: ReturnType<typeof getAdjacencyMap<AnyMachineSnapshot, EventObject, unknown>>;
+    try {
+      adjacency = getAdjacencyMap(logic, options);
+    } catch (error) {
+      // A machine change that makes a counter grow without bound must fail, not hang.
+      throw new Error(`${spec.name}: the bounded graph exceeds ${TRAVERSAL_LIMIT} traversal steps (${String(error)}); check the events' bounds`);
+    }
     vertices += Object.keys(adjacency).length;
     for (const { state, transitions } of Object.values(adjacency)) {
       for (const id of activeStateIds(state)) statesReached.add(id);
