@@ -45,7 +45,8 @@ export function connectionEvents(snapshot: AnyMachineSnapshot): ModelEvent[] {
         ]
       : []),
     { type: 'socket.drain' },
-    { type: 'stream.caughtUp', events: [] },
+    // The catch-up read holds at least the event that found the socket congested.
+    { type: 'stream.caughtUp', events: [streamEvent(ctx.lastSeq + 1)] },
     { type: 'stream.caughtUp', events: undefined },
     { type: 'message.accepted', id: 'm0', runId: 'r', duplicate: true },
     ...delayEvents(snapshot),

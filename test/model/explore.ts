@@ -78,6 +78,7 @@ export function delayEvents(snapshot: AnyMachineSnapshot): EventObject[] {
 export function transitionsOf(event: InspectionEvent): string[] {
   if (event.type !== '@xstate.microstep') return [];
   const taken = (event as unknown as { _transitions: TransitionLike[] })._transitions;
+  // The initial transition is reported too; it is nobody's candidate, so it is not counted.
   return taken.filter((t) => t.eventType !== 'xstate.init' || t.source.transitions.has(t.eventType)).map(transitionKey);
 }
 
