@@ -190,6 +190,7 @@ async function executeOnServer(path: Path, { segments, corkFromStart }: { segmen
   };
   if (corkFromStart) m.rawSockets.at(-1)!.cork();
   const actor = await m.actor('connection', index);
+  expect(vertex(await m.processed(actor, 'xstate.init', 1)), 'initial state').toBe(vertex(first));
   const counts = new Map<string, number>();
   for (const segment of segments) {
     await segment.cause(env);

@@ -58,6 +58,7 @@ async function execute(path: Path, seen: Set<string>): Promise<void> {
   const first = path.steps[0]!.state as AnyMachineSnapshot;
   const ws = await pausedClient(m.url, first.context.token);
   const actor = await m.actor('handshake');
+  expect(serialize(await m.processed(actor, 'xstate.init', 1)), 'initial state').toBe(serialize(first));
   const counts = new Map<string, number>();
   for (const step of path.steps.slice(1)) {
     await cause(m, ws, step.event);
