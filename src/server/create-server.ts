@@ -284,7 +284,11 @@ export function createLockstepServer(userOptions: LockstepServerOptions = {}): L
         watchConnections: ({ self }) => void registry.whenEmpty().then(() => self.send({ type: 'connections.empty' })),
       },
     }),
-    { input: { drainMs: options.drainMs }, ...(options.clock ? { clock: options.clock } : {}) },
+    {
+      input: { drainMs: options.drainMs },
+      ...(options.clock ? { clock: options.clock } : {}),
+      ...(options.inspect ? { inspect: options.inspect } : {}),
+    },
   ).start();
 
   const handleRequest = createRequestHandler({

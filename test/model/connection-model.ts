@@ -1,0 +1,75 @@
+/**
+ * The connection machine's bounded model: the representative events offered in each state,
+ * and what makes two snapshots the same vertex. Bounds keep the graph finite: at most two
+ * stream events and three messages dispatched delivered per path, limits of two (MODEL_LIMITS).
+ */
+import type { AnyMachineSnapshot, EventObject } from 'xstate';
+import { connectionMachine, type ConnectionContext, type ConnectionInput } from '../../machines/connection.js';
+import { CloseCode, CloseReason } from '../../src/protocol/close-codes.js';
+import { delayEvents, type ModelSpec } from './explore.js';
+import { MODEL_LIMITS } from './server-driver.js';
+
+export const AUTH_FRAME = JSON.stringify({ type: 'auth', token: 'tok' });
+export const GARBAGE_FRAME = 'this is not json';
+/** Message ids the model uses; ids are derived from the context, so a vertex has one event set. */
+export const messageFrame = (n: number) => JSON.stringify({ type: 'message', id: `m${n}`, text: 'hi' });
+export const MESSAGE_IDS = Array.from({ length: 12 }, (_, n) => `m${n}`);
+
+const streamEvent = (seq: number) => ({ seq, runId: 'r', event: 'agent_thinking' as const, data: {}, ts: 0 });
+
+type ModelEvent = EventObject & Record<string, unknown>;
+
+export function connectionEvents(snapshot: AnyMachineSnapshot): ModelEvent[] {
+  const ctx = snapshot.context as ConnectionContext;
+  const n = ctx.early.length + ctx.runCount + ctx.badFrames;
+  return [
+    { type: 'socket.frame', data: AUTH_FRAME },
+    ...(ctx.runCount < 3 ? [{ type: 'socket.frame', data: messageFrame(n) }] : []),
+    { type: 'socket.frame', data: GARBAGE_FRAME },
+    { type: 'socket.close', code: 1006, reason: '' },
+    { type: 'socket.error', message: 'Max payload size exceeded', closeCode: CloseCode.TOO_BIG },
+    { type: 'socket.pong' },
+    { type: 'server.shutdown' },
+    // The handshake child cannot accept before it has credentials (its own model shows
+    // `accepted` is only reached through `verifying`), so no accept is offered before then.
+    ...(ctx.awaitingAuthFrame ? [] : [{ type: 'xstate.done.actor.handshake', output: { ok: true, userId: 'u' } }]),
+    { type: 'xstate.done.actor.handshake', output: { ok: false, code: CloseCode.UNAUTHORIZED, reason: CloseReason.UNAUTHORIZED } },
+    { type: 'stream.joined', epoch: 'e', lastSeq: 0, resumed: false, replay: [] },
+    { type: 'stream.refused', reason: 'too many connections for this user' },
+    ...(ctx.lastSeq < 2
+      ? [
+          { type: 'stream.event', event: streamEvent(ctx.lastSeq + 1), bufferedBytes: 0 },
+          { type: 'stream.event', event: streamEvent(ctx.lastSeq + 1), bufferedBytes: MODEL_LIMITS.highWaterMarkBytes },
+          // In `congested`: an event further ahead than maxLagEvents.
+          { type: 'stream.event', event: streamEvent(ctx.lastSeq + MODEL_LIMITS.maxLagEvents + 1), bufferedBytes: MODEL_LIMITS.highWaterMarkBytes },
+        ]
+      : []),
+    { type: 'socket.drain' },
+    // The catch-up read holds at least the event that found the socket congested.
+    { type: 'stream.caughtUp', events: [streamEvent(ctx.lastSeq + 1)] },
+    { type: 'stream.caughtUp', events: undefined },
+    { type: 'message.accepted', id: 'm0', runId: 'r', duplicate: true },
+    ...delayEvents(snapshot),
+  ];
+}
+
+export const connectionInputs: ConnectionInput[] = [undefined, 'tok'].map((token) => ({
+  connectionId: 'c',
+  token,
+  limits: { ...MODEL_LIMITS },
+}));
+
+export const connectionSpec: ModelSpec = {
+  name: 'connection',
+  machine: connectionMachine,
+  inputs: connectionInputs,
+  events: connectionEvents,
+  // The context that decides what happens next, per phase: once closing, nothing in it does
+  // (codes and reasons only parameterize effects); counters for metrics never do.
+  serialize: (s) => {
+    const c = s.context as ConnectionContext;
+    if (typeof s.value === 'string' && ['closing', 'terminating', 'closed'].includes(s.value)) return JSON.stringify(s.value);
+    if (s.matches('ready')) return JSON.stringify([s.value, c.messageTokens, c.badFrames, c.runCount, c.lastSeq]);
+    return JSON.stringify([s.value, c.awaitingAuthFrame, c.token, c.userId, c.early]);
+  },
+};
