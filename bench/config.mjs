@@ -1,7 +1,7 @@
 /**
  * Scenario sizes and run knobs. Every knob is a flag or an environment variable:
  *   --quick            BENCH_QUICK=1     small sizes, 1 run: proves the harness (< 1 min)
- *   --runs N           BENCH_RUNS        alternating runs per scenario (default 5, quick 1)
+ *   --runs N           BENCH_RUNS        alternating runs per scenario (default 3, quick 1)
  *   --scale F          BENCH_SCALE       multiplies every count (connections, messages, events)
  *   --only a,b         BENCH_ONLY        scenarios: throughput,latency,setup,memory,fanout,verify
  *   --impls a,b        BENCH_IMPLS       targets: lockstep,ws,socketio
@@ -9,7 +9,7 @@
  *   --job-timeout S    BENCH_JOB_TIMEOUT seconds before a server/load pair is killed (default 120)
  */
 const FULL = {
-  runs: 5,
+  runs: 3,
   throughput: { conns: 100, messages: 2000, window: 50 },
   latency: { conns: 100, rate: 20, seconds: 5, warmupSeconds: 1 },
   setup: { total: 5000, inflight: 200 },

@@ -37,15 +37,22 @@ function nextMessage(child, predicate) {
   });
 }
 
-function end(child) {
-  if (child.exitCode === null && child.signalCode === null) {
+const exited = (child) => child.exitCode !== null || child.signalCode !== null;
+
+/** Asks the child to exit (IPC disconnect: lets --cpu-prof write its profile), then SIGKILLs its pid. */
+async function end(child) {
+  if (exited(child)) return;
+  const gone = new Promise((resolve) => child.once('exit', resolve));
+  if (child.connected) child.disconnect();
+  const grace = setTimeout(() => {
     try {
       process.kill(child.pid, 'SIGKILL');
     } catch {
       // already gone
     }
-  }
-  return new Promise((resolve) => (child.exitCode !== null || child.signalCode !== null ? resolve() : child.once('exit', resolve)));
+  }, 2_000);
+  await gone;
+  clearTimeout(grace);
 }
 
 async function withDeadline(children, timeoutSeconds, work) {
@@ -65,7 +72,9 @@ async function withDeadline(children, timeoutSeconds, work) {
 export function runLoadJob(impl, scenario, params, timeoutSeconds) {
   const children = [];
   return withDeadline(children, timeoutSeconds, async () => {
-    const server = spawnNode(['--expose-gc', here('./server.mjs'), impl]);
+    // BENCH_PROFILE_DIR: profile the server process (node --cpu-prof) for the hot-path work.
+    const profile = process.env.BENCH_PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE_DIR}`] : [];
+    const server = spawnNode([...profile, '--expose-gc', here('./server.mjs'), impl]);
     children.push(server);
     const { port } = await nextMessage(server, (m) => m.type === 'listening');
     const load = spawnNode([here('./load.mjs')]);

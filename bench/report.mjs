@@ -138,6 +138,7 @@ export function renderReport({ config, results, failures, machine, startedAt, se
   }
   if (config.scenarios.includes('verify')) {
     lines.push(`| fast-check interleavings/s, pure connection machine, 1 core | ${cell(runsOf(results, 'verify', 'lockstep', 'interleavingsPerSec'), int)} | | | | |`);
+    lines.push(`| … steps (events, timer advances) driven/s | ${cell(runsOf(results, 'verify', 'lockstep', 'stepsPerSec'), int)} | | | | |`);
   }
   lines.push('');
   const sum = (scenario, key) => impls.map((i) => `${NAMES[i]} ${runsOf(results, scenario, i, key).reduce((a, b) => a + b, 0)}`).join(', ');

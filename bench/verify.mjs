@@ -23,29 +23,34 @@ const command = fc.oneof(
 // Lets the promise-based handshake steps settle between two commands.
 const flush = () => new Promise((resolve) => setImmediate(resolve));
 
+// Provided once: \`provide()\` rebuilds the whole state-node tree, which would cost more than
+// the run itself. The effects write to the scenario being run (\`current\`).
+let current;
+const machine = connectionMachine.provide({
+  actors: {
+    handshake: handshakeMachine.provide({
+      actors: {
+        verifyToken: fromPromise(async ({ input }) => ({ userId: input.token })),
+        checkBackend: fromPromise(() => current.backend),
+      },
+    }),
+  },
+  actions: {
+    sendFrame: (_, p) => current.effects.push({ kind: 'send', frame: p.frame }),
+    closeSocket: () => current.effects.push({ kind: 'close' }),
+    terminateSocket: () => current.effects.push({ kind: 'terminate' }),
+    invokeHandler: (_, p) => current.effects.push({ kind: 'handler', id: p.message.id }),
+    joinStream: ({ self }) => self.send({ type: 'stream.joined', epoch: 'e', lastSeq: 0, resumed: false, replay: [] }),
+  },
+});
+
 async function runScenario(commands, useAuthFrame) {
   const effects = [];
   let settle;
   const backend = new Promise((resolve, reject) => (settle = { resolve, reject }));
   backend.catch(() => {});
+  current = { effects, backend };
   const clock = new SimulatedClock();
-  const machine = connectionMachine.provide({
-    actors: {
-      handshake: handshakeMachine.provide({
-        actors: {
-          verifyToken: fromPromise(async ({ input }) => ({ userId: input.token })),
-          checkBackend: fromPromise(() => backend),
-        },
-      }),
-    },
-    actions: {
-      sendFrame: (_, p) => effects.push({ kind: 'send', frame: p.frame }),
-      closeSocket: () => effects.push({ kind: 'close' }),
-      terminateSocket: () => effects.push({ kind: 'terminate' }),
-      invokeHandler: (_, p) => effects.push({ kind: 'handler', id: p.message.id }),
-      joinStream: ({ self }) => self.send({ type: 'stream.joined', epoch: 'e', lastSeq: 0, resumed: false, replay: [] }),
-    },
-  });
   const actor = createActor(machine, {
     clock,
     input: { connectionId: 'c', token: useAuthFrame ? undefined : 'alice', limits: DEFAULT_CONNECTION_LIMITS },
@@ -91,9 +96,11 @@ function check({ effects, sentIds, snapshot, peerClosed }) {
 
 async function measure(seconds) {
   let runs = 0;
+  let steps = 0;
   const property = fc.asyncProperty(fc.array(command, { maxLength: 40 }), fc.boolean(), async (commands, useAuthFrame) => {
     check(await runScenario(commands, useAuthFrame));
     runs += 1;
+    steps += commands.length;
   });
   const t0 = performance.now();
   await fc.assert(property, {
@@ -102,8 +109,11 @@ async function measure(seconds) {
     markInterruptAsFailure: false,
   });
   const elapsed = (performance.now() - t0) / 1000;
-  return { interleavingsPerSec: runs / elapsed, runs, cpuCores: 1 };
+  return { interleavingsPerSec: runs / elapsed, stepsPerSec: steps / elapsed, runs, cpuCores: 1 };
 }
+
+// Standalone (`node bench/verify.mjs [seconds]`, e.g. under --cpu-prof): print the figure.
+if (!process.send) console.log(JSON.stringify(await measure(Number(process.argv[2] ?? 3))));
 
 process.on('message', async (message) => {
   if (message.type !== 'run') return;

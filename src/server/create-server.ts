@@ -148,7 +148,7 @@ export function createLockstepServer(userOptions: LockstepServerOptions = {}): L
       input: { connectionId, token: credentials.token, resume: resumeFromUrl(req.url), limits: options.limits },
       ...(options.clock ? { clock: options.clock } : {}),
     });
-    sockets.bind(actor, ws);
+    sockets.bind(actor, ws, req.socket);
     // Synchronously, before ws can read a frame that followed the upgrade.
     forwardSocketEvents(ws, actor);
     registry.track(connectionId, actor, () => {
