@@ -1,6 +1,7 @@
 /**
- * WriteBatcher: the writes of one event-loop turn reach the stream as one writev, in order;
- * writes of the next turn form the next batch; a destroyed stream is left alone.
+ * WriteBatcher: the writes of one callback and of the promise chain it started reach the
+ * stream as one writev, in order, before the next macrotask; later writes form the next
+ * batch; a destroyed stream is left alone.
  */
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
@@ -27,12 +28,21 @@ describe('WriteBatcher', () => {
   it('flushes the writes of one turn as one writev, in order, then starts a new batch', async () => {
     const batcher = new WriteBatcher();
     const { stream, calls } = recordingStream();
-    for (const frame of ['ack', 'agent_started', 'agent_completed']) {
+    batcher.batch(stream);
+    stream.write('ack');
+    // Like a handler: written from promise continuations queued after the first write.
+    const handler = (async () => {
+      await null;
       batcher.batch(stream);
-      stream.write(frame);
-    }
+      stream.write('agent_started');
+      await Promise.resolve();
+      batcher.batch(stream);
+      stream.write('agent_completed');
+    })();
     expect(calls).toEqual([]);
-    await nextTurn();
+    await handler;
+    // Flushed by a tick once the microtask queue drained, before any macrotask.
+    await new Promise<void>((resolve) => process.nextTick(resolve));
     expect(calls).toEqual([['ack', 'agent_started', 'agent_completed']]);
     batcher.batch(stream);
     stream.write('next');
