@@ -10,6 +10,8 @@ import type { ServerFrame } from '../protocol/frames.js';
 import { WriteBatcher } from './write-batching.js';
 
 export class SocketTable {
+  /** One batcher per server: see write-batching.ts. */
+  readonly batcher = new WriteBatcher();
   readonly #sockets = new WeakMap<AnyActorRef, WebSocket>();
   readonly #streams = new WeakMap<AnyActorRef, Duplex>();
   /**
@@ -35,7 +37,7 @@ type EffectArgs = { self: AnyActorRef };
 const ignoreWriteError = (): void => {};
 
 export function socketEffects(table: SocketTable) {
-  const batcher = new WriteBatcher();
+  const { batcher } = table;
   return {
     sendFrame: ({ self }: EffectArgs, params: { frame: ServerFrame }) => {
       const ws = table.socketOf(self);
