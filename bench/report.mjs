@@ -159,6 +159,7 @@ export function renderReport({ config, results, failures, machine, startedAt, se
   lines.push('## What is measured');
   lines.push('');
   lines.push(...describeScenarios(config.params));
+  lines.push('', 'Why the missed targets are missed, what was profiled and fixed: [bench/README.md](README.md).');
   if (notes.length) lines.push('', ...notes);
   lines.push('');
   return lines.join('\n');
