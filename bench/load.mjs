@@ -5,6 +5,8 @@
  * the work happens.
  */
 import { performance } from 'node:perf_hooks';
+import fc from 'fast-check';
+import WebSocket from 'ws';
 import { connect } from './clients.mjs';
 import { percentile, sortedCopy } from './stats.mjs';
 
@@ -201,6 +203,107 @@ const scenarios = {
       violations: violations.length,
     };
   },
+};
+
+/**
+ * One fuzzed connection on a real socket: credentials from the header or an auth frame, a
+ * random mix of messages, garbage and pings, the first `early` of them sent in the `open`
+ * callback (before `ready`), the rest after it. Resolves with what went wrong ([] if nothing):
+ * `ready` first; one ack per message, in order; one error per garbage frame; every run
+ * completed; seq consecutive (I1, I3, I4 seen from the client).
+ */
+function fuzzOne(port, user, plan) {
+  return new Promise((resolve) => {
+    const problems = [];
+    const headers = plan.header ? { authorization: `Bearer ${user}` } : {};
+    const ws = new WebSocket(`ws://127.0.0.1:${port}/ws`, { headers, perMessageDeflate: false });
+    const messageIds = plan.frames.flatMap((kind, i) => (kind === 'message' ? [`m${i}`] : []));
+    const garbage = plan.frames.filter((kind) => kind === 'garbage').length;
+    const acks = [];
+    let errors = 0;
+    let completed = 0;
+    let sawReady = false;
+    let nextSeq;
+    let endPong = false;
+    const send = (kind, i) => {
+      if (kind === 'message') ws.send(JSON.stringify({ type: 'message', id: `m${i}`, text: 'x' }));
+      else if (kind === 'ping') ws.send(JSON.stringify({ type: 'ping', id: `p${i}` }));
+      else ws.send('{not json');
+    };
+    const finishIfDone = () => {
+      if (!endPong || completed < messageIds.length) return;
+      if (acks.join() !== messageIds.join()) problems.push(`acks ${acks.join()} for ${messageIds.join()}`);
+      if (errors !== garbage) problems.push(`${errors} errors for ${garbage} garbage frames`);
+      ws.close(1000);
+    };
+    const timer = setTimeout(() => {
+      problems.push('no end within 10 s');
+      ws.terminate();
+    }, 10_000);
+    ws.on('open', () => {
+      if (!plan.header) ws.send(JSON.stringify({ type: 'auth', token: user }));
+      plan.frames.slice(0, plan.early).forEach((kind, i) => send(kind, i));
+    });
+    ws.on('message', (data) => {
+      const frame = JSON.parse(data.toString());
+      if (!sawReady) {
+        if (frame.type !== 'ready') problems.push(`first frame ${frame.type}`);
+        sawReady = true;
+        nextSeq = frame.lastSeq + 1;
+        plan.frames.slice(plan.early).forEach((kind, i) => send(kind, plan.early + i));
+        ws.send(JSON.stringify({ type: 'ping', id: 'end' }));
+        return;
+      }
+      if (frame.type === 'ack') acks.push(frame.id);
+      else if (frame.type === 'error') errors += 1;
+      else if (frame.type === 'pong' && frame.id === 'end') endPong = true;
+      else if (frame.type === 'event') {
+        if (frame.seq !== nextSeq) problems.push(`seq ${frame.seq}, expected ${nextSeq}`);
+        nextSeq = frame.seq + 1;
+        if (frame.event === 'agent_completed') completed += 1;
+      }
+      finishIfDone();
+    });
+    ws.on('error', (error) => problems.push(String(error)));
+    ws.on('close', (code) => {
+      clearTimeout(timer);
+      if (code !== 1000) problems.push(`closed ${code}`);
+      resolve(problems);
+    });
+  });
+}
+
+const fuzzPlan = fc.record({
+  header: fc.boolean(),
+  frames: fc.array(fc.constantFrom('message', 'message', 'message', 'ping', 'garbage'), { maxLength: 12 }),
+  early: fc.nat({ max: 12 }),
+});
+
+/** Fuzzing on real sockets: random connection scripts, `lanes` at a time, for `seconds`. */
+scenarios.sockfuzz = async (_impl, port, { seconds, lanes, seed }) => {
+  const failures = [];
+  let done = 0;
+  const deadline = performance.now() + seconds * 1000;
+  // Script i comes from seed + i, so a failing one can be regenerated (I11); socket timing is real.
+  const planAt = (index) => fc.sample(fuzzPlan, { numRuns: 1, seed: seed + index })[0];
+  let next = 0;
+  const t0 = performance.now();
+  async function lane() {
+    while (performance.now() < deadline) {
+      const index = next++;
+      const plan = planAt(index);
+      const problems = await fuzzOne(port, `z${index}`, { ...plan, early: Math.min(plan.early, plan.frames.length) });
+      done += 1;
+      if (problems.length) failures.push({ seed, index, plan, problems });
+    }
+  }
+  await Promise.all(Array.from({ length: lanes }, lane));
+  return {
+    interleavingsPerSec: done / ((performance.now() - t0) / 1000),
+    runs: done,
+    failures: failures.length,
+    firstFailure: failures[0],
+  };
 };
 
 process.on('message', async (message) => {

@@ -140,11 +140,18 @@ export function renderReport({ config, results, failures, machine, startedAt, se
     lines.push(`| fast-check interleavings/s, pure connection machine, 1 core | ${cell(runsOf(results, 'verify', 'lockstep', 'interleavingsPerSec'), int)} | | | | |`);
     lines.push(`| … steps (events, timer advances) driven/s | ${cell(runsOf(results, 'verify', 'lockstep', 'stepsPerSec'), int)} | | | | |`);
   }
+  if (config.scenarios.includes('sockfuzz')) {
+    lines.push(`| fuzzed connection scripts/s on real sockets (${config.params.sockfuzz.lanes} at a time) | ${cell(runsOf(results, 'sockfuzz', 'lockstep', 'interleavingsPerSec'), int)} | | | | |`);
+  }
   lines.push('');
   const sum = (scenario, key) => impls.map((i) => `${NAMES[i]} ${runsOf(results, scenario, i, key).reduce((a, b) => a + b, 0)}`).join(', ');
   lines.push('Correctness while measuring (summed over runs; must be 0):');
   if (config.scenarios.includes('throughput')) lines.push(`- throughput, out-of-order or unexpected frames: ${sum('throughput', 'violations')}`);
   if (config.scenarios.includes('latency')) lines.push(`- paced latency, unanswered messages: ${sum('latency', 'lost')}`);
+  if (config.scenarios.includes('sockfuzz')) {
+    const failed = (results.sockfuzz?.lockstep ?? []).flatMap((r) => (r?.firstFailure ? [r.firstFailure] : []));
+    lines.push(`- socket fuzzing, failing scripts: ${runsOf(results, 'sockfuzz', 'lockstep', 'failures').reduce((a, b) => a + b, 0)}${failed.length ? ` (first: ${JSON.stringify(failed[0])})` : ''}`);
+  }
   if (config.scenarios.includes('fanout')) {
     lines.push(`- fan-out, events lost: ${sum('fanout', 'lost')}`);
     lines.push(`- fan-out, seq gaps or duplicates: ${sum('fanout', 'violations')}`);
@@ -197,5 +204,10 @@ function describeScenarios(p) {
     `6. Verification speed: fast-check runs/s of the connection-ordering property (random interleavings of`,
     '   frames, backend readiness, clock advances, close and shutdown on the pure connection machine, checked',
     `   for I1–I3) in one process for ${p.verify.seconds} s.`,
+    `7. Socket fuzzing: random connection scripts (credentials from the header or an auth frame; messages,`,
+    '   pings and garbage, some sent in the `open` callback before `ready`) on real loopback sockets,',
+    `   ${p.sockfuzz.lanes} at a time for ${p.sockfuzz.seconds} s; each checked from the client: \`ready\` first, acks in`,
+    '   order, one error per garbage frame, every run completed, seq consecutive. Script i is generated',
+    `   from seed ${p.sockfuzz.seed} + i.`,
   ];
 }

@@ -6,7 +6,7 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { performance } from 'node:perf_hooks';
-import { readConfig } from './config.mjs';
+import { LOCKSTEP_ONLY, readConfig } from './config.mjs';
 import { runLoadJob, runVerifyJob } from './jobs.mjs';
 import { machineDescription, renderReport, summarize } from './report.mjs';
 
@@ -27,7 +27,7 @@ const results = {};
 const failures = [];
 for (const scenario of config.scenarios) {
   results[scenario] = {};
-  const impls = scenario === 'verify' ? ['lockstep'] : config.impls;
+  const impls = LOCKSTEP_ONLY.includes(scenario) ? ['lockstep'] : config.impls;
   for (const impl of impls) results[scenario][impl] = [];
   for (let run = 0; run < config.runs; run++) {
     for (const impl of impls) {
