@@ -13,6 +13,16 @@ export default tseslint.config(
     },
   },
   {
+    // bench/ is plain Node ESM (run without a build step): Node's globals.
+    files: ['bench/**/*.mjs'],
+    languageOptions: {
+      globals: Object.fromEntries(
+        ['process', 'console', 'URL', 'setTimeout', 'clearTimeout', 'setInterval', 'setImmediate', 'queueMicrotask']
+          .map((name) => [name, 'readonly']),
+      ),
+    },
+  },
+  {
     files: ['machines/**/*.ts'],
     rules: {
       'no-restricted-imports': ['error', {

@@ -1,4 +1,3 @@
-/* global process, setImmediate, console */
 // Cost of recording a connection's trace, per event, against the same actor without it.
 // Run after `npm run build`: node --expose-gc bench/record-overhead.mjs [events=200000]
 // (the first two runs warm up the JIT; the last two are printed)

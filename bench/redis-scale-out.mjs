@@ -1,4 +1,3 @@
-/* global process, console, URL */
 // Cost of scaling out: a message's run, from `send` to `agent_completed`, seen by a tab on
 // the same node and by the same user's tab on another node, with the Redis log, against one
 // in-memory node. Real processes: a redis-server (AOF appendfsync always) and `lockstep serve`.

@@ -26,3 +26,7 @@ export { RedisEventLog, type RedisEventLogOptions } from './delivery/redis-event
 export type { ScaleOut } from './delivery/scale-out.js';
 export type { Fanout } from './delivery/stream-hub.js';
 export type { MaybePromise } from './delivery/maybe-promise.js';
+export type { Inspect } from './server/options.js';
+export type { VerifyResult, BackendResult } from './trace/format.js';
+export type { StreamHubOptions } from './delivery/stream-hub.js';
+export type { CredentialSource } from './protocol/credentials.js';

@@ -2,21 +2,35 @@
  * Connection actor effects → ws calls. Built once per server; each effect finds its socket
  * through the actor that runs it (`self`), so the machine is provided once, not per socket.
  */
+import type { Duplex } from 'node:stream';
 import type { AnyActorRef } from 'xstate';
 import type { WebSocket } from 'ws';
 import { encodeServerFrame } from '../protocol/codec.js';
 import type { ServerFrame } from '../protocol/frames.js';
+import { WriteBatcher } from './write-batching.js';
 
 /** Which ws socket belongs to which connection actor (weakly held: a closed actor frees it). */
 export class SocketTable {
+  /** @internal One batcher per server: see write-batching.ts. */
+  readonly batcher = new WriteBatcher();
   readonly #sockets = new WeakMap<AnyActorRef, WebSocket>();
-  /** Associates `ws` with the actor that runs its protocol. */
-  bind(actor: AnyActorRef, ws: WebSocket): void {
+  readonly #streams = new WeakMap<AnyActorRef, Duplex>();
+  /**
+   * Associates `ws` with the actor that runs its protocol. `stream`: the TCP socket under `ws`
+   * (the upgrade's socket); when given, frames written in one event-loop turn are coalesced
+   * into one write (see write-batching.ts).
+   */
+  bind(actor: AnyActorRef, ws: WebSocket, stream?: Duplex): void {
     this.#sockets.set(actor, ws);
+    if (stream) this.#streams.set(actor, stream);
   }
   /** The socket of `actor`, or undefined once it is gone. */
   socketOf(actor: AnyActorRef): WebSocket | undefined {
     return this.#sockets.get(actor);
+  }
+  /** The TCP socket under the actor's ws, when it was bound with one. */
+  streamOf(actor: AnyActorRef): Duplex | undefined {
+    return this.#streams.get(actor);
   }
 }
 
@@ -32,10 +46,15 @@ const ignoreWriteError = (): void => {};
  * `watchDrain`, `ping`) implemented with ws, for `connectionMachine.provide({ actions })`.
  */
 export function socketEffects(table: SocketTable) {
+  const { batcher } = table;
   return {
-    /** Writes one frame; a failed write surfaces as the socket's `close` event. */
+    /** Writes one frame (coalesced with the turn's other frames); a failed write surfaces as the socket's `close` event. */
     sendFrame: ({ self }: SocketEffectArgs, params: { frame: ServerFrame }) => {
-      table.socketOf(self)?.send(encodeServerFrame(params.frame), ignoreWriteError);
+      const ws = table.socketOf(self);
+      if (!ws) return;
+      const stream = table.streamOf(self);
+      if (stream) batcher.batch(stream);
+      ws.send(encodeServerFrame(params.frame), ignoreWriteError);
     },
     /** Starts the closing handshake with the machine's code and reason. */
     closeSocket: ({ self }: SocketEffectArgs, params: { code: number; reason: string }) => {

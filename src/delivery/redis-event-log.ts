@@ -43,6 +43,7 @@ interface OwnRun { member: string; appends: number }
 
 /** An EventLog in Redis Streams: one stream per user, exact retention, the epoch shared by every node, message-id dedup across nodes. */
 export class RedisEventLog implements EventLog {
+  /** @internal Key names under the configured prefix. */
   readonly keys: RedisKeys;
   readonly retainEvents: number;
   readonly retainMs: number;

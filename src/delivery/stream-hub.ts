@@ -48,6 +48,7 @@ export interface Fanout {
   onResync(listener: () => void): void;
 }
 
+/** Options of `StreamHub`: the per-user connection limit, cross-node fan-out, and where read failures are reported. */
 export interface StreamHubOptions {
   maxConnectionsPerUser?: number;
   fanout?: Fanout;

@@ -6,6 +6,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { BEARER_SUBPROTOCOL_PREFIX, SUBPROTOCOL } from './frames.js';
 
+/** Where a connection's token came from: the Authorization header, the bearer subprotocol, or a first `auth` frame. */
 export type CredentialSource = 'header' | 'subprotocol' | 'frame';
 export interface UpgradeCredentials { token: string | undefined; source: CredentialSource }
 

@@ -234,7 +234,7 @@ export function createLockstepServer(userOptions: LockstepServerOptions = {}): L
       ...(inspect ? { inspect } : {}),
     });
     recorder?.watch(actor);
-    sockets.bind(actor, ws);
+    sockets.bind(actor, ws, req.socket);
     connectionIds.set(actor, connectionId);
     // Synchronously, before ws can read a frame that followed the upgrade.
     forwardSocketEvents(ws, actor);
@@ -265,6 +265,10 @@ export function createLockstepServer(userOptions: LockstepServerOptions = {}): L
       refuseUpgrade(socket, '503 Service Unavailable');
       return;
     }
+    // The 101 response joins the write batch, so with a ready backend it leaves together with
+    // the `ready` frame (one segment: the client reads both at once); a slow backend does not
+    // hold it — the batch flushes as soon as this callback's microtasks have run.
+    sockets.batcher.batch(socket);
     wss.handleUpgrade(req, socket, head, attach);
   };
   httpServer.on('upgrade', onUpgrade);

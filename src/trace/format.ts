@@ -17,6 +17,7 @@ export const REDACTED = '[redacted]';
 /** A verifyToken or readiness promise outcome: only what the handshake uses of it. */
 /** `userId: null`: the verifier resolved without a string user id (the handshake then rejects). */
 export type VerifyResult = { ok: true; userId: string | null } | { ok: false; error: string };
+/** How the backend readiness check ended in a recorded connection. */
 export type BackendResult = { ok: true } | { ok: false; error: string };
 
 /** One entry of a recorded trace: an event the connection actor received, a delay that fired, a handshake result, or an effect. */

@@ -193,6 +193,9 @@ async function executeOnServer(path: Path, { segments, corkFromStart }: { segmen
   expect(vertex(await m.processed(actor, 'xstate.init', 1)), 'initial state').toBe(vertex(first));
   const counts = new Map<string, number>();
   for (const segment of segments) {
+    // Each cause happens in its own event-loop turn, as network events do: the adapter's write
+    // batch (src/adapter/write-batching.ts) has left the socket by then, as it would have.
+    await new Promise<void>((resolve) => setImmediate(resolve));
     await segment.cause(env);
     for (const j of segment.steps) {
       const step = path.steps[j]!;

@@ -1,0 +1,42 @@
+/**
+ * lockstep under test: the full protocol (auth from the upgrade header, handshake machine,
+ * JSON frames, ack, a run with `agent_started` + `agent_completed` per message, per-user
+ * `seq`), with an instantly-ready backend and a handler that does nothing. Limits that would
+ * throttle a load test on purpose (rate limit, per-user connection cap) are lifted; the
+ * backpressure bounds stay at their defaults.
+ */
+import { createLockstepServer } from '../../dist/src/index.js';
+
+export async function startTarget() {
+  const server = createLockstepServer({
+    host: '127.0.0.1',
+    port: 0,
+    ready: async () => {},
+    handler: () => undefined,
+    // Rate limit lifted by an unreachable burst; the refill rate stays low so the bucket's refill
+    // timer ticks once a second (a rate of 1e9/s would tick every millisecond per connection).
+    limits: { messageRate: 1, messageBurst: 1_000_000_000 },
+    maxConnectionsPerUser: 1_000_000,
+  });
+  const { port } = await server.listen();
+  return {
+    port,
+    connections: () => server.liveConnections,
+    /** `events` events per user, round-robin over users: a run of agent_thinking events. */
+    fanout(users, events, done) {
+      const runs = users.map((user) => server.startRun(user));
+      let round = 1; // agent_started is event 1
+      const step = () => {
+        round += 1;
+        for (const run of runs) {
+          if (round === events) run.complete({ n: round });
+          else run.thinking({ n: round });
+        }
+        if (round < events) setImmediate(step);
+        else done();
+      };
+      setImmediate(step);
+    },
+    close: () => server.close(),
+  };
+}
