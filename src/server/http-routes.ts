@@ -26,8 +26,9 @@ export function createRequestHandler(deps: HttpRouteDeps) {
       return true;
     }
     if (path === '/metrics') {
-      deps.metrics.registry.metrics().then(
-        (text) => {
+      Promise.all([deps.metrics.registry.metrics(), deps.metrics.processRegistry.metrics()]).then(
+        ([own, process]) => {
+          const text = `${own}\n${process}`;
           res.writeHead(200, { 'content-type': deps.metrics.registry.contentType });
           res.end(text);
         },

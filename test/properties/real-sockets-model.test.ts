@@ -257,7 +257,7 @@ describe('I4, I5, I7, I10 over real sockets (model-based)', () => {
         expect(real.h.server.liveConnections).toBe(0);
       }),
       // A run that hangs (an event that never comes) fails and shrinks instead of timing out the file.
-      { numRuns: realSocketRuns(30), timeout: 10_000 },
+      { numRuns: realSocketRuns(30), timeout: 10_000, endOnFailure: process.env.FC_END_ON_FAILURE === "1" },
     );
   });
 });
