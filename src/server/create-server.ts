@@ -125,8 +125,6 @@ export function createLockstepServer(userOptions: LockstepServerOptions = {}): L
   const recording = options.record && { ...options.record, sink: traceSink(options.record.target, options.logger) };
 
   const sockets = new SocketTable();
-  // The hub keys subscribers by connection id; effects only get the actor.
-  const connectionIds = new WeakMap<AnyActorRef, string>();
   const runs = new RunTracker();
   const webSocketOptions = {
     maxPayload: options.maxPayload,
@@ -205,7 +203,9 @@ export function createLockstepServer(userOptions: LockstepServerOptions = {}): L
           ),
         ),
       readFromLog: ({ self }, params) => {
-        const read = andThen(hub.readForConnection(connectionIds.get(self) ?? '', params.userId, params.afterSeq), (events) =>
+        // The hub keys subscribers by connection id, which the actor's context holds.
+        const { connectionId } = (self as ConnectionActor).getSnapshot().context;
+        const read = andThen(hub.readForConnection(connectionId, params.userId, params.afterSeq), (events) =>
           self.send({ type: 'stream.caughtUp', events }));
         // A failed read is treated like events lost to retention: the connection closes.
         if (isPromise(read)) read.catch(() => self.send({ type: 'stream.caughtUp', events: undefined }));
@@ -227,15 +227,15 @@ export function createLockstepServer(userOptions: LockstepServerOptions = {}): L
     });
     // Both observers see every inspection event: the Stately inspector and the recorder.
     const inspect = combineInspectors(options.inspect, recorder ? recorder.inspect : undefined);
+    // The recorder's clock wraps options.clock (to see which named delays fire).
+    const clock = recorder ? recorder.clock : options.clock;
     const actor: ConnectionActor = createActor(machine, {
       input,
-      ...(options.clock ? { clock: options.clock } : {}),
-      ...(recorder ? { clock: recorder.clock } : {}),
+      ...(clock ? { clock } : {}),
       ...(inspect ? { inspect } : {}),
     });
     recorder?.watch(actor);
     sockets.bind(actor, ws, req.socket);
-    connectionIds.set(actor, connectionId);
     // Synchronously, before ws can read a frame that followed the upgrade.
     forwardSocketEvents(ws, actor);
     registry.track(connectionId, actor, () => {

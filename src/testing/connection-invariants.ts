@@ -60,15 +60,20 @@ export function checkNoSendOutsideOpenWindow(trace: ScenarioTrace): Violation[] 
   );
 }
 
+/** The message id an effect answers: handed to the handler, or refused with an error naming it. */
+function answeredMessage(effect: Effect): string | undefined {
+  if (effect.kind === 'handler') return effect.id;
+  if (effect.kind === 'send' && effect.frame.type === 'error' && effect.frame.ref?.startsWith('m')) return effect.frame.ref;
+  return undefined;
+}
+
 /**
  * I3: every valid message is answered exactly once, in arrival order — handed to the handler,
  * or refused with an error frame naming it — and all of them are, unless the connection ended
  * with an explicit code. Before `ready` the unanswered ones are all held.
  */
 export function checkNoSilentLoss(trace: ScenarioTrace): Violation[] {
-  const answered = trace.effects.flatMap((e) =>
-    e.kind === 'handler' ? [e.id] : e.kind === 'send' && e.frame.type === 'error' && e.frame.ref?.startsWith('m') ? [e.frame.ref] : [],
-  );
+  const answered = trace.effects.flatMap((e) => answeredMessage(e) ?? []);
   const violations: Violation[] = [];
   const expectedPrefix = trace.sentMessageIds.slice(0, answered.length);
   if (answered.join() !== expectedPrefix.join()) {
@@ -82,9 +87,7 @@ export function checkNoSilentLoss(trace: ScenarioTrace): Violation[] {
     }
     return violations;
   }
-  const answeredThen = trace.effects
-    .slice(0, last.effectCount)
-    .filter((e) => e.kind === 'handler' || (e.kind === 'send' && e.frame.type === 'error' && e.frame.ref?.startsWith('m'))).length;
+  const answeredThen = trace.effects.slice(0, last.effectCount).filter((e) => answeredMessage(e) !== undefined).length;
   const unanswered = trace.sentMessageIds.length - answeredThen;
   if (last.state.startsWith('ready') && unanswered !== 0) {
     violations.push({ invariant: 'I3', message: `${unanswered} message(s) neither handled nor refused while ready and open (state ${last.state})` });

@@ -46,6 +46,11 @@ interface Real {
 
 const serverOptions = (log: MemoryEventLog) => ({ eventLog: log, drainMs: 1_000 });
 
+/** The TCP socket under a client's ws: pausing it stops reading, as a slow client does. */
+function tcpOf(tab: Tab): { pause(): void; resume(): void } {
+  return (tab.client!.ws as unknown as { _socket: { pause(): void; resume(): void } })._socket;
+}
+
 function lastSeen(tab: Tab): number {
   return tab.history.at(-1)?.seq ?? tab.start;
 }
@@ -176,8 +181,7 @@ class PauseReading extends TabCommand {
   check = (m: Readonly<Model>) => m.tabs[this.index(m)]?.open === true && m.tabs[this.index(m)]?.paused === false;
   async run(m: Model, r: Real) {
     const t = this.index(m);
-    const socket = (r.tabs[t]!.client!.ws as unknown as { _socket: { pause(): void } })._socket;
-    socket.pause();
+    tcpOf(r.tabs[t]!).pause();
     m.tabs[t] = { ...m.tabs[t]!, paused: true };
     checkHistories(m, r);
   }
@@ -189,7 +193,7 @@ class ResumeReading extends TabCommand {
   async run(m: Model, r: Real) {
     const t = this.index(m);
     const tab = r.tabs[t]!;
-    (tab.client!.ws as unknown as { _socket: { resume(): void } })._socket.resume();
+    tcpOf(tab).resume();
     m.tabs[t] = { ...m.tabs[t]!, paused: false };
     await caughtUp(tab, m);
     checkHistories(m, r);
@@ -202,7 +206,7 @@ class RestartServer implements fc.AsyncCommand<Model, Real> {
   async run(m: Model, r: Real) {
     // Paused readers cannot answer the close handshake; let them read what is left first.
     for (const [i, tab] of r.tabs.entries()) {
-      if (m.tabs[i]?.paused) (tab.client!.ws as unknown as { _socket: { resume(): void } })._socket.resume();
+      if (m.tabs[i]?.paused) tcpOf(tab).resume();
     }
     await r.h.server.close();
     for (const [i, tab] of r.tabs.entries()) {
@@ -244,7 +248,7 @@ describe('I4, I5, I7, I10 over real sockets (model-based)', () => {
           await fc.asyncModelRun(() => ({ model, real }), cmds);
           // Finally every tab resumes and must hold the complete stream of its user.
           for (const [i, tab] of real.tabs.entries()) {
-            if (model.tabs[i]?.paused) (tab.client!.ws as unknown as { _socket: { resume(): void } })._socket.resume();
+            if (model.tabs[i]?.paused) tcpOf(tab).resume();
             if (!model.tabs[i]?.open) await connect(real, tab, true);
             model.tabs[i] = { user: tab.user, open: true, paused: false };
             await caughtUp(tab, model);
