@@ -62,7 +62,36 @@ export interface ConnectionInput {
   limits: ConnectionLimits;
 }
 
-/** The connection machine's context: identity, held frames, counters, stream position, close. */
+/**
+ * How the connection joined its user's stream: asked for at the upgrade (`resume`), answered
+ * by `stream.joined`. Set once; grouped so the per-frame context copies stay small.
+ */
+export interface StreamStart {
+  /** `?epoch&lastSeq` from the upgrade URL, if the client asked to resume. */
+  resume: ResumeRequest | undefined;
+  epoch: string | undefined;
+  resumed: boolean;
+  resumeFailure: ResumeFailure | undefined;
+  /** Missed events received with `stream.joined`, sent right after the ready frame. */
+  replay: StreamEvent[];
+}
+
+/** Why and how the connection ended: set once, when it starts closing or the socket goes. */
+export interface CloseFacts {
+  /** The code the server closes with (undefined: the server did not start the close). */
+  code: number | undefined;
+  reason: string | undefined;
+  /** The code the peer's close carried (`socket.close`). */
+  peerCode: number | undefined;
+  socketError: string | undefined;
+}
+
+/**
+ * The connection machine's context: identity, held frames, per-frame counters, stream
+ * position, close facts. Fields that change per frame are top-level; facts set once are
+ * grouped (`stream`, `close`): every `assign` copies the top level, and XState's copy gets
+ * several times slower past about 20 fields (measured: bench/README.md).
+ */
 export interface ConnectionContext {
   connectionId: string;
   limits: ConnectionLimits;
@@ -78,17 +107,10 @@ export interface ConnectionContext {
   /** Token bucket for `message` frames; refilled by the `rateRefill` delay while below burst. */
   messageTokens: number;
   runCount: number;
-  epoch: string | undefined;
+  /** Seq of the last event written to the socket. */
   lastSeq: number;
-  resumed: boolean;
-  resumeFailure: ResumeFailure | undefined;
-  resume: ResumeRequest | undefined;
-  /** Missed events received with `stream.joined`, sent right after the ready frame. */
-  replay: StreamEvent[];
-  closeCode: number | undefined;
-  closeReason: string | undefined;
-  peerCloseCode: number | undefined;
-  socketError: string | undefined;
+  stream: StreamStart;
+  close: CloseFacts;
 }
 
 /** The delivery layer's answer to `joinStream`. */
@@ -210,13 +232,12 @@ const connectionBase = setup({
     leaveStream: (_, _params: { connectionId: string }) => {},
 
     // ── context updates ──
-    setClose: assign((_, params: { code: number; reason: string }) => ({
-      closeCode: params.code,
-      closeReason: params.reason,
+    setClose: assign(({ context }, params: { code: number; reason: string }) => ({
+      close: { ...context.close, code: params.code, reason: params.reason },
     })),
-    recordSocketError: assign(({ event }) => {
+    recordSocketError: assign(({ context, event }) => {
       assertEvent(event, 'socket.error');
-      return { socketError: event.message, closeCode: event.closeCode, closeReason: event.message };
+      return { close: { ...context.close, socketError: event.message, code: event.closeCode, reason: event.message } };
     }),
     holdFrame: assign(({ context, event }) => {
       assertEvent(event, 'socket.frame');
@@ -245,8 +266,9 @@ const connectionSetup = connectionBase.extend({
     }),
     // Missed events go out before any live one: live events are still queued behind us.
     sendReplay: connectionBase.enqueueActions(({ context, enqueue }) => {
-      for (const event of context.replay) enqueue({ type: 'sendFrame', params: { frame: { type: 'event', ...event } } });
-      if (context.replay.length > 0) enqueue.assign({ replay: [] });
+      const { replay } = context.stream;
+      for (const event of replay) enqueue({ type: 'sendFrame', params: { frame: { type: 'event', ...event } } });
+      if (replay.length > 0) enqueue.assign({ stream: { ...context.stream, replay: [] } });
     }),
     // Re-raise held frames: raised events run before any later socket event, so order holds.
     releaseEarlyFrames: connectionBase.enqueueActions(({ context, enqueue }) => {
@@ -325,23 +347,16 @@ export const connectionMachine = connectionSetup.createMachine({
     badFrames: 0,
     messageTokens: input.limits.messageBurst,
     runCount: 0,
-    epoch: undefined,
     lastSeq: 0,
-    resumed: false,
-    resumeFailure: undefined,
-    resume: input.resume,
-    replay: [],
-    closeCode: undefined,
-    closeReason: undefined,
-    peerCloseCode: undefined,
-    socketError: undefined,
+    stream: { resume: input.resume, epoch: undefined, resumed: false, resumeFailure: undefined, replay: [] },
+    close: { code: undefined, reason: undefined, peerCode: undefined, socketError: undefined },
   }),
   initial: 'handshaking',
   on: {
     // The socket is gone: whatever state we were in, nothing more can be written (I2, I10).
     'socket.close': {
       target: '.closed',
-      actions: assign({ peerCloseCode: ({ event }) => event.code }),
+      actions: assign({ close: ({ context, event }) => ({ ...context.close, peerCode: event.code }) }),
     },
   },
   states: {
@@ -362,8 +377,8 @@ export const connectionMachine = connectionSetup.createMachine({
           },
           {
             target: 'closing',
-            actions: assign(({ event }) =>
-              event.output.ok ? {} : { closeCode: event.output.code, closeReason: event.output.reason },
+            actions: assign(({ context, event }) =>
+              event.output.ok ? {} : { close: { ...context.close, code: event.output.code, reason: event.output.reason } },
             ),
           },
         ],
@@ -390,7 +405,7 @@ export const connectionMachine = connectionSetup.createMachine({
         params: ({ context }) => ({
           connectionId: context.connectionId,
           userId: context.userId ?? '',
-          resume: context.resume,
+          resume: context.stream.resume,
         }),
       },
       on: {
@@ -409,12 +424,15 @@ export const connectionMachine = connectionSetup.createMachine({
         },
         'stream.joined': {
           target: 'ready',
-          actions: assign(({ event }) => ({
-            epoch: event.epoch,
+          actions: assign(({ context, event }) => ({
             lastSeq: event.lastSeq,
-            resumed: event.resumed,
-            resumeFailure: event.reason,
-            replay: event.replay,
+            stream: {
+              resume: context.stream.resume,
+              epoch: event.epoch,
+              resumed: event.resumed,
+              resumeFailure: event.reason,
+              replay: event.replay,
+            },
           })),
         },
         ...whileOpen,
@@ -430,10 +448,10 @@ export const connectionMachine = connectionSetup.createMachine({
               type: 'ready',
               userId: context.userId ?? '',
               connectionId: context.connectionId,
-              epoch: context.epoch ?? '',
+              epoch: context.stream.epoch ?? '',
               lastSeq: context.lastSeq,
-              resumed: context.resumed,
-              ...(context.resumeFailure === undefined ? {} : { reason: context.resumeFailure }),
+              resumed: context.stream.resumed,
+              ...(context.stream.resumeFailure === undefined ? {} : { reason: context.stream.resumeFailure }),
             },
           }),
         },
@@ -560,8 +578,8 @@ export const connectionMachine = connectionSetup.createMachine({
         {
           type: 'closeSocket',
           params: ({ context }) => ({
-            code: context.closeCode ?? CloseCode.NORMAL,
-            reason: context.closeReason ?? '',
+            code: context.close.code ?? CloseCode.NORMAL,
+            reason: context.close.reason ?? '',
           }),
         },
       ],

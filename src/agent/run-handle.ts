@@ -3,7 +3,7 @@
  * first and appended to the user's stream only if the grammar allows it (invariant I6);
  * a refused call throws `LOCKSTEP_ERR_EVENT_ORDER` and nothing reaches a client.
  */
-import { createActor, type Actor } from 'xstate';
+import { createActor, type Actor, type SnapshotFrom } from 'xstate';
 import { agentRunMachine, type AgentRunEvent } from '../../machines/agent-run.js';
 import { LockstepError } from '../protocol/errors.js';
 import type { AgentEventName } from '../protocol/frames.js';
@@ -43,29 +43,64 @@ const EVENT_NAME: Record<AgentRunEvent['type'], AgentEventName> = {
   'run.fail': 'agent_error',
 };
 
+type RunSnapshot = SnapshotFrom<typeof agentRunMachine>;
+
+/**
+ * Every run starts in the machine's initial state, so its snapshot is computed once per
+ * machine and shared (snapshots are immutable) until the run needs an actor of its own.
+ */
+const initialSnapshots = new WeakMap<AgentRunMachine, RunSnapshot>();
+function initialSnapshotOf(machine: AgentRunMachine): RunSnapshot {
+  let snapshot = initialSnapshots.get(machine);
+  if (snapshot === undefined) {
+    snapshot = createActor(machine, { input: { runId: '' } }).getSnapshot();
+    initialSnapshots.set(machine, snapshot);
+  }
+  return snapshot;
+}
+
+/**
+ * The final state `event` takes `snapshot` to in one transition with no actions, or
+ * undefined when it goes anywhere else (or needs actions run).
+ */
+function finalStateAfter(snapshot: RunSnapshot, event: AgentRunEvent): string | undefined {
+  const [transition, ...others] = snapshot.machine.getTransitionData(snapshot, event);
+  const target = transition?.target?.[0];
+  if (others.length > 0 || transition?.actions.length !== 0 || transition.target?.length !== 1) return undefined;
+  return target?.type === 'final' ? target.key : undefined;
+}
+
+/**
+ * A run handle checked by the run machine. The actor is created when the run first leaves
+ * its initial state for a state that is not final: a run that ends in one step (the handler
+ * answered at once, or failed) is checked against the machine's shared initial snapshot
+ * instead, which saves creating an actor per message (about 15 µs, measured in bench/).
+ */
 class CheckedRun implements RunHandle {
   /** `<connectionId>.<n>` for a message's run, `push.<uuid>` for `startRun`/`sendToUser`. */
   readonly runId: string;
   /** The user whose stream (every tab) receives the events. */
   readonly userId: string;
-  readonly #actor: Actor<typeof agentRunMachine>;
+  readonly #machine: AgentRunMachine;
+  #actor: Actor<typeof agentRunMachine> | undefined;
+  /** The final state of a run that ended from its initial state in one step, without an actor. */
+  #endedIn: string | undefined;
   readonly #emit: EmitAgentEvent;
 
   constructor(runId: string, userId: string, emit: EmitAgentEvent, machine: AgentRunMachine) {
     this.runId = runId;
     this.userId = userId;
     this.#emit = emit;
-    this.#actor = createActor(machine, { input: { runId } });
-    this.#actor.start();
+    this.#machine = machine;
     emit('agent_started', {});
   }
 
   get ended(): boolean {
-    return this.#actor.getSnapshot().status === 'done';
+    return this.#endedIn !== undefined || this.#actor?.getSnapshot().status === 'done';
   }
 
   get openToolCalls(): readonly string[] {
-    return this.#actor.getSnapshot().context.openToolCalls;
+    return this.#actor?.getSnapshot().context.openToolCalls ?? [];
   }
 
   /** Appends `agent_thinking` (allowed while no tool call is open, or between tool calls). */
@@ -94,9 +129,11 @@ class CheckedRun implements RunHandle {
   }
 
   #step(event: AgentRunEvent, data: unknown): void {
-    const snapshot = this.#actor.getSnapshot();
-    if (!snapshot.can(event)) {
-      const state = snapshot.status === 'done' ? `${String(snapshot.value)} (ended)` : String(snapshot.value);
+    const snapshot = this.#actor?.getSnapshot() ?? initialSnapshotOf(this.#machine);
+    if (this.#endedIn !== undefined || !snapshot.can(event)) {
+      const state = this.#endedIn !== undefined
+        ? `${this.#endedIn} (ended)`
+        : snapshot.status === 'done' ? `${String(snapshot.value)} (ended)` : String(snapshot.value);
       const call = 'toolCallId' in event ? `(${event.toolCallId})` : '';
       const open = snapshot.context.openToolCalls;
       throw new LockstepError(
@@ -105,8 +142,15 @@ class CheckedRun implements RunHandle {
           (open.length > 0 ? `; open tool calls: ${open.join(', ')}` : ''),
       );
     }
-    this.#actor.send(event);
+    const endsIn = this.#actor === undefined ? finalStateAfter(snapshot, event) : undefined;
+    if (endsIn !== undefined) this.#endedIn = endsIn;
+    else this.#actorNow().send(event);
     this.#emit(EVENT_NAME[event.type], data);
+  }
+
+  #actorNow(): Actor<typeof agentRunMachine> {
+    this.#actor ??= createActor(this.#machine, { input: { runId: this.runId } }).start();
+    return this.#actor;
   }
 }
 

@@ -18,13 +18,27 @@ export function topState(actor: ConnectionActor): string {
   return typeof value === 'string' ? value : (Object.keys(value)[0] ?? 'unknown');
 }
 
+/** What the registry keeps per live connection (one entry, so an idle connection costs one Map slot). */
+interface Tracked {
+  readonly actor: ConnectionActor;
+  /** performance.now() when tracked. */
+  readonly startedAt: number;
+  /** Top-level state last observed. */
+  state: string;
+  wasReady: boolean;
+  /** performance.now() when it became congested; undefined while flowing. */
+  congestedSince: number | undefined;
+}
+
+/** Whether the snapshot's `ready.flow` region is congested or catching up (not `flowing`). */
+function isCongested(value: unknown): boolean {
+  if (typeof value !== 'object' || value === null || !('ready' in value)) return false;
+  const flow = (value.ready as { flow?: unknown }).flow;
+  return flow !== undefined && flow !== 'flowing';
+}
+
 export class ConnectionRegistry {
-  readonly #actors = new Map<string, ConnectionActor>();
-  readonly #states = new Map<string, string>();
-  /** Connection id → when it became congested (performance.now()). */
-  readonly #congested = new Map<string, number>();
-  /** Connection id → when it was tracked, and whether it ever reached `ready`. */
-  readonly #timing = new Map<string, { startedAt: number; wasReady: boolean }>();
+  readonly #tracked = new Map<string, Tracked>();
   readonly #metrics: ServerMetrics;
   readonly #log: LifecycleLog;
   readonly #onTrace: ((entry: TraceEntry) => void) | undefined;
@@ -37,16 +51,16 @@ export class ConnectionRegistry {
   }
 
   get size(): number {
-    return this.#actors.size;
+    return this.#tracked.size;
   }
 
-  actors(): IterableIterator<ConnectionActor> {
-    return this.#actors.values();
+  *actors(): IterableIterator<ConnectionActor> {
+    for (const entry of this.#tracked.values()) yield entry.actor;
   }
 
   countByState(): Record<LiveConnectionState, number> {
     const counts = Object.fromEntries(CONNECTION_STATES.map((s) => [s, 0])) as Record<LiveConnectionState, number>;
-    for (const state of this.#states.values()) {
+    for (const { state } of this.#tracked.values()) {
       if (state in counts) counts[state as LiveConnectionState] += 1;
     }
     return counts;
@@ -57,20 +71,19 @@ export class ConnectionRegistry {
    * connection is closed with 1011 and logged, and Node keeps serving everyone else.
    */
   track(connectionId: string, actor: ConnectionActor, onFault: (error: unknown) => void): void {
-    const startedAt = performance.now();
-    this.#actors.set(connectionId, actor);
-    this.#timing.set(connectionId, { startedAt, wasReady: false });
+    const entry: Tracked = { actor, startedAt: performance.now(), state: '', wasReady: false, congestedSince: undefined };
+    this.#tracked.set(connectionId, entry);
     actor.subscribe({
-      next: () => this.#observe(connectionId, actor, startedAt),
-      complete: () => this.#remove(connectionId, actor),
+      next: () => this.#observe(connectionId, entry),
+      complete: () => this.#remove(connectionId),
       error: (error) => {
         this.#log.fault({ connectionId, userId: actor.getSnapshot().context.userId }, error);
         onFault(error);
-        this.#remove(connectionId, actor, 1011);
+        this.#remove(connectionId, 1011);
       },
     });
     actor.start();
-    this.#observe(connectionId, actor, startedAt);
+    this.#observe(connectionId, entry);
   }
 
   trace(entry: TraceEntry): void {
@@ -78,72 +91,68 @@ export class ConnectionRegistry {
   }
 
   whenEmpty(): Promise<void> {
-    if (this.#actors.size === 0) return Promise.resolve();
+    if (this.#tracked.size === 0) return Promise.resolve();
     return new Promise((resolve) => this.#emptyWaiters.push(resolve));
   }
 
-  #observe(connectionId: string, actor: ConnectionActor, startedAt: number): void {
-    const state = topState(actor);
-    this.#observeCongestion(connectionId, actor, state);
-    if (this.#states.get(connectionId) === state) return;
-    this.#states.set(connectionId, state);
+  // Runs on every snapshot (several per message): a state-name comparison unless something changed.
+  #observe(connectionId: string, entry: Tracked): void {
+    const snapshot = entry.actor.getSnapshot();
+    const value = snapshot.value;
+    const state = typeof value === 'string' ? value : (Object.keys(value)[0] ?? 'unknown');
+    this.#observeCongestion(connectionId, entry, state, isCongested(value));
+    if (entry.state === state) return;
+    entry.state = state;
     this.#onTrace?.({ kind: 'state', connectionId, state });
     if (state === 'ready') {
-      const context = actor.getSnapshot().context;
-      this.#metrics.handshakeSeconds.observe((performance.now() - startedAt) / 1000);
+      const context = snapshot.context;
+      const now = performance.now();
+      this.#metrics.handshakeSeconds.observe((now - entry.startedAt) / 1000);
       if (context.heldFrames > 0) this.#metrics.framesHeldBeforeReady.inc(context.heldFrames);
-      const timing = this.#timing.get(connectionId);
-      if (timing) timing.wasReady = true;
+      entry.wasReady = true;
       const facts = { connectionId, userId: context.userId };
-      this.#log.ready(facts, performance.now() - startedAt, context.heldFrames);
-      if (context.resume !== undefined) {
-        this.#log.resume(facts, context.resume, {
-          resumed: context.resumed,
+      this.#log.ready(facts, now - entry.startedAt, context.heldFrames);
+      if (context.stream.resume !== undefined) {
+        this.#log.resume(facts, context.stream.resume, {
+          resumed: context.stream.resumed,
           lastSeq: context.lastSeq,
-          reason: context.resumeFailure,
+          reason: context.stream.resumeFailure,
         });
       }
     }
   }
 
-  #observeCongestion(connectionId: string, actor: ConnectionActor, state: string): void {
-    // Catching up from the log still counts: the consumer is slow until it is `flowing` again.
-    const snapshot = actor.getSnapshot();
-    const congested =
-      state === 'ready' &&
-      (snapshot.matches({ ready: { flow: 'congested' } }) || snapshot.matches({ ready: { flow: 'catchingUp' } }));
-    const since = this.#congested.get(connectionId);
+  // Catching up from the log still counts: the consumer is slow until it is `flowing` again.
+  #observeCongestion(connectionId: string, entry: Tracked, state: string, congested: boolean): void {
+    const since = entry.congestedSince;
     if (congested === (since !== undefined)) return;
-    const facts = { connectionId, userId: snapshot.context.userId };
+    const facts = { connectionId, userId: entry.actor.getSnapshot().context.userId };
     if (congested) {
-      this.#congested.set(connectionId, performance.now());
+      entry.congestedSince = performance.now();
       this.#metrics.congestions.inc();
       this.#onTrace?.({ kind: 'state', connectionId, state: 'ready.congested' });
       this.#log.congested(facts);
     } else {
-      this.#congested.delete(connectionId);
+      entry.congestedSince = undefined;
       // Leaving `ready` while congested is reported by the close line (1008 slow consumer).
       if (state === 'ready' && since !== undefined) this.#log.caughtUp(facts, performance.now() - since);
     }
   }
 
-  #remove(connectionId: string, actor: ConnectionActor, faultCode?: number): void {
-    this.#congested.delete(connectionId);
-    if (!this.#actors.has(connectionId)) return;
-    const context = actor.getSnapshot().context;
-    const code = faultCode ?? context.closeCode ?? context.peerCloseCode ?? 1006;
+  #remove(connectionId: string, faultCode?: number): void {
+    const entry = this.#tracked.get(connectionId);
+    if (entry === undefined) return;
+    const context = entry.actor.getSnapshot().context;
+    const code = faultCode ?? context.close.code ?? context.close.peerCode ?? 1006;
     this.#metrics.closes.inc({ code: String(code) });
-    const timing = this.#timing.get(connectionId);
     this.#log.closed(
       { connectionId, userId: context.userId },
-      { code, reason: context.closeReason, byServer: faultCode !== undefined || context.closeCode !== undefined },
-      { lifetimeMs: timing ? performance.now() - timing.startedAt : 0, wasReady: timing?.wasReady ?? false },
+      { code, reason: context.close.reason, byServer: faultCode !== undefined || context.close.code !== undefined },
+      { lifetimeMs: performance.now() - entry.startedAt, wasReady: entry.wasReady },
     );
-    this.#timing.delete(connectionId);
-    this.#actors.delete(connectionId);
-    this.#states.delete(connectionId);
+    this.#tracked.delete(connectionId);
     this.#onTrace?.({ kind: 'state', connectionId, state: 'closed' });
-    if (this.#actors.size === 0) {
+    if (this.#tracked.size === 0) {
       const waiters = this.#emptyWaiters;
       this.#emptyWaiters = [];
       for (const resolve of waiters) resolve();

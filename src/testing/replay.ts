@@ -164,9 +164,9 @@ export function replayTrace(input: unknown, options: ReplayOptions = {}): Replay
   const final: TraceFinal = {
     status: snapshot.status === 'stopped' ? 'done' : snapshot.status,
     state: snapshot.value,
-    closeCode: snapshot.context.closeCode ?? null,
-    closeReason: snapshot.context.closeReason ?? null,
-    peerCloseCode: snapshot.context.peerCloseCode ?? null,
+    closeCode: snapshot.context.close.code ?? null,
+    closeReason: snapshot.context.close.reason ?? null,
+    peerCloseCode: snapshot.context.close.peerCode ?? null,
   };
   actor.stop();
 

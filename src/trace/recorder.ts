@@ -13,7 +13,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import type { AnyActorRef, InspectionEvent } from 'xstate';
-import type { ConnectionEvent, ConnectionLimits } from '../../machines/connection.js';
+import type { ConnectionContext, ConnectionEvent, ConnectionLimits } from '../../machines/connection.js';
 import type { CredentialSource } from '../protocol/credentials.js';
 import type { ResumeRequest } from '../protocol/frames.js';
 import type { Clock } from '../server/options.js';
@@ -182,14 +182,14 @@ export function recordConnection(options: RecordingOptions): ConnectionRecording
   const finish = (actor: AnyActorRef, error?: unknown): void => {
     if (finished) return;
     finished = true;
-    const snapshot = actor.getSnapshot() as { status: TraceFinal['status']; value: unknown; context?: Record<string, unknown> };
-    const context = snapshot.context ?? {};
+    const snapshot = actor.getSnapshot() as { status: TraceFinal['status']; value: unknown; context?: Partial<ConnectionContext> };
+    const close = snapshot.context?.close;
     const final: TraceFinal = {
       status: error === undefined ? snapshot.status : 'error',
       state: clone(snapshot.value),
-      closeCode: (context.closeCode as number | undefined) ?? null,
-      closeReason: (context.closeReason as string | undefined) ?? null,
-      peerCloseCode: (context.peerCloseCode as number | undefined) ?? null,
+      closeCode: close?.code ?? null,
+      closeReason: close?.reason ?? null,
+      peerCloseCode: close?.peerCode ?? null,
       ...(error === undefined ? {} : { error: redactText(messageOf(error), tokens) }),
     };
     options.onTrace({

@@ -157,7 +157,7 @@ describe('connection machine: timers and endings (I2, I10)', () => {
     await flush();
     t.rec.sent.length = 0;
     t.actor.send({ type: 'socket.error', message: 'Max payload size exceeded', closeCode: 1009 });
-    expect(t.actor.getSnapshot().context.closeCode).toBe(1009);
+    expect(t.actor.getSnapshot().context.close.code).toBe(1009);
     t.actor.send({ type: 'stream.event', event: { seq: 1, runId: 'r', event: 'agent_started', data: {}, ts: 1 }, bufferedBytes: 0 });
     t.frame({ type: 'ping' });
     expect(t.rec.sent).toEqual([]);
@@ -353,7 +353,7 @@ describe('connection machine (driver): handshake → ready ordering', () => {
     await flush();
     expect(t.closes).toEqual([{ code: 4401, reason: 'unauthorized' }]);
     expect(t.joins).toEqual([]);
-    expect(t.ctx().closeCode).toBe(4401);
+    expect(t.ctx().close.code).toBe(4401);
   });
 
   it('auth timeout inside the connection (child timer on the parent clock) → 4408', async () => {
@@ -596,7 +596,7 @@ describe('connection machine (driver): heartbeat, shutdown, close', () => {
       t.actor.send({ type: 'socket.close', code: 4000, reason: 'bye' });
       expect(t.actor.getSnapshot().status).toBe('done');
       expect(t.state()).toBe('closed');
-      expect(t.ctx().peerCloseCode).toBe(4000);
+      expect(t.ctx().close.peerCode).toBe(4000);
     },
   );
 
@@ -605,8 +605,8 @@ describe('connection machine (driver): heartbeat, shutdown, close', () => {
     await flush();
     t.actor.send({ type: 'socket.error', message: 'Max payload size exceeded', closeCode: 1009 });
     expect(t.state()).toBe('closing');
-    expect(t.ctx().closeCode).toBe(1009);
-    expect(t.ctx().socketError).toBe('Max payload size exceeded');
+    expect(t.ctx().close.code).toBe(1009);
+    expect(t.ctx().close.socketError).toBe('Max payload size exceeded');
     expect(t.closes).toEqual([{ code: 1009, reason: 'Max payload size exceeded' }]);
   });
 
@@ -614,6 +614,6 @@ describe('connection machine (driver): heartbeat, shutdown, close', () => {
     const t = driver({ backend: () => new Promise(() => {}) });
     t.actor.send({ type: 'socket.error', message: 'too big', closeCode: 1009 });
     expect(t.state()).toBe('closing');
-    expect(t.ctx().closeCode).toBe(1009);
+    expect(t.ctx().close.code).toBe(1009);
   });
 });
