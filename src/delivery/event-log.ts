@@ -47,7 +47,9 @@ export interface MemoryEventLogOptions {
 
 interface UserStream {
   lastSeq: number;
+  /** Retained events are `events[head..]`: dropping the oldest moves `head` (O(1)), see #trim. */
   events: StreamEvent[];
+  head: number;
   /** Message id → run id and when it was accepted; insertion order is age order. */
   messages: Map<string, { runId: string; at: number }>;
 }
@@ -86,9 +88,9 @@ export class MemoryEventLog implements EventLog {
     if (stream === undefined) return afterSeq === 0 ? [] : undefined;
     if (afterSeq > stream.lastSeq) return undefined;
     this.#trim(stream);
-    const oldest = stream.events[0]?.seq ?? stream.lastSeq + 1;
+    const oldest = stream.events[stream.head]?.seq ?? stream.lastSeq + 1;
     if (afterSeq + 1 < oldest) return undefined;
-    return stream.events.slice(afterSeq + 1 - oldest);
+    return stream.events.slice(stream.head + afterSeq + 1 - oldest);
   }
 
   recordMessage(userId: string, messageId: string, runId: string): string | undefined {
@@ -103,7 +105,7 @@ export class MemoryEventLog implements EventLog {
   #stream(userId: string): UserStream {
     let stream = this.#streams.get(userId);
     if (stream === undefined) {
-      stream = { lastSeq: 0, events: [], messages: new Map() };
+      stream = { lastSeq: 0, events: [], head: 0, messages: new Map() };
       this.#streams.set(userId, stream);
     }
     return stream;
@@ -120,8 +122,16 @@ export class MemoryEventLog implements EventLog {
 
   #trim(stream: UserStream): void {
     const cutoff = this.#now() - this.#retainMs;
-    let drop = Math.max(0, stream.events.length - this.#retainEvents);
-    while (drop < stream.events.length && (stream.events[drop]?.ts ?? Infinity) < cutoff) drop += 1;
-    if (drop > 0) stream.events.splice(0, drop);
+    const { events } = stream;
+    let head = Math.max(stream.head, events.length - this.#retainEvents);
+    while (head < events.length && (events[head]?.ts ?? Infinity) < cutoff) head += 1;
+    // Dropped events are no longer readable at once; their slots are compacted away once they
+    // outnumber the retained ones. Amortised O(1) per append instead of shifting the whole
+    // array on every append once the stream is full; memory stays under twice the bound (I8).
+    stream.head = head;
+    if (head > 0 && head >= events.length - head) {
+      events.splice(0, head);
+      stream.head = 0;
+    }
   }
 }

@@ -23,6 +23,18 @@ describe('MemoryEventLog', () => {
     expect(log.readAfter('new-user', 3)).toBeUndefined();
   });
 
+  it('keeps exactly the last retainEvents readable across many appends (dropped slots are compacted)', () => {
+    const log = new MemoryEventLog({ retainEvents: 7 });
+    for (let n = 1; n <= 200; n++) {
+      log.append('a', ev());
+      const oldest = Math.max(1, n - 6);
+      expect(log.readAfter('a', oldest - 1)?.map((e) => e.seq)).toEqual(
+        Array.from({ length: n - oldest + 1 }, (_, i) => oldest + i),
+      );
+      if (oldest > 1) expect(log.readAfter('a', oldest - 2)).toBeUndefined();
+    }
+  });
+
   it('drops events older than retainMs', () => {
     let now = 1_000;
     const log = new MemoryEventLog({ retainMs: 100, now: () => now });
