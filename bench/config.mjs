@@ -3,7 +3,7 @@
  *   --quick            BENCH_QUICK=1     small sizes, 1 run: proves the harness (< 1 min)
  *   --runs N           BENCH_RUNS        alternating runs per scenario (default 3, quick 1)
  *   --scale F          BENCH_SCALE       multiplies every count (connections, messages, events)
- *   --only a,b         BENCH_ONLY        scenarios: throughput,latency,setup,memory,fanout,verify,sockfuzz
+ *   --only a,b         BENCH_ONLY        scenarios: throughput,latency,setup,memory,fanout,verify,sockfuzz,floors
  *   --impls a,b        BENCH_IMPLS       targets: lockstep,ws,socketio
  *   --out FILE         BENCH_OUT         report (default bench/results.md)
  *   --job-timeout S    BENCH_JOB_TIMEOUT seconds before a server/load pair is killed (default 120)
@@ -17,6 +17,7 @@ const FULL = {
   fanout: { users: 1000, tabs: 2, events: 50, timeoutSeconds: 60 },
   verify: { seconds: 3 },
   sockfuzz: { seconds: 5, lanes: 50, seed: 7 },
+  floors: { events: 200000, connections: 5000 },
 };
 
 const QUICK = {
@@ -28,6 +29,7 @@ const QUICK = {
   fanout: { users: 100, tabs: 2, events: 10, timeoutSeconds: 20 },
   verify: { seconds: 1 },
   sockfuzz: { seconds: 1, lanes: 10, seed: 7 },
+  floors: { events: 20000, connections: 500 },
 };
 
 // Counts scaled by --scale; rates, windows and durations are not.
@@ -39,11 +41,12 @@ const SCALED = {
   fanout: ['users', 'events'],
   verify: [],
   sockfuzz: [],
+  floors: ['events', 'connections'],
 };
 
-export const ALL_SCENARIOS = ['throughput', 'latency', 'setup', 'memory', 'fanout', 'verify', 'sockfuzz'];
-/** lockstep-only scenarios (they check lockstep's guarantees; the others have none to check). */
-export const LOCKSTEP_ONLY = ['verify', 'sockfuzz'];
+export const ALL_SCENARIOS = ['throughput', 'latency', 'setup', 'memory', 'fanout', 'verify', 'sockfuzz', 'floors'];
+/** lockstep-only scenarios (lockstep's guarantees, or the XState floors under its figures). */
+export const LOCKSTEP_ONLY = ['verify', 'sockfuzz', 'floors'];
 export const ALL_IMPLS = ['lockstep', 'ws', 'socketio'];
 
 function flag(argv, name) {

@@ -91,14 +91,14 @@ export function runLoadJob(impl, scenario, params, timeoutSeconds) {
   });
 }
 
-/** The verification-speed process (pure machines, no sockets). */
-export function runVerifyJob(params, timeoutSeconds) {
+/** A one-process job with no sockets: verification speed (verify.mjs) or XState floors (floors.mjs). */
+export function runInProcessJob(script, params, timeoutSeconds) {
   const children = [];
   return withDeadline(children, timeoutSeconds, async () => {
-    const verify = spawnNode([here('./verify.mjs')]);
-    children.push(verify);
-    const outcome = nextMessage(verify, (m) => m.type === 'result' || m.type === 'failed');
-    verify.send({ type: 'run', params });
+    const child = spawnNode(['--expose-gc', here(script)]);
+    children.push(child);
+    const outcome = nextMessage(child, (m) => m.type === 'result' || m.type === 'failed');
+    child.send({ type: 'run', params });
     const answer = await outcome;
     if (answer.type === 'failed') throw new Error(answer.error);
     return answer.data;

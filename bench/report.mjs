@@ -11,6 +11,7 @@ const dec = (digits) => (v) => v.toFixed(digits);
 export const FIGURES = [
   { scenario: 'throughput', key: 'msgsPerSec', label: 'throughput (round trips/s)', fmt: int },
   { scenario: 'throughput', key: 'cpuPerMsgMicros', label: 'server CPU per message (µs)', fmt: dec(1) },
+  { scenario: 'throughput', key: 'clientCpuPerMsgMicros', label: 'load-generator CPU per round trip (µs)', fmt: dec(1) },
   { scenario: 'latency', key: 'p50Ms', label: 'paced latency p50 (ms)', fmt: dec(2) },
   { scenario: 'latency', key: 'p99Ms', label: 'paced latency p99 (ms)', fmt: dec(2) },
   { scenario: 'latency', key: 'cpuPerMsgMicros', label: 'paced server CPU per message (µs)', fmt: dec(1) },
@@ -140,6 +141,7 @@ export function renderReport({ config, results, failures, machine, startedAt, se
     lines.push(`| fast-check interleavings/s, pure connection machine, 1 core | ${cell(runsOf(results, 'verify', 'lockstep', 'interleavingsPerSec'), int)} | | | | |`);
     lines.push(`| … steps (events, timer advances) driven/s | ${cell(runsOf(results, 'verify', 'lockstep', 'stepsPerSec'), int)} | | | | |`);
   }
+  if (config.scenarios.includes('floors')) lines.push(...floorRows(results, impls));
   if (config.scenarios.includes('sockfuzz')) {
     lines.push(`| fuzzed connection scripts/s on real sockets (${config.params.sockfuzz.lanes} at a time) | ${cell(runsOf(results, 'sockfuzz', 'lockstep', 'interleavingsPerSec'), int)} | | | | |`);
   }
@@ -170,6 +172,22 @@ export function renderReport({ config, results, failures, machine, startedAt, se
   if (notes.length) lines.push('', ...notes);
   lines.push('');
   return lines.join('\n');
+}
+
+/** The XState floors (bench/floors.mjs), as rows of the figures table: lockstep column only. */
+export const FLOORS = [
+  { key: 'flatEventMicros', label: 'floor: one event + one assign, one-state XState machine, no sockets (µs)', fmt: dec(1) },
+  { key: 'streamEventMicros', label: 'floor: one `stream.event` through the connection machine, no sockets (µs)', fmt: dec(1) },
+  { key: 'machinePerMessageMicros', label: 'floor: the connection machine + run handle per message, no sockets (µs)', fmt: dec(1) },
+  { key: 'machineLifecycleMicros', label: 'floor: one connection actor created → ready → closed, no sockets (µs)', fmt: dec(0) },
+  { key: 'bareActorHeapBytes', label: 'floor: heap of one started XState actor, one-state machine', fmt: kib },
+  { key: 'timerActorHeapBytes', label: 'floor: … with one pending `after` delay', fmt: kib },
+  { key: 'connectionActorHeapBytes', label: 'floor: heap of one connection actor in `ready`, no socket', fmt: kib },
+];
+
+function floorRows(results, impls) {
+  const blanks = ' |'.repeat(impls.length - 1 + (impls.includes('ws') ? 1 : 0) + (impls.includes('socketio') ? 1 : 0));
+  return FLOORS.map((f) => `| ${f.label} | ${cell(runsOf(results, 'floors', 'lockstep', f.key), f.fmt)} |${blanks}`);
 }
 
 function describeScenarios(p) {

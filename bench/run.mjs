@@ -7,10 +7,12 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { LOCKSTEP_ONLY, readConfig } from './config.mjs';
-import { runLoadJob, runVerifyJob } from './jobs.mjs';
+import { runInProcessJob, runLoadJob } from './jobs.mjs';
 import { machineDescription, renderReport, summarize } from './report.mjs';
 
 const config = readConfig();
+/** Scenarios measured in one process with no sockets. */
+const IN_PROCESS = { verify: './verify.mjs', floors: './floors.mjs' };
 const machine = machineDescription();
 const startedAt = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
 const t0 = performance.now();
@@ -34,8 +36,8 @@ for (const scenario of config.scenarios) {
       const label = `[run ${run + 1}/${config.runs}] ${scenario} ${impl}`;
       try {
         const params = config.params[scenario];
-        const data = scenario === 'verify'
-          ? await runVerifyJob(params, config.jobTimeoutSeconds)
+        const data = IN_PROCESS[scenario]
+          ? await runInProcessJob(IN_PROCESS[scenario], params, config.jobTimeoutSeconds)
           : await runLoadJob(impl, scenario, params, config.jobTimeoutSeconds);
         results[scenario][impl][run] = data;
         console.log(`${label} ${JSON.stringify(data, (_, v) => (typeof v === 'number' ? Number(v.toPrecision(4)) : v))}`);

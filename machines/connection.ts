@@ -272,6 +272,7 @@ const connectionSetup = connectionBase.extend({
     }),
     // Re-raise held frames: raised events run before any later socket event, so order holds.
     releaseEarlyFrames: connectionBase.enqueueActions(({ context, enqueue }) => {
+      if (context.early.length === 0) return;
       for (const data of context.early) enqueue.raise({ type: 'socket.frame', data });
       enqueue.assign({ early: [] });
     }),
