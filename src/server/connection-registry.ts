@@ -86,6 +86,11 @@ export class ConnectionRegistry {
     this.#observe(connectionId, entry);
   }
 
+  /** True when an `onTrace` hook is set: callers skip building entries nobody reads. */
+  get tracing(): boolean {
+    return this.#onTrace !== undefined;
+  }
+
   trace(entry: TraceEntry): void {
     this.#onTrace?.(entry);
   }

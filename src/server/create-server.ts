@@ -158,12 +158,14 @@ export function createLockstepServer(userOptions: LockstepServerOptions = {}): L
     // Started in a microtask: after this transition commits, so the handler always observes
     // its connection in `ready`, and its emissions never re-enter the actor mid-transition.
     queueMicrotask(() => {
-      registry.trace({
-        kind: 'handler',
-        connectionId: params.connectionId,
-        runId: params.runId,
-        state: topState(self as ConnectionActor),
-      });
+      if (registry.tracing) {
+        registry.trace({
+          kind: 'handler',
+          connectionId: params.connectionId,
+          runId: params.runId,
+          state: topState(self as ConnectionActor),
+        });
+      }
       const run = startUserRun(params.userId, params.runId);
       runs.track(runHandler(
         options.handler,
