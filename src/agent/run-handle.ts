@@ -60,14 +60,17 @@ function initialSnapshotOf(machine: AgentRunMachine): RunSnapshot {
 }
 
 /**
- * The final state `event` takes `snapshot` to in one transition with no actions, or
- * undefined when it goes anywhere else (or needs actions run).
+ * The final state `event` takes `snapshot` to in one transition that runs no actions (none on
+ * the transition, no exit actions on the states left, no entry actions on the final state), or
+ * undefined when it goes anywhere else or has actions to run: then the run needs its actor.
  */
 function finalStateAfter(snapshot: RunSnapshot, event: AgentRunEvent): string | undefined {
   const [transition, ...others] = snapshot.machine.getTransitionData(snapshot, event);
   const target = transition?.target?.[0];
   if (others.length > 0 || transition?.actions.length !== 0 || transition.target?.length !== 1) return undefined;
-  return target?.type === 'final' ? target.key : undefined;
+  if (target?.type !== 'final' || target.entry.length > 0) return undefined;
+  if (snapshot._nodes.some((node) => node.exit.length > 0)) return undefined;
+  return target.key;
 }
 
 /**

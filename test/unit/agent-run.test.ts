@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { createActor } from 'xstate';
+import { createActor, createMachine } from 'xstate';
 import { agentRunMachine } from '../../machines/agent-run.js';
-import { startRun } from '../../src/agent/run-handle.js';
+import { startRun, type AgentRunMachine } from '../../src/agent/run-handle.js';
 import { runHandler, type MessageHandler } from '../../src/agent/handler.js';
 import { demoAgent } from '../../src/agent/demo-agent.js';
 import { LockstepError } from '../../src/protocol/errors.js';
@@ -277,6 +277,29 @@ describe('run handle: emitted events and refusals', () => {
     const { run } = recordedRun();
     run.complete();
     expectOrderError(() => run.toolCompleted('x'), /completed \(ended\)/);
+  });
+
+  it('a run that ends in one step without an actor is refused afterwards like any other', () => {
+    const quick = recordedRun();
+    quick.run.complete({ text: 'hi' });
+    expect(quick.run.ended).toBe(true);
+    expect(quick.run.openToolCalls).toEqual([]);
+    expectOrderError(() => quick.run.thinking(), /completed \(ended\)/);
+    expect(quick.names()).toEqual(['agent_started', 'agent_completed']);
+  });
+
+  it('a run machine with actions on the way to its end gets an actor, so they run', () => {
+    // The shared-snapshot shortcut only applies to a transition that runs nothing.
+    let entered = 0;
+    const { config, implementations } = agentRunMachine;
+    const variant = createMachine(
+      { ...config, states: { ...config.states, completed: { type: 'final', entry: () => void (entered += 1) } } },
+      implementations,
+    ) as unknown as AgentRunMachine;
+    const run = startRun('r2', 'alice', () => {}, variant);
+    run.complete();
+    expect(entered).toBe(1);
+    expect(run.ended).toBe(true);
   });
 
   it('fail with two tools open is allowed and ends the run', () => {
