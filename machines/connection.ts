@@ -14,7 +14,7 @@
  * Every timeout is a named delay: authTimeout/backendTimeout (in the handshake child),
  * heartbeat, closeTimeout.
  */
-import { assertEvent, assign, not, setup } from 'xstate';
+import { assertEvent, assign, setup } from 'xstate';
 import { handshakeMachine, type HandshakeOutput } from './handshake.js';
 import { decodedFrame } from './frame-decoding.js';
 import { CloseCode, CloseReason } from '../src/protocol/close-codes.js';
@@ -142,6 +142,8 @@ export type ConnectionEvent =
   /** The log's events after the last one sent, read for catch-up; undefined: retention lost some. */
   | { type: 'stream.caughtUp'; events: StreamEvent[] | undefined }
   | { type: 'message.accepted'; id: string; runId: string; duplicate: boolean }
+  /** Raised by the machine itself: a message took a token from a full bucket (starts the refill). */
+  | { type: 'rate.tokenTaken' }
   | { type: 'server.shutdown' };
 
 /** Parameters of the `invokeHandler` effect: one accepted `message` frame, with its run id. */
@@ -214,7 +216,7 @@ const connectionBase = setup({
     lagTooLarge: ({ context, event }) =>
       event.type === 'stream.event' && event.event.seq - context.lastSeq > context.limits.maxLagEvents,
     catchUpLost: ({ event }) => event.type === 'stream.caughtUp' && event.events === undefined,
-    bucketFull: ({ context }) => context.messageTokens >= context.limits.messageBurst,
+
     refillFillsBucket: ({ context }) => context.messageTokens + 1 >= context.limits.messageBurst,
   },
   actions: {
@@ -298,6 +300,7 @@ const connectionSetup = connectionBase.extend({
           // Deterministic and unique: connection ids are unique, run numbers grow per connection.
           const runId = `${context.connectionId}.${context.runCount + 1}`;
           enqueue.assign({ runCount: context.runCount + 1, messageTokens: context.messageTokens - 1 });
+          if (context.messageTokens >= context.limits.messageBurst) enqueue.raise({ type: 'rate.tokenTaken' });
           // The server deduplicates by message id and answers `message.accepted` at once (the
           // ack), before the handler starts, so the ack precedes every event of the run.
           enqueue({
@@ -534,8 +537,10 @@ export const connectionMachine = connectionSetup.createMachine({
         messageRate: {
           initial: 'full',
           states: {
-            // No timer while the bucket is full: idle connections cost nothing here.
-            full: { always: { guard: not('bucketFull'), target: 'refilling' } },
+            // No timer while the bucket is full: idle connections cost nothing here. The message
+            // that takes a token from a full bucket raises `rate.tokenTaken` (an eventless
+            // transition here instead would be checked after every event of every connection).
+            full: { on: { 'rate.tokenTaken': 'refilling' } },
             refilling: {
               after: {
                 rateRefill: [

@@ -167,9 +167,10 @@ export const connectionChart = createMachine({
           states: {
             full: {
               description: 'The bucket is full; nothing to refill.',
-              always: {
-                target: '#connection.ready.messageRate.refilling',
-                guard: 'not(bucketFull)',
+              on: {
+                'rate.tokenTaken': {
+                  target: '#connection.ready.messageRate.refilling',
+                },
               },
             },
             refilling: {
