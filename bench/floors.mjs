@@ -42,8 +42,17 @@ const accepted = [];
 const limits = { ...DEFAULT_CONNECTION_LIMITS, messageRate: 1, messageBurst: 1_000_000_000 };
 const untilIdle = () => new Promise((resolve) => setImmediate(resolve));
 
-/** CPU µs (user + system) per call of `fn`, after a warm-up of a tenth as many calls. */
-async function cpuPerCall(n, fn) {
+/** CPU µs (user + system) per call of the synchronous `fn`, after a warm-up of a tenth as many calls. */
+function cpuPerCall(n, fn) {
+  for (let i = 0; i < n / 10; i++) fn(i);
+  const before = process.cpuUsage();
+  for (let i = 0; i < n; i++) fn(i);
+  const { user, system } = process.cpuUsage(before);
+  return (user + system) / n;
+}
+
+/** The same for an asynchronous `fn`, awaited call by call (the event-loop turns it needs count). */
+async function cpuPerAsyncCall(n, fn) {
   for (let i = 0; i < n / 10; i++) await fn(i);
   const before = process.cpuUsage();
   for (let i = 0; i < n; i++) await fn(i);
@@ -51,7 +60,7 @@ async function cpuPerCall(n, fn) {
   return (user + system) / n;
 }
 
-/** Heap bytes per object made by `make` (kept alive), after two forced GCs either side. */
+/** Heap bytes per actor made by `make` (kept alive, then stopped), after two forced GCs either side. */
 async function heapPer(n, make) {
   const measure = () => {
     globalThis.gc();
@@ -60,10 +69,10 @@ async function heapPer(n, make) {
   };
   const kept = [];
   const before = measure();
-  for (let i = 0; i < n; i++) kept.push(make(i));
+  for (let i = 0; i < n; i++) kept.push(await make(i));
   await untilIdle();
   const bytes = (measure() - before) / n;
-  for (const actor of kept) actor.stop?.();
+  for (const actor of kept) actor.stop();
   return bytes;
 }
 
@@ -83,16 +92,16 @@ async function measure({ events, connections }) {
     states: { only: { on: { tick: { actions: assign({ f1: ({ context: c }) => c.f1 + 1 }) } } } },
   });
   const flatActor = createActor(flat).start();
-  const flatEventMicros = await cpuPerCall(events, () => flatActor.send({ type: 'tick' }));
+  const flatEventMicros = cpuPerCall(events, () => flatActor.send({ type: 'tick' }));
 
   const connection = await readyConnection(0);
   let seq = 0;
-  const streamEventMicros = await cpuPerCall(events, () =>
+  const streamEventMicros = cpuPerCall(events, () =>
     connection.send({ type: 'stream.event', event: { seq: ++seq, runId: 'r', event: 'agent_thinking', data: {}, ts: 0 }, bufferedBytes: 0 }));
 
   const deliver = (runId) => (event, data) =>
     connection.send({ type: 'stream.event', event: { seq: ++seq, runId, event, data, ts: 0 }, bufferedBytes: 0 });
-  const machinePerMessageMicros = await cpuPerCall(events / 4, (i) => {
+  const machinePerMessageMicros = cpuPerCall(events / 4, (i) => {
     connection.send({ type: 'socket.frame', data: `{"type":"message","id":"m${i}","text":"hello"}` });
     const { runId, message } = accepted.pop();
     connection.send({ type: 'message.accepted', id: message.id, runId, duplicate: false });
@@ -100,7 +109,7 @@ async function measure({ events, connections }) {
   });
   connection.stop();
 
-  const machineLifecycleMicros = await cpuPerCall(connections, async (i) => {
+  const machineLifecycleMicros = await cpuPerAsyncCall(connections, async (i) => {
     const actor = await readyConnection(i);
     actor.send({ type: 'socket.close', code: 1000, reason: '' });
     if (actor.getSnapshot().status !== 'done') throw new Error('connection actor did not reach closed');
@@ -113,15 +122,7 @@ async function measure({ events, connections }) {
   });
   const bareActorHeapBytes = await heapPer(connections, () => createActor(idle).start());
   const timerActorHeapBytes = await heapPer(connections, () => createActor(timed).start());
-  const kept = [];
-  globalThis.gc();
-  globalThis.gc();
-  const before = process.memoryUsage().heapUsed;
-  for (let i = 0; i < connections; i++) kept.push(await readyConnection(i));
-  globalThis.gc();
-  globalThis.gc();
-  const connectionActorHeapBytes = (process.memoryUsage().heapUsed - before) / connections;
-  for (const actor of kept) actor.stop();
+  const connectionActorHeapBytes = await heapPer(connections, readyConnection);
 
   return {
     flatEventMicros,
