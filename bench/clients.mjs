@@ -19,21 +19,26 @@ function message(n) {
   return { type: 'message', id: String(n), text: 'hello' };
 }
 
+/** What the scenarios hold of a client on a plain WebSocket (lockstep and raw ws alike). */
+function wsHandle(ws, tStart) {
+  return {
+    tStart,
+    tOpen: 0,
+    tReady: 0,
+    send: (n) => ws.send(JSON.stringify(message(n))),
+    close: () => ws.close(1000),
+    terminate: () => ws.terminate(),
+    whenClosed: new Promise((done) => ws.once('close', done)),
+  };
+}
+
 function lockstepClient(port, user, hooks) {
   return new Promise((resolve, reject) => {
     const tStart = performance.now();
     const ws = new WebSocket(`ws://127.0.0.1:${port}/ws`, { headers: { authorization: `Bearer ${user}` }, perMessageDeflate: false });
     const runToRequest = new Map();
     let nextSeq = 0;
-    const client = {
-      tStart,
-      tOpen: 0,
-      tReady: 0,
-      send: (n) => ws.send(JSON.stringify(message(n))),
-      close: () => ws.close(1000),
-      terminate: () => ws.terminate(),
-      whenClosed: new Promise((done) => ws.once('close', done)),
-    };
+    const client = wsHandle(ws, tStart);
     ws.on('open', () => (client.tOpen = performance.now()));
     ws.on('error', (error) => reject(error));
     ws.on('close', (code) => reject(new Error(`closed ${code} before ready`)));
@@ -71,15 +76,7 @@ function wsClient(port, user, hooks) {
     const tStart = performance.now();
     const ws = new WebSocket(`ws://127.0.0.1:${port}/?user=${user}`, { perMessageDeflate: false });
     let nextSeq = 1;
-    const client = {
-      tStart,
-      tOpen: 0,
-      tReady: 0,
-      send: (n) => ws.send(JSON.stringify(message(n))),
-      close: () => ws.close(1000),
-      terminate: () => ws.terminate(),
-      whenClosed: new Promise((done) => ws.once('close', done)),
-    };
+    const client = wsHandle(ws, tStart);
     ws.on('open', () => {
       client.tOpen = client.tReady = performance.now();
       resolve(client);

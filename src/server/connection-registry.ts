@@ -4,7 +4,7 @@
  * one is gone, which is how shutdown waits without polling (invariant I10).
  */
 import { performance } from 'node:perf_hooks';
-import type { Actor } from 'xstate';
+import type { Actor, SnapshotFrom } from 'xstate';
 import type { connectionMachine } from '../../machines/connection.js';
 import { CONNECTION_STATES, type LiveConnectionState, type ServerMetrics } from './metrics.js';
 import { LifecycleLog } from './lifecycle-log.js';
@@ -13,9 +13,13 @@ import type { TraceEntry } from './options.js';
 
 export type ConnectionActor = Actor<typeof connectionMachine>;
 
-export function topState(actor: ConnectionActor): string {
-  const value = actor.getSnapshot().value;
+/** The top-level state name of a connection snapshot's value (`ready`, not `{ ready: … }`). */
+function topStateOf(value: SnapshotFrom<typeof connectionMachine>['value']): string {
   return typeof value === 'string' ? value : (Object.keys(value)[0] ?? 'unknown');
+}
+
+export function topState(actor: ConnectionActor): string {
+  return topStateOf(actor.getSnapshot().value);
 }
 
 /** What the registry keeps per live connection (one entry, so an idle connection costs one Map slot). */
@@ -103,9 +107,8 @@ export class ConnectionRegistry {
   // Runs on every snapshot (several per message): a state-name comparison unless something changed.
   #observe(connectionId: string, entry: Tracked): void {
     const snapshot = entry.actor.getSnapshot();
-    const value = snapshot.value;
-    const state = typeof value === 'string' ? value : (Object.keys(value)[0] ?? 'unknown');
-    this.#observeCongestion(connectionId, entry, state, isCongested(value));
+    const state = topStateOf(snapshot.value);
+    this.#observeCongestion(connectionId, entry, state, isCongested(snapshot.value));
     if (entry.state === state) return;
     entry.state = state;
     this.#onTrace?.({ kind: 'state', connectionId, state });
