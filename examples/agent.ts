@@ -15,3 +15,12 @@ export const answerAgent: MessageHandler = async (message, run) => {
 export function announce(port: number, wsPath: string): void {
   console.log(`listening on http://127.0.0.1:${port} (WebSocket: ws://127.0.0.1:${port}${wsPath})`);
 }
+
+/**
+ * lockstep refuses to start without a token check. These examples verify HS256 JWTs when
+ * LOCKSTEP_JWT_SECRET is set and otherwise name dev tokens (token = user id) explicitly —
+ * replace this with your own `verifyToken` before exposing a server.
+ */
+export function devAuthUnlessSecret(): 'dev' | undefined {
+  return process.env.LOCKSTEP_JWT_SECRET ? undefined : 'dev';
+}

@@ -9,11 +9,11 @@ import type { AddressInfo } from 'node:net';
 import websocket from '@fastify/websocket';
 import Fastify from 'fastify';
 import { createLockstepServer } from 'lockstep';
-import { announce, answerAgent } from './agent.js';
+import { announce, answerAgent, devAuthUnlessSecret } from './agent.js';
 
 const app = Fastify({ logger: { level: process.env.LOG_LEVEL ?? 'info' } });
 // No `server` option: lockstep is handed sockets fastify already upgraded.
-const lockstep = createLockstepServer({ handler: answerAgent, logger: app.log });
+const lockstep = createLockstepServer({ handler: answerAgent, auth: devAuthUnlessSecret(), logger: app.log });
 
 // lockstep's payload limit and subprotocol choice (the bearer token is never echoed back).
 await app.register(websocket, { options: lockstep.webSocketOptions });

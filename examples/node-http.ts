@@ -9,7 +9,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { pino } from 'pino';
 import { createLockstepServer } from 'lockstep';
-import { announce, answerAgent } from './agent.js';
+import { announce, answerAgent, devAuthUnlessSecret } from './agent.js';
 
 const http = createServer((req, res) => {
   if (lockstep.handleRequest(req, res)) return; // GET /health, GET /metrics
@@ -25,6 +25,7 @@ const http = createServer((req, res) => {
 const lockstep = createLockstepServer({
   server: http, // attach: lockstep listens to this server's `upgrade` events
   handler: answerAgent,
+  auth: devAuthUnlessSecret(),
   ready: async () => {}, // your backend's readiness, awaited in every handshake (reject → 1013)
   logger: pino({ level: process.env.LOG_LEVEL ?? 'info' }),
 });

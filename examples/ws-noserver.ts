@@ -9,10 +9,10 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { createLockstepServer } from 'lockstep';
-import { announce, answerAgent } from './agent.js';
+import { announce, answerAgent, devAuthUnlessSecret } from './agent.js';
 
 // No `server` option: lockstep only runs the protocol on sockets it is handed.
-const lockstep = createLockstepServer({ handler: answerAgent });
+const lockstep = createLockstepServer({ handler: answerAgent, auth: devAuthUnlessSecret() });
 
 // The application's existing WebSocket server, with lockstep's payload limit and subprotocol choice.
 const wss = new WebSocketServer({ noServer: true, ...lockstep.webSocketOptions });

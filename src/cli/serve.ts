@@ -66,6 +66,8 @@ export async function serve(argv: string[]): Promise<void> {
   const scaleOut = redisUrl ? await connectRedis(redisUrl, leaseMs) : undefined;
   const stepMs = nonNegativeInteger('demo-step-ms', values['demo-step-ms']);
   const server = createLockstepServer({
+    // `lockstep serve` is the demo: without a secret it uses dev tokens, and says so below.
+    ...(process.env.LOCKSTEP_JWT_SECRET ? {} : { auth: 'dev' as const }),
     ...(scaleOut ? { scaleOut } : {}),
     ...(stepMs > 0 ? { handler: pacedDemoAgent(stepMs) } : {}),
     ...(values['drain-ms'] === undefined ? {} : { drainMs: nonNegativeInteger('drain-ms', values['drain-ms']) }),

@@ -11,6 +11,7 @@ export const ErrorCodes = {
   LOCKSTEP_E_RATE_LIMITED: { kind: 'wire', message: 'message rate limit exceeded' },
   LOCKSTEP_E_ALREADY_AUTHENTICATED: { kind: 'wire', message: 'credentials were already accepted for this connection' },
   LOCKSTEP_ERR_EVENT_ORDER: { kind: 'api', message: 'agent event emitted out of the run grammar' },
+  LOCKSTEP_ERR_AUTH_REQUIRED: { kind: 'api', message: 'no token check configured' },
   LOCKSTEP_ERR_INVALID_OPTION: { kind: 'api', message: 'server option is invalid' },
   LOCKSTEP_ERR_INVALID_TRACE: { kind: 'api', message: 'connection trace file cannot be replayed' },
 } as const;

@@ -42,7 +42,7 @@ export interface LockstepServer {
   readonly hub: StreamHub;
   /** The Prometheus metrics served on GET /metrics. */
   readonly metrics: ServerMetrics;
-  /** True when lockstep dev tokens are in use (no JWT secret, no custom verifier). */
+  /** True when dev tokens are in use (`auth: 'dev'`): every token is taken as its user id. */
   readonly devTokens: boolean;
   /**
    * Starts a run for `userId` outside any request (a push from an agent): `agent_started` is
@@ -105,6 +105,9 @@ function refuseUpgrade(socket: Duplex, status: string): void {
  */
 export function createLockstepServer(userOptions: LockstepServerOptions = {}): LockstepServer {
   const options = resolveOptions(userOptions);
+  if (options.devTokens) {
+    options.logger.warn({ auth: 'dev' }, "dev tokens (auth: 'dev'): every token is taken as its user id; never expose this server");
+  }
   const standalone = options.server === undefined;
   const httpServer = options.server ?? createHttpServer();
   const scaleOut = options.scaleOut;

@@ -50,10 +50,19 @@ export interface LockstepServerOptions {
   paths?: string[];
   /** The application handler; default: the deterministic demo agent. */
   handler?: MessageHandler;
-  /** Token check; default: JWT with `jwtSecret` when set, else dev tokens (token = user id). */
+  /**
+   * Token check: `(token) => Promise<{ userId }>`, reject to close with 4401. One of
+   * `verifyToken`, `jwtSecret` (or `LOCKSTEP_JWT_SECRET`) and `auth: 'dev'` is required:
+   * without any, `createLockstepServer` throws `LOCKSTEP_ERR_AUTH_REQUIRED` (fail closed).
+   */
   verifyToken?: VerifyToken;
-  /** HS256 secret; default `process.env.LOCKSTEP_JWT_SECRET`. */
+  /** HS256 secret (non-empty); default `process.env.LOCKSTEP_JWT_SECRET` when `verifyToken` and `auth` are not given. */
   jwtSecret?: string;
+  /**
+   * `'dev'`: dev tokens — the token is taken as the user id, so anyone can be anyone. Off
+   * unless named here; for local development and tests only, never on a reachable server.
+   */
+  auth?: 'dev';
   /** Backend readiness, awaited during every handshake; reject or hang → 1013. Default: ready. */
   ready?: () => Promise<void>;
   /** Per-connection timeouts and bounds; see docs/protocol.md. */
@@ -123,6 +132,36 @@ function invalid(message: string): never {
   throw new LockstepError('LOCKSTEP_ERR_INVALID_OPTION', message);
 }
 
+/**
+ * Exactly one way to check tokens, named by the embedder: a server that would accept any
+ * token as the user id is never the silent default (secure by default).
+ */
+function resolveAuth(options: LockstepServerOptions): { verifyToken: VerifyToken; devTokens: boolean } {
+  if (options.auth !== undefined && options.auth !== 'dev') {
+    invalid(`auth must be 'dev' (dev tokens) or absent, got ${JSON.stringify(options.auth)}`);
+  }
+  if (options.jwtSecret !== undefined && (typeof options.jwtSecret !== 'string' || options.jwtSecret.length === 0)) {
+    invalid('jwtSecret must be a non-empty string; an empty secret would verify nothing');
+  }
+  const named = [
+    options.verifyToken !== undefined && 'verifyToken',
+    options.jwtSecret !== undefined && 'jwtSecret',
+    options.auth !== undefined && "auth: 'dev'",
+  ].filter((name): name is string => name !== false);
+  if (named.length > 1) invalid(`give one way to check tokens, got ${named.join(' and ')}`);
+  if (options.verifyToken !== undefined) {
+    if (typeof options.verifyToken !== 'function') invalid(`verifyToken must be a function, got ${typeof options.verifyToken}`);
+    return { verifyToken: options.verifyToken, devTokens: false };
+  }
+  if (options.auth === 'dev') return { verifyToken: verifyDevToken, devTokens: true };
+  const secret = options.jwtSecret ?? process.env.LOCKSTEP_JWT_SECRET;
+  if (secret) return { verifyToken: jwtVerifier(secret), devTokens: false };
+  throw new LockstepError(
+    'LOCKSTEP_ERR_AUTH_REQUIRED',
+    "no way to check tokens: pass verifyToken, jwtSecret (or set LOCKSTEP_JWT_SECRET), or auth: 'dev' to take every token as its user id (development only)",
+  );
+}
+
 function positiveInteger(name: string, value: number): number {
   if (!Number.isInteger(value) || value <= 0) invalid(`${name} must be a positive integer, got ${String(value)}`);
   return value;
@@ -150,15 +189,14 @@ export function resolveOptions(options: LockstepServerOptions): ResolvedOptions 
   for (const [name, value] of Object.entries(limits)) positiveInteger(`limits.${name}`, value);
   const paths = options.paths ?? ['/ws', '/websocket'];
   for (const path of paths) if (!path.startsWith('/')) invalid(`paths entries must start with "/", got "${path}"`);
-  const jwtSecret = options.jwtSecret ?? process.env.LOCKSTEP_JWT_SECRET;
-  const devTokens = options.verifyToken === undefined && !jwtSecret;
+  const { verifyToken, devTokens } = resolveAuth(options);
   return {
     server: options.server,
     host: options.host ?? '127.0.0.1',
     port: options.port ?? 8080,
     paths,
     handler: options.handler ?? demoAgent,
-    verifyToken: options.verifyToken ?? (jwtSecret ? jwtVerifier(jwtSecret) : verifyDevToken),
+    verifyToken,
     devTokens,
     ready: options.ready ?? (async () => {}),
     limits,

@@ -32,7 +32,7 @@ async function embed(lockstep: LockstepServer): Promise<string> {
 
 describe('handleConnection', () => {
   it('runs the protocol on a socket upgraded elsewhere, frames sent at open included', async () => {
-    const lockstep = createLockstepServer();
+    const lockstep = createLockstepServer({ auth: 'dev' });
     const url = await embed(lockstep);
     const client = new TestClient(url, {
       protocols: ['lockstep.v1', 'lockstep.bearer.ana'],
@@ -47,6 +47,7 @@ describe('handleConnection', () => {
   it('closes a socket handed over during close() with 1001', async () => {
     const gate = deferred();
     const lockstep = createLockstepServer({
+      auth: 'dev',
       handler: async (_message, run) => {
         await gate.promise;
         run.complete({});

@@ -12,7 +12,9 @@ export interface Harness {
 
 export async function startServer(options: LockstepServerOptions = {}): Promise<Harness> {
   const trace: TraceEntry[] = [];
-  const server = createLockstepServer({ port: 0, host: '127.0.0.1', ...options, onTrace: (e) => trace.push(e) });
+  // Dev tokens unless the test names its own token check (the server refuses to guess).
+  const auth = options.verifyToken === undefined && options.jwtSecret === undefined ? { auth: 'dev' as const } : {};
+  const server = createLockstepServer({ port: 0, host: '127.0.0.1', ...auth, ...options, onTrace: (e) => trace.push(e) });
   const address = await server.listen();
   return {
     server,

@@ -86,9 +86,9 @@ describe('redactFrame', () => {
 
 describe('record option', () => {
   it('is off by default and validated when given', () => {
-    expect(resolveOptions({}).record).toBeUndefined();
-    expect(resolveOptions({ record: { dir: '/tmp/x' } }).record).toEqual({ target: { dir: '/tmp/x' }, maxEntries: 10_000 });
-    expect(() => resolveOptions({ record: { dir: '' } })).toThrow(expect.objectContaining({ code: 'LOCKSTEP_ERR_INVALID_OPTION' }));
-    expect(() => resolveOptions({ record: { dir: '/tmp/x', maxEntries: 0 } })).toThrow(/record.maxEntries/);
+    expect(resolveOptions({ auth: 'dev' }).record).toBeUndefined();
+    expect(resolveOptions({ auth: 'dev', record: { dir: '/tmp/x' } }).record).toEqual({ target: { dir: '/tmp/x' }, maxEntries: 10_000 });
+    expect(() => resolveOptions({ auth: 'dev', record: { dir: '' } })).toThrow(expect.objectContaining({ code: 'LOCKSTEP_ERR_INVALID_OPTION' }));
+    expect(() => resolveOptions({ auth: 'dev', record: { dir: '/tmp/x', maxEntries: 0 } })).toThrow(/record.maxEntries/);
   });
 });
