@@ -9,6 +9,7 @@ import { createLockstepServer } from '../../dist/src/index.js';
 
 export async function startTarget() {
   const server = createLockstepServer({
+    auth: 'dev', // the load clients authenticate as user ids; the check is the same work as a verifier's
     host: '127.0.0.1',
     port: 0,
     ready: async () => {},
