@@ -234,10 +234,14 @@ const closeForEarlyOverflow = {
       : { code: CloseCode.POLICY, reason: CloseReason.EARLY_OVERFLOW },
 } as const;
 
-/** The peer does not read: every kind of frame waits for it, so the connection ends (I8). */
+/**
+ * The peer does not read: every kind of frame waits for it, so the connection ends (I8). It is
+ * terminated at once, not closed: a close frame would wait behind the unread bytes, and the
+ * buffers are released now. Metrics and logs record 1008 `send buffer over limit`.
+ */
 const outgoingOverflow = {
   guard: 'outgoingOverLimit',
-  target: '#connection.closing',
+  target: '#connection.terminating',
   actions: closeWith(CloseCode.POLICY, CloseReason.OUTGOING_OVERFLOW),
 } as const;
 
