@@ -144,3 +144,25 @@ describe("one user's tabs share one message bucket", () => {
     for (const c of [...tabs, bob]) await c.close();
   });
 });
+
+describe('the outgoing fact covers the write batch', () => {
+  it("ws bufferedAmount counts bytes corked by the write batcher (what the adapter reports as bufferedBytes)", async () => {
+    const { WebSocketServer } = await import('ws');
+    const { WriteBatcher } = await import('../../src/adapter/write-batching.js');
+    const wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
+    await within(once(wss, 'listening'), 5_000, 'the ws server listening');
+    const port = (wss.address() as { port: number }).port;
+    const accepted = within(once(wss, 'connection'), 5_000, 'the server-side socket');
+    const peer = new WebSocket(`ws://127.0.0.1:${port}`);
+    peer.on('error', () => {});
+    const [ws] = (await accepted) as [WebSocket];
+    const tcp = (ws as unknown as { _socket: import('node:net').Socket })._socket;
+    new WriteBatcher().batch(tcp);
+    const before = ws.bufferedAmount;
+    ws.send('x'.repeat(10_000));
+    // Still corked (the batch flushes after this turn's microtasks): the bytes are counted.
+    expect(ws.bufferedAmount - before).toBeGreaterThanOrEqual(10_000);
+    peer.terminate();
+    await new Promise<void>((resolve) => wss.close(() => resolve()));
+  });
+});
