@@ -2,15 +2,18 @@
  * One actor per WebSocket connection:
  *
  *   handshaking ──accepted──▶ joining ──stream.joined──▶ ready ──▶ closing ──▶ closed
- *        │ rejected(code)                                  │ no pong    ▲
- *        └──────────────────────────────▶ closing          └──▶ terminating
+ *        │ rejected(code)                                  │ no pong,   ▲
+ *        └──────────────────────────────▶ closing          │ send buffer over limit
+ *                                                          └──▶ terminating
  *
- * Frames that arrive before `ready` are held in order (at most `maxEarlyFrames`, else 1008)
- * and re-raised, in order, on entry to `ready`, right after the `ready` frame: the handler
+ * Frames that arrive before `ready` are held in order (at most `maxEarlyFrames` and
+ * `maxEarlyBytes`, else 1008; at most `maxEarlyBytesTotal` server-wide, else 1013) and re-raised, in order, on entry to `ready`, right after the `ready` frame: the handler
  * can never see a frame before the handshake is accepted (I1) and never loses one (I3).
  *
  * Effects are named here with no-op defaults and supplied by the adapter (`.provide`):
- * sendFrame, closeSocket, terminateSocket, ping, invokeHandler, joinStream, leaveStream.
+ * sendFrame, closeSocket, terminateSocket, ping, invokeHandler, spendUserToken, joinStream,
+ * leaveStream. Facts come with the events (connection-bounds.ts SocketFacts): bytes buffered
+ * on the socket, bytes held server-wide, the user's shared tokens; the guards decide.
  * Every timeout is a named delay: authTimeout/backendTimeout (in the handshake child),
  * heartbeat, closeTimeout.
  */
