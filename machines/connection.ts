@@ -2,21 +2,25 @@
  * One actor per WebSocket connection:
  *
  *   handshaking ──accepted──▶ joining ──stream.joined──▶ ready ──▶ closing ──▶ closed
- *        │ rejected(code)                                  │ no pong    ▲
- *        └──────────────────────────────▶ closing          └──▶ terminating
+ *        │ rejected(code)                                  │ no pong,   ▲
+ *        └──────────────────────────────▶ closing          │ send buffer over limit
+ *                                                          └──▶ terminating
  *
- * Frames that arrive before `ready` are held in order (at most `maxEarlyFrames`, else 1008)
- * and re-raised, in order, on entry to `ready`, right after the `ready` frame: the handler
+ * Frames that arrive before `ready` are held in order (at most `maxEarlyFrames` and
+ * `maxEarlyBytes`, else 1008; at most `maxEarlyBytesTotal` server-wide, else 1013) and re-raised, in order, on entry to `ready`, right after the `ready` frame: the handler
  * can never see a frame before the handshake is accepted (I1) and never loses one (I3).
  *
  * Effects are named here with no-op defaults and supplied by the adapter (`.provide`):
- * sendFrame, closeSocket, terminateSocket, ping, invokeHandler, joinStream, leaveStream.
+ * sendFrame, closeSocket, terminateSocket, ping, invokeHandler, spendUserToken, joinStream,
+ * leaveStream. Facts come with the events (connection-bounds.ts SocketFacts): bytes buffered
+ * on the socket, bytes held server-wide, the user's shared tokens; the guards decide.
  * Every timeout is a named delay: authTimeout/backendTimeout (in the handshake child),
  * heartbeat, closeTimeout.
  */
 import { assertEvent, assign, setup } from 'xstate';
 import { handshakeMachine, type HandshakeOutput } from './handshake.js';
 import { decodedFrame } from './frame-decoding.js';
+import { earlyRefusal, heartbeatNonce, heldFrameBytes, nextBadFrameCount, outgoingOverLimit, type SocketFacts } from './connection-bounds.js';
 import { CloseCode, CloseReason } from '../src/protocol/close-codes.js';
 import type { MessageFrame, ResumeFailure, ResumeRequest, ServerFrame, StreamEvent } from '../src/protocol/frames.js';
 
@@ -36,6 +40,16 @@ export interface ConnectionLimits {
   highWaterMarkBytes: number;
   /** Events a congested connection may fall behind the log before it is closed 1008. */
   maxLagEvents: number;
+  /** Hard bound on the socket's unsent bytes, every frame kind: reached → 1008 `send buffer over limit`. */
+  maxOutgoingBytes: number;
+  /** Bytes of early frames one connection may hold before `ready` (else 1008 early overflow). */
+  maxEarlyBytes: number;
+  /** Bytes of early frames the whole server may hold (else 1013 `early-frame budget exhausted`). */
+  maxEarlyBytesTotal: number;
+  /** Messages per second one user may send on average, all its tabs together. */
+  userMessageRate: number;
+  /** Messages one user may send in a burst, all its tabs together. */
+  userMessageBurst: number;
 }
 
 /** The limits used for every key of `limits` that is not given. */
@@ -50,6 +64,11 @@ export const DEFAULT_CONNECTION_LIMITS: ConnectionLimits = {
   messageBurst: 40,
   highWaterMarkBytes: 1024 * 1024,
   maxLagEvents: 500,
+  maxOutgoingBytes: 4 * 1024 * 1024,
+  maxEarlyBytes: 1024 * 1024,
+  maxEarlyBytesTotal: 64 * 1024 * 1024,
+  userMessageRate: 40,
+  userMessageBurst: 80,
 };
 
 /** Input of {@link connectionMachine}: one per WebSocket, from the upgrade request. */
@@ -60,6 +79,8 @@ export interface ConnectionInput {
   /** `?epoch&lastSeq` from the upgrade URL, if the client asked to resume. */
   resume?: ResumeRequest | undefined;
   limits: ConnectionLimits;
+  /** Unguessable seed of the heartbeat ping payloads (the server draws one per socket); default: the connection id. */
+  pingSeed?: string | undefined;
 }
 
 /**
@@ -101,9 +122,15 @@ export interface ConnectionContext {
   userId: string | undefined;
   /** Raw client frames held before `ready`, in arrival order (null = binary). */
   early: Array<string | null>;
+  /** Bytes of the frames in `early` (bounded by maxEarlyBytes; the server sums it for maxEarlyBytesTotal). */
+  earlyBytes: number;
   /** How many frames were ever held before `ready` (for metrics). */
   heldFrames: number;
+  /** Refused frames, less one per valid frame (connection-bounds.ts nextBadFrameCount). */
   badFrames: number;
+  /** Seed and count of heartbeat pings: the pong must carry heartbeatNonce(pingSeed, pingsSent). */
+  pingSeed: string;
+  pingsSent: number;
   /** Token bucket for `message` frames; refilled by the `rateRefill` delay while below burst. */
   messageTokens: number;
   runCount: number;
@@ -129,10 +156,11 @@ export interface StreamRefused { type: 'stream.refused'; reason: string }
 
 /** Everything the adapter and the delivery layer send to a connection actor (facts, not decisions). */
 export type ConnectionEvent =
-  | { type: 'socket.frame'; data: string | null }
+  | ({ type: 'socket.frame'; data: string | null } & SocketFacts)
   | { type: 'socket.close'; code: number; reason: string }
   | { type: 'socket.error'; message: string; closeCode: number }
-  | { type: 'socket.pong' }
+  /** `payload`: the pong's application data (a heartbeat pong echoes the ping's nonce). */
+  | { type: 'socket.pong'; payload?: string }
   | StreamJoined
   | StreamRefused
   /** `bufferedBytes`: the socket's send buffer when the event was delivered (a fact, not a decision). */
@@ -141,7 +169,7 @@ export type ConnectionEvent =
   | { type: 'socket.drain' }
   /** The log's events after the last one sent, read for catch-up; undefined: retention lost some. */
   | { type: 'stream.caughtUp'; events: StreamEvent[] | undefined }
-  | { type: 'message.accepted'; id: string; runId: string; duplicate: boolean }
+  | { type: 'message.accepted'; id: string; runId: string; duplicate: boolean; bufferedBytes?: number }
   /** Raised by the machine itself: a message took a token from a full bucket (starts the refill). */
   | { type: 'rate.tokenTaken' }
   | { type: 'server.shutdown' };
@@ -168,6 +196,14 @@ function frameRejection(
     const { code, message } = decoded;
     return { code, message, ...(decoded.ref === undefined ? {} : { ref: decoded.ref }), reason: CloseReason.BAD_FRAMES };
   }
+  if (decoded.frame.type === 'message' && event.userTokens !== undefined && event.userTokens < 1) {
+    return {
+      code: 'LOCKSTEP_E_RATE_LIMITED',
+      message: `more than ${context.limits.userMessageBurst} messages in a burst or ${context.limits.userMessageRate}/s on average from this user's connections together; this message was not accepted, send it again later`,
+      ref: decoded.frame.id,
+      reason: CloseReason.RATE_LIMITED,
+    };
+  }
   if (decoded.frame.type === 'message' && context.messageTokens < 1) {
     return {
       code: 'LOCKSTEP_E_RATE_LIMITED',
@@ -179,8 +215,38 @@ function frameRejection(
   return undefined;
 }
 
+/** The payload a pong must carry to answer the current heartbeat ping (what a conforming peer echoes). */
+export function heartbeatPongPayload(context: Pick<ConnectionContext, 'pingSeed' | 'pingsSent'>): string {
+  return heartbeatNonce(context.pingSeed, context.pingsSent);
+}
+
 const closeWith = (code: number, reason: string) =>
   ({ type: 'setClose', params: { code, reason } }) as const;
+
+const earlyRefusalOf = (context: ConnectionContext, event: ConnectionEvent) => {
+  if (event.type !== 'socket.frame') return undefined;
+  return earlyRefusal({ frames: context.early.length, bytes: context.earlyBytes }, heldFrameBytes(event.data, event), event, context.limits);
+};
+
+/** The close for an early frame that cannot be held: this connection's bound (1008) or the server's budget (1013). */
+const closeForEarlyOverflow = {
+  type: 'setClose',
+  params: ({ context, event }: { context: ConnectionContext; event: ConnectionEvent }) =>
+    earlyRefusalOf(context, event) === 'server'
+      ? { code: CloseCode.TRY_AGAIN_LATER, reason: CloseReason.EARLY_BUDGET }
+      : { code: CloseCode.POLICY, reason: CloseReason.EARLY_OVERFLOW },
+} as const;
+
+/**
+ * The peer does not read: every kind of frame waits for it, so the connection ends (I8). It is
+ * terminated at once, not closed: a close frame would wait behind the unread bytes, and the
+ * buffers are released now. Metrics and logs record 1008 `send buffer over limit`.
+ */
+const outgoingOverflow = {
+  guard: 'outgoingOverLimit',
+  target: '#connection.terminating',
+  actions: closeWith(CloseCode.POLICY, CloseReason.OUTGOING_OVERFLOW),
+} as const;
 
 /** Transitions shared by every state in which the socket is still open for writing. */
 const whileOpen = {
@@ -206,7 +272,12 @@ const connectionBase = setup({
   },
   guards: {
     expectsAuthFrame: ({ context }) => context.awaitingAuthFrame,
-    earlyBufferFull: ({ context }) => context.early.length >= context.limits.maxEarlyFrames,
+    earlyBufferFull: ({ context, event }) => earlyRefusalOf(context, event) !== undefined,
+    outgoingOverLimit: ({ context, event }) =>
+      (event.type === 'socket.frame' || event.type === 'message.accepted' || event.type === 'stream.event') &&
+      outgoingOverLimit(event, context.limits.maxOutgoingBytes),
+    pongAnswersPing: ({ context, event }) =>
+      event.type === 'socket.pong' && event.payload === heartbeatNonce(context.pingSeed, context.pingsSent),
     handshakeAccepted: (_, params: { output: HandshakeOutput }) => params.output.ok,
     isRejectedFrame: ({ context, event }) => frameRejection(context, event) !== undefined,
     isLastRejectedFrameAllowed: ({ context, event }) =>
@@ -224,7 +295,10 @@ const connectionBase = setup({
     sendFrame: (_, _params: { frame: ServerFrame }) => {},
     closeSocket: (_, _params: { code: number; reason: string }) => {},
     terminateSocket: () => {},
-    ping: () => {},
+    /** A WebSocket ping whose payload is `payload` (the heartbeat nonce). */
+    ping: (_, _params: { payload: string }) => {},
+    /** Takes one token from the user's shared bucket (an accepted message). */
+    spendUserToken: (_, _params: { userId: string }) => {},
     invokeHandler: (_, _params: HandlerInvocation) => {},
     /** Must answer `socket.drain` once everything buffered so far is flushed. */
     watchDrain: () => {},
@@ -243,7 +317,11 @@ const connectionBase = setup({
     }),
     holdFrame: assign(({ context, event }) => {
       assertEvent(event, 'socket.frame');
-      return { early: [...context.early, event.data], heldFrames: context.heldFrames + 1 };
+      return {
+        early: [...context.early, event.data],
+        earlyBytes: context.earlyBytes + heldFrameBytes(event.data, event),
+        heldFrames: context.heldFrames + 1,
+      };
     }),
   },
 });
@@ -276,14 +354,14 @@ const connectionSetup = connectionBase.extend({
     releaseEarlyFrames: connectionBase.enqueueActions(({ context, enqueue }) => {
       if (context.early.length === 0) return;
       for (const data of context.early) enqueue.raise({ type: 'socket.frame', data });
-      enqueue.assign({ early: [] });
+      enqueue.assign({ early: [], earlyBytes: 0 });
     }),
     replyWithFrameError: connectionBase.enqueueActions(({ context, event, enqueue }) => {
       const rejection = frameRejection(context, event);
       if (rejection === undefined) return;
       const { reason: _reason, ...error } = rejection;
       enqueue({ type: 'sendFrame', params: { frame: { type: 'error', ...error } } });
-      enqueue.assign({ badFrames: context.badFrames + 1 });
+      enqueue.assign({ badFrames: nextBadFrameCount(context.badFrames, true) });
     }),
     closeForRejectedFrames: connectionBase.enqueueActions(({ context, event, enqueue }) => {
       const rejection = frameRejection(context, event);
@@ -294,13 +372,14 @@ const connectionSetup = connectionBase.extend({
       const decoded = decodedFrame(event);
       if (!decoded.ok) return;
       const frame = decoded.frame;
-      if (context.badFrames !== 0) enqueue.assign({ badFrames: 0 });
+      if (context.badFrames !== 0) enqueue.assign({ badFrames: nextBadFrameCount(context.badFrames, false) });
       switch (frame.type) {
         case 'message': {
           // Deterministic and unique: connection ids are unique, run numbers grow per connection.
           const runId = `${context.connectionId}.${context.runCount + 1}`;
           enqueue.assign({ runCount: context.runCount + 1, messageTokens: context.messageTokens - 1 });
           if (context.messageTokens >= context.limits.messageBurst) enqueue.raise({ type: 'rate.tokenTaken' });
+          enqueue({ type: 'spendUserToken', params: { userId: context.userId ?? '' } });
           // The server deduplicates by message id and answers `message.accepted` at once (the
           // ack), before the handler starts, so the ack precedes every event of the run.
           enqueue({
@@ -347,8 +426,11 @@ export const connectionMachine = connectionSetup.createMachine({
     token: input.token,
     userId: undefined,
     early: [],
+    earlyBytes: 0,
     heldFrames: 0,
     badFrames: 0,
+    pingSeed: input.pingSeed ?? input.connectionId,
+    pingsSent: 0,
     messageTokens: input.limits.messageBurst,
     runCount: 0,
     lastSeq: 0,
@@ -390,11 +472,7 @@ export const connectionMachine = connectionSetup.createMachine({
       on: {
         'socket.frame': [
           { guard: 'expectsAuthFrame', actions: 'forwardAuthFrame' },
-          {
-            guard: 'earlyBufferFull',
-            target: 'closing',
-            actions: closeWith(CloseCode.POLICY, CloseReason.EARLY_OVERFLOW),
-          },
+          { guard: 'earlyBufferFull', target: 'closing', actions: closeForEarlyOverflow },
           { actions: 'holdFrame' },
         ],
         ...whileOpen,
@@ -414,11 +492,7 @@ export const connectionMachine = connectionSetup.createMachine({
       },
       on: {
         'socket.frame': [
-          {
-            guard: 'earlyBufferFull',
-            target: 'closing',
-            actions: closeWith(CloseCode.POLICY, CloseReason.EARLY_OVERFLOW),
-          },
+          { guard: 'earlyBufferFull', target: 'closing', actions: closeForEarlyOverflow },
           { actions: 'holdFrame' },
         ],
         // The user already has `maxConnectionsPerUser` live connections.
@@ -464,6 +538,7 @@ export const connectionMachine = connectionSetup.createMachine({
       ],
       on: {
         'socket.frame': [
+          outgoingOverflow,
           {
             guard: 'isLastRejectedFrameAllowed',
             target: 'closing',
@@ -473,16 +548,21 @@ export const connectionMachine = connectionSetup.createMachine({
           { guard: 'isRejectedFrame', actions: 'replyWithFrameError' },
           { actions: 'dispatchFrame' },
         ],
-        'message.accepted': {
-          actions: {
-            type: 'sendFrame',
-            params: ({ event }) => ({
-              frame: event.duplicate
-                ? { type: 'ack', id: event.id, runId: event.runId, duplicate: true }
-                : { type: 'ack', id: event.id, runId: event.runId },
-            }),
+        'message.accepted': [
+          // The ack is not dropped silently: the connection closes, and the resent message (same
+          // id, after the resume) is acked `duplicate:true` with the original run.
+          outgoingOverflow,
+          {
+            actions: {
+              type: 'sendFrame',
+              params: ({ event }) => ({
+                frame: event.duplicate
+                  ? { type: 'ack', id: event.id, runId: event.runId, duplicate: true }
+                  : { type: 'ack', id: event.id, runId: event.runId },
+              }),
+            },
           },
-        },
+        ],
         ...whileOpen,
       },
       states: {
@@ -494,6 +574,7 @@ export const connectionMachine = connectionSetup.createMachine({
             flowing: {
               on: {
                 'stream.event': [
+                  outgoingOverflow,
                   { guard: 'socketCongested', target: 'congested' },
                   {
                     actions: [
@@ -564,8 +645,12 @@ export const connectionMachine = connectionSetup.createMachine({
           states: {
             waiting: { after: { heartbeat: 'awaitingPong' } },
             awaitingPong: {
-              entry: 'ping',
-              on: { 'socket.pong': 'waiting' },
+              entry: [
+                assign({ pingsSent: ({ context }) => context.pingsSent + 1 }),
+                { type: 'ping', params: ({ context }) => ({ payload: heartbeatNonce(context.pingSeed, context.pingsSent) }) },
+              ],
+              // Only the pong that echoes this ping's nonce: an unsolicited pong proves nothing.
+              on: { 'socket.pong': { guard: 'pongAnswersPing', target: 'waiting' } },
               after: {
                 // No pong within one full interval: the peer is gone without a close frame.
                 heartbeat: {

@@ -87,6 +87,11 @@ export const connectionChart = createMachine({
       on: {
         'socket.frame': [
           {
+            target: '#connection.terminating',
+            guard: 'outgoingOverLimit',
+            actions: ['setClose'],
+          },
+          {
             target: '#connection.closing',
             guard: 'isLastRejectedFrameAllowed',
             actions: ['closeForRejectedFrames', 'replyWithFrameError'],
@@ -99,9 +104,16 @@ export const connectionChart = createMachine({
             actions: ['dispatchFrame'],
           },
         ],
-        'message.accepted': {
-          actions: ['sendFrame'],
-        },
+        'message.accepted': [
+          {
+            target: '#connection.terminating',
+            guard: 'outgoingOverLimit',
+            actions: ['setClose'],
+          },
+          {
+            actions: ['sendFrame'],
+          },
+        ],
         'socket.error': {
           target: '#connection.closing',
           actions: ['recordSocketError'],
@@ -120,6 +132,11 @@ export const connectionChart = createMachine({
               description: 'Each event is written as it arrives.',
               on: {
                 'stream.event': [
+                  {
+                    target: '#connection.terminating',
+                    guard: 'outgoingOverLimit',
+                    actions: ['setClose'],
+                  },
                   {
                     target: '#connection.ready.flow.congested',
                     guard: 'socketCongested',
@@ -206,6 +223,7 @@ export const connectionChart = createMachine({
               on: {
                 'socket.pong': {
                   target: '#connection.ready.heartbeat.waiting',
+                  guard: 'pongAnswersPing',
                 },
               },
               after: {

@@ -70,9 +70,9 @@ export function socketEffects(table: SocketTable) {
         if (!error) self.send({ type: 'socket.drain' });
       });
     },
-    /** A heartbeat ping; the pong comes back as `socket.pong`. */
-    ping: ({ self }: SocketEffectArgs) => {
-      table.socketOf(self)?.ping(undefined, undefined, ignoreWriteError);
+    /** A heartbeat ping carrying the machine's nonce; the pong comes back as `socket.pong` with it. */
+    ping: ({ self }: SocketEffectArgs, params: { payload: string }) => {
+      table.socketOf(self)?.ping(params.payload, undefined, ignoreWriteError);
     },
   };
 }

@@ -5,6 +5,7 @@
  */
 import type { WebSocket } from 'ws';
 import type { ConnectionEvent } from '../../machines/connection.js';
+import type { SocketFacts } from '../../machines/connection-bounds.js';
 import { closeCodeForSocketError } from '../protocol/socket-errors.js';
 
 /** Anything that accepts connection events: a connection actor. */
@@ -13,15 +14,21 @@ export interface EventSink {
   send(event: ConnectionEvent): void;
 }
 
+/** What the server knows when a frame arrives (send buffer, bytes held server-wide, the user's tokens); read, never judged. */
+export type FrameFacts = () => Omit<SocketFacts, 'bytes'>;
+
 /**
  * Forwards a ws socket's `message`, `pong`, `error` and `close` events to `actor` as
  * `socket.*` events. Call it synchronously in the upgrade callback, before ws reads a frame.
+ * `facts`: read at each frame and attached to it with the frame's wire size.
  */
-export function forwardSocketEvents(ws: WebSocket, actor: EventSink): void {
+export function forwardSocketEvents(ws: WebSocket, actor: EventSink, facts?: FrameFacts): void {
   ws.on('message', (data, isBinary) => {
-    actor.send({ type: 'socket.frame', data: isBinary ? null : data.toString() });
+    // binaryType 'nodebuffer' (the default): every message, fragmented or not, is one Buffer.
+    const bytes = (data as Buffer).length;
+    actor.send({ type: 'socket.frame', data: isBinary ? null : data.toString(), bytes, ...facts?.() });
   });
-  ws.on('pong', () => actor.send({ type: 'socket.pong' }));
+  ws.on('pong', (payload) => actor.send({ type: 'socket.pong', payload: payload.toString() }));
   ws.on('error', (error: Error & { code?: string }) => {
     actor.send({ type: 'socket.error', message: error.message, closeCode: closeCodeForSocketError(error.code) });
   });

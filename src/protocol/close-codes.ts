@@ -31,4 +31,6 @@ export const CloseReason = {
   BACKEND_TIMEOUT: 'backend readiness timeout',
   HEARTBEAT: 'no pong',
   INTERNAL_FAULT: 'internal fault',
+  OUTGOING_OVERFLOW: 'send buffer over limit',
+  EARLY_BUDGET: 'early-frame budget exhausted',
 } as const;

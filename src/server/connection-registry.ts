@@ -32,6 +32,8 @@ interface Tracked {
   wasReady: boolean;
   /** performance.now() when it became congested; undefined while flowing. */
   congestedSince: number | undefined;
+  /** Early-frame bytes last seen in its context (summed into earlyBytesTotal). */
+  earlyBytes: number;
 }
 
 /** Whether the snapshot's `ready.flow` region is congested or catching up (not `flowing`). */
@@ -47,11 +49,17 @@ export class ConnectionRegistry {
   readonly #log: LifecycleLog;
   readonly #onTrace: ((entry: TraceEntry) => void) | undefined;
   #emptyWaiters: Array<() => void> = [];
+  #earlyBytesTotal = 0;
 
   constructor(metrics: ServerMetrics, logger: Logger, onTrace: ((entry: TraceEntry) => void) | undefined) {
     this.#metrics = metrics;
     this.#log = new LifecycleLog(logger);
     this.#onTrace = onTrace;
+  }
+
+  /** Bytes of early frames held by every live connection now: a fact reported with each frame (maxEarlyBytesTotal). */
+  get earlyBytesTotal(): number {
+    return this.#earlyBytesTotal;
   }
 
   get size(): number {
@@ -75,7 +83,7 @@ export class ConnectionRegistry {
    * connection is closed with 1011 and logged, and Node keeps serving everyone else.
    */
   track(connectionId: string, actor: ConnectionActor, onFault: (error: unknown) => void): void {
-    const entry: Tracked = { actor, startedAt: performance.now(), state: '', wasReady: false, congestedSince: undefined };
+    const entry: Tracked = { actor, startedAt: performance.now(), state: '', wasReady: false, congestedSince: undefined, earlyBytes: 0 };
     this.#tracked.set(connectionId, entry);
     actor.subscribe({
       next: () => this.#observe(connectionId, entry),
@@ -108,6 +116,11 @@ export class ConnectionRegistry {
   #observe(connectionId: string, entry: Tracked): void {
     const snapshot = entry.actor.getSnapshot();
     const state = topStateOf(snapshot.value);
+    const { earlyBytes } = snapshot.context;
+    if (earlyBytes !== entry.earlyBytes) {
+      this.#earlyBytesTotal += earlyBytes - entry.earlyBytes;
+      entry.earlyBytes = earlyBytes;
+    }
     this.#observeCongestion(connectionId, entry, state, isCongested(snapshot.value));
     if (entry.state === state) return;
     entry.state = state;
@@ -159,6 +172,7 @@ export class ConnectionRegistry {
       { lifetimeMs: performance.now() - entry.startedAt, wasReady: entry.wasReady },
     );
     this.#tracked.delete(connectionId);
+    this.#earlyBytesTotal -= entry.earlyBytes;
     this.#onTrace?.({ kind: 'state', connectionId, state: 'closed' });
     if (this.#tracked.size === 0) {
       const waiters = this.#emptyWaiters;

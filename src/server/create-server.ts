@@ -33,6 +33,7 @@ import { serverLifecycleMachine } from '../../machines/server-lifecycle.js';
 import { recordConnection } from '../trace/recorder.js';
 import { combineInspectors } from './combine-inspectors.js';
 import { traceSink } from '../trace/sink.js';
+import { UserRateBuckets } from './user-rate-buckets.js';
 
 /** What {@link createLockstepServer} returns. */
 export interface LockstepServer {
@@ -128,6 +129,7 @@ export function createLockstepServer(userOptions: LockstepServerOptions = {}): L
   const recording = options.record && { ...options.record, sink: traceSink(options.record.target, options.logger) };
 
   const sockets = new SocketTable();
+  const userBuckets = new UserRateBuckets(options.limits.userMessageRate, options.limits.userMessageBurst);
   const runs = new RunTracker();
   const webSocketOptions = {
     maxPayload: options.maxPayload,
@@ -156,7 +158,13 @@ export function createLockstepServer(userOptions: LockstepServerOptions = {}): L
   };
 
   const accepted = (self: AnyActorRef, params: HandlerInvocation, original: string | undefined) => {
-    self.send({ type: 'message.accepted', id: params.message.id, runId: original ?? params.runId, duplicate: original !== undefined });
+    self.send({
+      type: 'message.accepted',
+      id: params.message.id,
+      runId: original ?? params.runId,
+      duplicate: original !== undefined,
+      bufferedBytes: sockets.socketOf(self)?.bufferedAmount ?? 0,
+    });
     if (original !== undefined) return;
     // Started in a microtask: after this transition commits, so the handler always observes
     // its connection in `ready`, and its emissions never re-enter the actor mid-transition.
@@ -199,6 +207,7 @@ export function createLockstepServer(userOptions: LockstepServerOptions = {}): L
     actions: {
       ...socketEffects(sockets),
       invokeHandler,
+      spendUserToken: (_, params) => userBuckets.spend(params.userId),
       joinStream: ({ self }, params) =>
         hub.join(params.userId, params.connectionId, params.resume, (message) =>
           self.send(
@@ -222,7 +231,8 @@ export function createLockstepServer(userOptions: LockstepServerOptions = {}): L
   const attach = (ws: WebSocket, req: IncomingMessage): void => {
     const connectionId = randomUUID();
     const credentials = credentialsFromUpgrade(req.headers);
-    const input = { connectionId, token: credentials.token, resume: resumeFromUrl(req.url), limits: options.limits };
+    // pingSeed: the heartbeat nonce's unguessable part (a pong must echo it; see connection-bounds.ts).
+    const input = { connectionId, token: credentials.token, resume: resumeFromUrl(req.url), limits: options.limits, pingSeed: randomUUID() };
     const recorder = recording && recordConnection({
       ...input,
       credentials: credentials.source,
@@ -242,7 +252,14 @@ export function createLockstepServer(userOptions: LockstepServerOptions = {}): L
     recorder?.watch(actor);
     sockets.bind(actor, ws, req.socket);
     // Synchronously, before ws can read a frame that followed the upgrade.
-    forwardSocketEvents(ws, actor);
+    forwardSocketEvents(ws, actor, () => {
+      const { userId } = actor.getSnapshot().context;
+      return {
+        bufferedBytes: ws.bufferedAmount,
+        earlyBytesTotal: registry.earlyBytesTotal,
+        ...(userId === undefined ? {} : { userTokens: userBuckets.tokens(userId) }),
+      };
+    });
     registry.track(connectionId, actor, () => {
       hub.leave(connectionId);
       ws.close(CloseCode.INTERNAL_FAULT, CloseReason.INTERNAL_FAULT);

@@ -19,6 +19,14 @@ export const smallLimits: fc.Arbitrary<ConnectionLimits> = fc.record({
   messageBurst: fc.integer({ min: 1, max: 8 }),
   highWaterMarkBytes: fc.constant(1_000),
   maxLagEvents: fc.integer({ min: 1, max: 6 }),
+  // Above the high-water mark, inside the stream events' buffered range (0 … 2 × 1000).
+  maxOutgoingBytes: fc.integer({ min: 1_001, max: 2_500 }),
+  // A few scenario frames (~40–60 bytes each) fill it, as maxEarlyFrames does.
+  maxEarlyBytes: fc.integer({ min: 40, max: 400 }),
+  // Scenarios report no server-wide or per-user facts: these bounds never bind here.
+  maxEarlyBytesTotal: fc.constant(64 * 1024 * 1024),
+  userMessageRate: fc.constant(40),
+  userMessageBurst: fc.constant(80),
 });
 
 /** Arbitrary of one scenario command, weighted towards messages, results and stream events. */

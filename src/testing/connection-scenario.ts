@@ -8,7 +8,7 @@
  * `readFromLog` answers from the user's log. Nothing here decides anything the machine should.
  */
 import { createActor, fromPromise, SimulatedClock } from 'xstate';
-import { connectionMachine, type ConnectionLimits } from '../../machines/connection.js';
+import { connectionMachine, heartbeatPongPayload, type ConnectionLimits } from '../../machines/connection.js';
 import { handshakeMachine } from '../../machines/handshake.js';
 import type { ServerFrame, StreamEvent } from '../protocol/frames.js';
 
@@ -298,7 +298,8 @@ export async function runConnectionScenario(
         actor.send({ type: 'socket.drain' });
         break;
       case 'pong':
-        actor.send({ type: 'socket.pong' });
+        // A conforming peer's pong echoes the ping's payload (the machine's nonce).
+        actor.send({ type: 'socket.pong', payload: heartbeatPongPayload(actor.getSnapshot().context) });
         break;
       case 'advance':
         clock.increment(command.ms);

@@ -129,6 +129,7 @@ export function replayTrace(input: unknown, options: ReplayOptions = {}): Replay
       token: trace.input.token ?? undefined,
       resume: trace.input.resume ?? undefined,
       limits: trace.input.limits,
+      pingSeed: trace.input.pingSeed,
     },
     clock,
   });

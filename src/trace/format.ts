@@ -58,6 +58,8 @@ export interface ConnectionTrace {
     credentials: CredentialSource;
     resume: ResumeRequest | null;
     limits: ConnectionLimits;
+    /** The heartbeat nonce seed the connection used (absent in traces recorded before it existed). */
+    pingSeed?: string;
   };
   entries: ConnectionTraceEntry[];
   effects: TraceEffect[];
@@ -67,6 +69,9 @@ export interface ConnectionTrace {
 }
 
 const ENTRY_KINDS = new Set(['event', 'verify', 'backend', 'delay']);
+
+/** Limits added after trace version 1 was defined (issue 14's byte bounds). */
+const LIMITS_ADDED_LATER = new Set(['maxOutgoingBytes', 'maxEarlyBytes', 'maxEarlyBytesTotal', 'userMessageRate', 'userMessageBurst']);
 
 function invalid(message: string): never {
   throw new LockstepError('LOCKSTEP_ERR_INVALID_TRACE', `invalid trace: ${message}`);
@@ -87,6 +92,10 @@ export function parseTrace(value: unknown): ConnectionTrace {
   const input = value.input;
   if (!isRecord(input) || !isRecord(input.limits)) invalid('"input.limits" is missing');
   for (const name of Object.keys(DEFAULT_CONNECTION_LIMITS)) {
+    // Traces recorded before a limit existed ran without it: replay them with its default.
+    if (LIMITS_ADDED_LATER.has(name) && input.limits[name] === undefined) {
+      input.limits[name] = DEFAULT_CONNECTION_LIMITS[name as keyof typeof DEFAULT_CONNECTION_LIMITS];
+    }
     const limit = input.limits[name];
     if (typeof limit !== 'number' || !(limit > 0)) invalid(`"input.limits.${name}" must be a positive number, got ${JSON.stringify(limit)}`);
   }

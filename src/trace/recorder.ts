@@ -38,6 +38,8 @@ export interface RecordingOptions {
   credentials: CredentialSource;
   resume: ResumeRequest | undefined;
   limits: ConnectionLimits;
+  /** The heartbeat nonce seed (replay needs it to reproduce the ping payloads). */
+  pingSeed?: string | undefined;
   /** The server's clock when it has one (tests); otherwise real timers. */
   clock: Clock | undefined;
   maxEntries: number;
@@ -202,6 +204,7 @@ export function recordConnection(options: RecordingOptions): ConnectionRecording
         credentials: options.credentials,
         resume: options.resume ?? null,
         limits: { ...options.limits },
+        ...(options.pingSeed === undefined ? {} : { pingSeed: options.pingSeed }),
       },
       entries,
       effects,

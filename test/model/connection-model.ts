@@ -4,13 +4,14 @@
  * stream events and three messages dispatched delivered per path, limits of two (MODEL_LIMITS).
  */
 import type { AnyMachineSnapshot, EventObject } from 'xstate';
-import { connectionMachine, type ConnectionContext, type ConnectionInput } from '../../machines/connection.js';
+import { connectionMachine, heartbeatPongPayload, type ConnectionContext, type ConnectionInput } from '../../machines/connection.js';
 import { CloseCode, CloseReason } from '../../src/protocol/close-codes.js';
 import { delayEvents, type ModelSpec } from './explore.js';
 import { MODEL_LIMITS } from './server-driver.js';
 
 export const AUTH_FRAME = JSON.stringify({ type: 'auth', token: 'tok' });
 export const GARBAGE_FRAME = 'this is not json';
+export const PING_FRAME = JSON.stringify({ type: 'ping' });
 /** Message ids the model uses; ids are derived from the context, so a vertex has one event set. */
 export const messageFrame = (n: number) => JSON.stringify({ type: 'message', id: `m${n}`, text: 'hi' });
 export const MESSAGE_IDS = Array.from({ length: 12 }, (_, n) => `m${n}`);
@@ -28,7 +29,11 @@ export function connectionEvents(snapshot: AnyMachineSnapshot): ModelEvent[] {
     { type: 'socket.frame', data: GARBAGE_FRAME },
     { type: 'socket.close', code: 1006, reason: '' },
     { type: 'socket.error', message: 'Max payload size exceeded', closeCode: CloseCode.TOO_BIG },
-    { type: 'socket.pong' },
+    // The pong that echoes the current heartbeat nonce (an unsolicited one changes nothing).
+    { type: 'socket.pong', payload: heartbeatPongPayload(ctx) },
+    // The peer does not read: its socket holds maxOutgoingBytes when a frame or an ack arrives.
+    { type: 'socket.frame', data: PING_FRAME, bufferedBytes: MODEL_LIMITS.maxOutgoingBytes },
+    { type: 'message.accepted', id: 'm0', runId: 'r', duplicate: true, bufferedBytes: MODEL_LIMITS.maxOutgoingBytes },
     { type: 'server.shutdown' },
     // The handshake child cannot accept before it has credentials (its own model shows
     // `accepted` is only reached through `verifying`), so no accept is offered before then.
@@ -40,6 +45,7 @@ export function connectionEvents(snapshot: AnyMachineSnapshot): ModelEvent[] {
       ? [
           { type: 'stream.event', event: streamEvent(ctx.lastSeq + 1), bufferedBytes: 0 },
           { type: 'stream.event', event: streamEvent(ctx.lastSeq + 1), bufferedBytes: MODEL_LIMITS.highWaterMarkBytes },
+          { type: 'stream.event', event: streamEvent(ctx.lastSeq + 1), bufferedBytes: MODEL_LIMITS.maxOutgoingBytes },
           // In `congested`: an event further ahead than maxLagEvents.
           { type: 'stream.event', event: streamEvent(ctx.lastSeq + MODEL_LIMITS.maxLagEvents + 1), bufferedBytes: MODEL_LIMITS.highWaterMarkBytes },
         ]

@@ -75,6 +75,12 @@ export const MODEL_LIMITS = {
   // connection model test); an uncorked loopback socket with room in the kernel is at 0.
   highWaterMarkBytes: 64,
   maxLagEvents: 1,
+  maxOutgoingBytes: 1_024,
+  // Byte bounds far above the model's few small frames: the frame counts bind first.
+  maxEarlyBytes: 1_000_000,
+  maxEarlyBytesTotal: 1_000_000,
+  userMessageRate: 1_000,
+  userMessageBurst: 1_000,
 };
 export const MODEL_DRAIN_MS = 5_000;
 

@@ -21,6 +21,8 @@ export interface Recorded {
   /** Ids of messages handed to the handler before the `ready` frame was sent (must stay empty). */
   handledBeforeReady: string[];
   joins: Array<{ connectionId: string; userId: string }>;
+  /** User ids whose shared bucket was asked to spend a token (one per accepted message). */
+  spent: string[];
 }
 
 export function connectionUnderTest(options: {
@@ -39,7 +41,7 @@ export function connectionUnderTest(options: {
   log?: (afterSeq: number) => StreamEvent[] | undefined;
 } = {}) {
   const clock = new SimulatedClock();
-  const rec: Recorded = { sent: [], closes: [], terminated: 0, pings: 0, handled: [], sentBeforeHandler: [], left: 0, drainWatches: 0, logReads: [], handledBeforeReady: [], joins: [] };
+  const rec: Recorded = { sent: [], closes: [], terminated: 0, pings: 0, handled: [], sentBeforeHandler: [], left: 0, drainWatches: 0, logReads: [], handledBeforeReady: [], joins: [], spent: [] };
   const machine = connectionMachine.provide({
     actors: {
       handshake: handshakeMachine.provide({
@@ -77,6 +79,7 @@ export function connectionUnderTest(options: {
         });
       },
       leaveStream: () => (rec.left += 1),
+      spendUserToken: (_, p) => rec.spent.push(p.userId),
       watchDrain: () => (rec.drainWatches += 1),
       readFromLog: ({ self }, p) => {
         rec.logReads.push(p.afterSeq);

@@ -8,7 +8,7 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { createActor, fromPromise, type AnyActorRef } from 'xstate';
-import { connectionMachine, DEFAULT_CONNECTION_LIMITS, type ConnectionLimits } from '../../machines/connection.js';
+import { connectionMachine, DEFAULT_CONNECTION_LIMITS, heartbeatPongPayload, type ConnectionLimits } from '../../machines/connection.js';
 import { handshakeMachine, type VerifiedIdentity } from '../../machines/handshake.js';
 import { recordConnection } from '../../src/trace/recorder.js';
 import type { ConnectionTrace } from '../../src/trace/format.js';
@@ -144,7 +144,7 @@ async function recordRun(commands: Command[], upgradeToken: boolean): Promise<Co
         break;
       case 'advance': clock.advance(c.ms); break;
       case 'fireDue': clock.fireDue(); break;
-      case 'pong': actor.send({ type: 'socket.pong' }); break;
+      case 'pong': actor.send({ type: 'socket.pong', payload: heartbeatPongPayload((actor.getSnapshot() as { context: { pingSeed: string; pingsSent: number } }).context) }); break;
       case 'drain': actor.send({ type: 'socket.drain' }); break;
       case 'shutdown': actor.send({ type: 'server.shutdown' }); break;
       case 'error': actor.send({ type: 'socket.error', message: 'boom', closeCode: 1002 }); break;
