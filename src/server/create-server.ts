@@ -57,7 +57,7 @@ export interface LockstepServer {
   sendToUser(userId: string, data: unknown): string;
   /** Standalone only: listen on `options.host:options.port` (port 0 = ephemeral). */
   listen(): Promise<AddressInfo>;
-  /** Serves GET /health and GET /metrics; returns false for other requests. For embedders. */
+  /** Serves GET /health (liveness), GET /ready (readiness), GET /metrics, 405 for other methods on them; returns false for other requests. For embedders. */
   handleRequest(req: IncomingMessage, res: ServerResponse): boolean;
   /**
    * Adopts a WebSocket that your own server already upgraded (a `ws` WebSocketServer in
