@@ -3,15 +3,25 @@
  *
  *   serving ──server.close──▶ draining ──runs.idle | after drainTimeout──▶ closingConnections
  *                                                         ──connections.empty──▶ closed
+ *                                                         ──after closeGrace──▶ forceClose → closed
  *
  * draining: new upgrades are refused (503) while in-flight runs finish, at most `drainMs`;
  * live connections keep receiving their events. closingConnections: every socket gets 1001.
+ * closeGrace bounds it: whatever a peer does (never answers the close, holds a half-sent
+ * HTTP request), what is left is destroyed, so shutdown ends within drainMs + closeGraceMs.
  * Effects are provided by the server.
  */
 import { setup } from 'xstate';
 
 /** Input of {@link serverLifecycleMachine}: how long `close()` lets in-flight runs finish. */
-export interface ServerLifecycleInput { drainMs: number }
+export interface ServerLifecycleInput {
+  drainMs: number;
+  /** How long closingConnections waits for sockets to close before destroying what is left. */
+  closeGraceMs: number;
+}
+
+/** Default of `closeGraceMs`: the connection machine's own close timeout (5 s) fits inside it. */
+export const DEFAULT_CLOSE_GRACE_MS = 5_000;
 
 /** `close()` was called, in-flight runs finished, or every connection actor closed. */
 export type ServerLifecycleEvent =
@@ -31,6 +41,7 @@ export const serverLifecycleMachine = setup({
   },
   delays: {
     drainTimeout: ({ context }) => context.drainMs,
+    closeGrace: ({ context }) => context.closeGraceMs,
   },
   actions: {
     stopAccepting: () => {},
@@ -39,10 +50,12 @@ export const serverLifecycleMachine = setup({
     closeConnections: () => {},
     /** Must send `connections.empty` once every connection actor reached `closed`. */
     watchConnections: () => {},
+    /** Destroys every socket still open (WebSocket, half-open upgrade, unfinished HTTP request). */
+    forceClose: () => {},
   },
 }).createMachine({
   id: 'serverLifecycle',
-  context: ({ input }) => ({ drainMs: input.drainMs }),
+  context: ({ input }) => ({ drainMs: input.drainMs, closeGraceMs: input.closeGraceMs }),
   initial: 'serving',
   states: {
     serving: { on: { 'server.close': 'draining' } },
@@ -54,6 +67,7 @@ export const serverLifecycleMachine = setup({
     closingConnections: {
       entry: ['closeConnections', 'watchConnections'],
       on: { 'connections.empty': 'closed' },
+      after: { closeGrace: { target: 'closed', actions: 'forceClose' } },
     },
     closed: { type: 'final' },
   },

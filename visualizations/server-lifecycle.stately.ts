@@ -4,7 +4,7 @@ import { createMachine } from 'xstate';
 
 export const serverLifecycleChart = createMachine({
   id: 'serverLifecycle',
-  description: 'one actor per server: `draining` refuses new upgrades while in-flight runs finish (at most `drainTimeout` = `drainMs`), `closingConnections` sends 1001 to every socket, `closed` once every connection actor is closed.',
+  description: 'one actor per server: `draining` refuses new upgrades while in-flight runs finish (at most `drainTimeout` = `drainMs`), `closingConnections` sends 1001 to every socket, `closed` once every connection actor is closed — or after `closeGrace` (`closeGraceMs`), when every socket still open is destroyed (`forceClose`).',
   initial: 'serving',
   states: {
     serving: {
@@ -29,10 +29,16 @@ export const serverLifecycleChart = createMachine({
       },
     },
     closingConnections: {
-      description: 'Every connection actor is told to close with 1001.',
+      description: 'Every connection actor is told to close with 1001; after `closeGrace` what is left is destroyed.',
       on: {
         'connections.empty': {
           target: '#serverLifecycle.closed',
+        },
+      },
+      after: {
+        closeGrace: {
+          target: '#serverLifecycle.closed',
+          actions: ['forceClose'],
         },
       },
     },

@@ -24,15 +24,34 @@ export const SERVE_USAGE = `Usage: lockstep serve [--port 8080] [--host 127.0.0.
   --drain-ms N           on SIGTERM, how long runs may finish before sockets close 1001;
                          with --redis the process then still waits for them  default 10000
   --demo-step-ms N       the demo agent works N ms before each step (runs stay in flight)
+  --close-grace-ms N     after the drain, how long sockets may take to close before the
+                         rest is destroyed (exit within drain + grace)  default 5000
+  --max-connections N    live WebSocket upgrades in total; the next gets HTTP 503  default 10000
+  --max-connections-per-address N
+                         live upgrades per remote address; the next gets HTTP 429  default 256
+  --trust-proxy          behind one reverse proxy you run: the last X-Forwarded-For entry
+                         is the remote address (for the per-address cap and logs)
 
 Environment: LOCKSTEP_JWT_SECRET enables HS256 JWT auth; without it tokens are user ids (dev mode).
              LOCKSTEP_LOG_LEVEL sets the log level when --log-level is not given.`;
 
-function nonNegativeInteger(name: string, raw: string): number {
+function nonNegativeInteger(name: string, raw: string, max = Number.MAX_SAFE_INTEGER): number {
   const value = Number(raw);
-  if (!Number.isInteger(value) || value < 0) throw new Error(`--${name} must be a non-negative integer, got "${raw}"`);
+  if (raw.trim() === '' || !Number.isInteger(value) || value < 0 || value > max) {
+    throw new Error(`--${name} must be an integer 0–${max}, got "${raw}"`);
+  }
   return value;
 }
+
+function positiveInteger(name: string, raw: string): number {
+  const value = nonNegativeInteger(name, raw);
+  if (value === 0) throw new Error(`--${name} must be a positive integer, got "${raw}"`);
+  return value;
+}
+
+/** `--flag N` given → `{ key: N }`, absent → `{}` (the server's default). */
+const positiveFlag = <K extends string>(key: K, name: string, raw: string | undefined): Partial<Record<K, number>> =>
+  raw === undefined ? {} : ({ [key]: positiveInteger(name, raw) } as Record<K, number>);
 
 export async function serve(argv: string[]): Promise<void> {
   const { values } = parseArgs({
@@ -50,6 +69,10 @@ export async function serve(argv: string[]): Promise<void> {
       'run-lease-ms': { type: 'string' },
       'demo-step-ms': { type: 'string', default: '0' },
       'drain-ms': { type: 'string' },
+      'close-grace-ms': { type: 'string' },
+      'max-connections': { type: 'string' },
+      'max-connections-per-address': { type: 'string' },
+      'trust-proxy': { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
     },
     strict: true,
@@ -59,7 +82,7 @@ export async function serve(argv: string[]): Promise<void> {
     return;
   }
   // Loaded only with --inspect: without it, inspection costs nothing, not even an import.
-  const inspection = values.inspect ? await startInspection(nonNegativeInteger('inspect-port', values['inspect-port'])) : undefined;
+  const inspection = values.inspect ? await startInspection(nonNegativeInteger('inspect-port', values['inspect-port'], 65535)) : undefined;
   const logger = createServeLogger(resolveLogLevel(values['log-level'], process.env.LOCKSTEP_LOG_LEVEL));
   const redisUrl = values.redis ?? process.env.LOCKSTEP_REDIS_URL;
   const leaseMs = values['run-lease-ms'] === undefined ? undefined : nonNegativeInteger('run-lease-ms', values['run-lease-ms']);
@@ -70,9 +93,13 @@ export async function serve(argv: string[]): Promise<void> {
     ...(process.env.LOCKSTEP_JWT_SECRET ? {} : { auth: 'dev' as const }),
     ...(scaleOut ? { scaleOut } : {}),
     ...(stepMs > 0 ? { handler: pacedDemoAgent(stepMs) } : {}),
-    ...(values['drain-ms'] === undefined ? {} : { drainMs: nonNegativeInteger('drain-ms', values['drain-ms']) }),
+    ...positiveFlag('drainMs', 'drain-ms', values['drain-ms']),
+    ...positiveFlag('closeGraceMs', 'close-grace-ms', values['close-grace-ms']),
+    ...positiveFlag('maxConnections', 'max-connections', values['max-connections']),
+    ...positiveFlag('maxConnectionsPerAddress', 'max-connections-per-address', values['max-connections-per-address']),
+    trustProxy: values['trust-proxy'],
     host: values.host,
-    port: nonNegativeInteger('port', values.port),
+    port: nonNegativeInteger('port', values.port, 65535),
     ready: demoBackend({
       delayMs: nonNegativeInteger('backend-delay-ms', values['backend-delay-ms']),
       fail: values['backend-fail'],

@@ -14,6 +14,10 @@ export const ErrorCodes = {
   LOCKSTEP_ERR_AUTH_REQUIRED: { kind: 'api', message: 'no token check configured' },
   LOCKSTEP_ERR_INVALID_OPTION: { kind: 'api', message: 'server option is invalid' },
   LOCKSTEP_ERR_INVALID_TRACE: { kind: 'api', message: 'connection trace file cannot be replayed' },
+  LOCKSTEP_ERR_INVALID_ARGUMENT: { kind: 'api', message: 'argument of a server method is invalid' },
+  LOCKSTEP_ERR_ALREADY_LISTENING: { kind: 'api', message: 'listen() was already called on this server' },
+  LOCKSTEP_ERR_SERVER_CLOSED: { kind: 'api', message: 'the server is closing or closed' },
+  LOCKSTEP_ERR_SERVER_ATTACHED: { kind: 'api', message: 'another lockstep server is attached to this http.Server' },
 } as const;
 
 /** A stable `LOCKSTEP_E_*` (wire) or `LOCKSTEP_ERR_*` (API) code; each is documented in docs/errors.md. */

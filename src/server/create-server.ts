@@ -34,6 +34,10 @@ import { recordConnection } from '../trace/recorder.js';
 import { combineInspectors } from './combine-inspectors.js';
 import { traceSink } from '../trace/sink.js';
 import { UserRateBuckets } from './user-rate-buckets.js';
+import { LockstepError } from '../protocol/errors.js';
+import { createReadinessProbe } from './readiness.js';
+import { remoteAddressOf, UpgradeAdmission } from './upgrade-admission.js';
+import { describeValue } from './options.js';
 
 /** What {@link createLockstepServer} returns. */
 export interface LockstepServer {
@@ -54,7 +58,7 @@ export interface LockstepServer {
   sendToUser(userId: string, data: unknown): string;
   /** Standalone only: listen on `options.host:options.port` (port 0 = ephemeral). */
   listen(): Promise<AddressInfo>;
-  /** Serves GET /health and GET /metrics; returns false for other requests. For embedders. */
+  /** Serves GET /health (liveness), GET /ready (readiness), GET /metrics, 405 for other methods on them; returns false for other requests. For embedders. */
   handleRequest(req: IncomingMessage, res: ServerResponse): boolean;
   /**
    * Adopts a WebSocket that your own server already upgraded (a `ws` WebSocketServer in
@@ -100,6 +104,26 @@ function refuseUpgrade(socket: Duplex, status: string): void {
 }
 
 /**
+ * Standalone HTTP timeouts: a client that never finishes its request headers (slowloris) is
+ * cut after HEADERS_TIMEOUT_MS, a request body that never ends after REQUEST_TIMEOUT_MS;
+ * checked every CONNECTIONS_CHECK_MS. Upgraded WebSockets are not subject to them.
+ */
+export const HEADERS_TIMEOUT_MS = 10_000;
+export const REQUEST_TIMEOUT_MS = 30_000;
+const CONNECTIONS_CHECK_MS = 1_000;
+
+/** http.Servers a lockstep server is attached to: a second one would handle every upgrade twice. */
+const attachedServers = new WeakSet<HttpServer>();
+
+/** A user id argument of startRun/sendToUser: a non-empty string, else LOCKSTEP_ERR_INVALID_ARGUMENT. */
+function checkUserId(method: string, userId: unknown): string {
+  if (typeof userId !== 'string' || userId.length === 0) {
+    throw new LockstepError('LOCKSTEP_ERR_INVALID_ARGUMENT', `${method}(userId): userId must be a non-empty string, got ${describeValue(userId)}`);
+  }
+  return userId;
+}
+
+/**
  * Creates a lockstep server: standalone (`listen()`), attached to your http.Server
  * (`options.server`), or fed sockets you upgraded yourself (`handleConnection`).
  * See README.md "Embedding" and examples/.
@@ -110,7 +134,18 @@ export function createLockstepServer(userOptions: LockstepServerOptions = {}): L
     options.logger.warn({ auth: 'dev' }, "dev tokens (auth: 'dev'): every token is taken as its user id; never expose this server");
   }
   const standalone = options.server === undefined;
-  const httpServer = options.server ?? createHttpServer();
+  if (options.server !== undefined && attachedServers.has(options.server)) {
+    throw new LockstepError(
+      'LOCKSTEP_ERR_SERVER_ATTACHED',
+      'a lockstep server is already attached to this http.Server; use one lockstep server with several `paths`, or close() the first one before attaching another',
+    );
+  }
+  const httpServer = options.server ?? createHttpServer({
+    headersTimeout: HEADERS_TIMEOUT_MS,
+    requestTimeout: REQUEST_TIMEOUT_MS,
+    connectionsCheckingInterval: CONNECTIONS_CHECK_MS,
+  });
+  if (options.server !== undefined) attachedServers.add(options.server);
   const scaleOut = options.scaleOut;
   const hub = new StreamHub(scaleOut?.eventLog ?? options.eventLog ?? new MemoryEventLog(), {
     maxConnectionsPerUser: options.maxConnectionsPerUser,
@@ -119,6 +154,13 @@ export function createLockstepServer(userOptions: LockstepServerOptions = {}): L
   });
   let shuttingDown = false;
   let closed: Promise<void> | undefined;
+  let listening: Promise<AddressInfo> | undefined;
+  const admission = new UpgradeAdmission(options);
+  const refusedWhileClosing = (method: string) => {
+    if (shuttingDown) {
+      throw new LockstepError('LOCKSTEP_ERR_SERVER_CLOSED', `${method}: the server is closing or closed (close() was called); create a new server`);
+    }
+  };
 
   // The gauge reads the registry only when scraped, after both exist.
   const metrics = createMetrics(() => registry.countByState());
@@ -269,22 +311,34 @@ export function createLockstepServer(userOptions: LockstepServerOptions = {}): L
   const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
     const path = (req.url ?? '/').split('?')[0] ?? '/';
     const origin = req.headers.origin;
+    const remoteAddress = remoteAddressOf(req, options.trustProxy);
     if (!options.paths.includes(path)) {
       // Attached: other upgrade listeners of the embedding server may own this path.
       if (standalone) {
-        log.upgradeRefused(404, path, origin, req.socket.remoteAddress);
+        log.upgradeRefused(404, path, origin, remoteAddress);
+        metrics.upgradesRefused.inc({ status: '404', reason: 'path' });
         refuseUpgrade(socket, '404 Not Found');
       }
       return;
     }
     if (options.allowedOrigins !== undefined && origin !== undefined && !options.allowedOrigins.has(origin)) {
-      log.upgradeRefused(403, path, origin, req.socket.remoteAddress);
+      log.upgradeRefused(403, path, origin, remoteAddress);
+      metrics.upgradesRefused.inc({ status: '403', reason: 'origin' });
       refuseUpgrade(socket, '403 Forbidden');
       return;
     }
     if (shuttingDown) {
-      log.upgradeRefused(503, path, origin, req.socket.remoteAddress);
+      log.upgradeRefused(503, path, origin, remoteAddress);
+      metrics.upgradesRefused.inc({ status: '503', reason: 'draining' });
       refuseUpgrade(socket, '503 Service Unavailable');
+      return;
+    }
+    // Counted from here until the TCP socket closes, before any ws object or actor exists.
+    const admitted = admission.admit(socket, remoteAddress);
+    if (!admitted.admitted) {
+      log.upgradeRefused(admitted.status, path, origin, remoteAddress, admitted.reason);
+      metrics.upgradesRefused.inc({ status: String(admitted.status), reason: admitted.reason });
+      refuseUpgrade(socket, admitted.status === 429 ? '429 Too Many Requests' : '503 Service Unavailable');
       return;
     }
     // The 101 response joins the write batch, so with a ready backend it leaves together with
@@ -308,10 +362,17 @@ export function createLockstepServer(userOptions: LockstepServerOptions = {}): L
           for (const actor of registry.actors()) actor.send({ type: 'server.shutdown' });
         },
         watchConnections: ({ self }) => void registry.whenEmpty().then(() => self.send({ type: 'connections.empty' })),
+        forceClose: () => {
+          // Peers that did not answer the 1001 in closeGraceMs, upgrades never completed,
+          // HTTP requests never finished (slowloris): shutdown ends whatever sockets do.
+          for (const actor of registry.actors()) sockets.socketOf(actor)?.terminate();
+          admission.destroyAll();
+          if (standalone) httpServer.closeAllConnections();
+        },
       },
     }),
     {
-      input: { drainMs: options.drainMs },
+      input: { drainMs: options.drainMs, closeGraceMs: options.closeGraceMs },
       ...(options.clock ? { clock: options.clock } : {}),
       ...(options.inspect ? { inspect: options.inspect } : {}),
     },
@@ -321,22 +382,31 @@ export function createLockstepServer(userOptions: LockstepServerOptions = {}): L
     registry,
     metrics,
     isShuttingDown: () => shuttingDown,
+    readiness: createReadinessProbe({
+      isShuttingDown: () => shuttingDown,
+      ready: options.ready,
+      available: scaleOut ? () => scaleOut.available() : undefined,
+    }),
     demoPage: options.demoPage ? createDemoPageHandler() : undefined,
   });
   if (standalone) {
     httpServer.on('request', (req, res) => {
       if (handleRequest(req, res)) return;
       res.writeHead(404, { 'content-type': 'application/json' });
-      res.end(JSON.stringify({ error: 'not found', paths: ['/health', '/metrics', ...options.paths] }));
+      res.end(JSON.stringify({ error: 'not found', paths: ['/health', '/ready', '/metrics', ...options.paths] }));
     });
   }
 
   return {
     httpServer,
     hub,
-    startRun: (userId) => startUserRun(userId, `push.${randomUUID()}`),
+    startRun(userId) {
+      refusedWhileClosing('startRun');
+      return startUserRun(checkUserId('startRun', userId), `push.${randomUUID()}`);
+    },
     sendToUser(userId, data) {
-      const run = startUserRun(userId, `push.${randomUUID()}`);
+      refusedWhileClosing('sendToUser');
+      const run = startUserRun(checkUserId('sendToUser', userId), `push.${randomUUID()}`);
       run.complete(data);
       return run.runId;
     },
@@ -362,13 +432,25 @@ export function createLockstepServer(userOptions: LockstepServerOptions = {}): L
       if (!standalone) {
         return Promise.reject(new Error('listen() is for standalone servers; call listen() on your own http.Server'));
       }
-      return new Promise((resolve, reject) => {
-        httpServer.once('error', reject);
+      if (shuttingDown) {
+        return Promise.reject(new LockstepError('LOCKSTEP_ERR_SERVER_CLOSED', 'listen() after close(): a closed lockstep server cannot listen again; create a new server'));
+      }
+      if (listening !== undefined) {
+        return Promise.reject(new LockstepError('LOCKSTEP_ERR_ALREADY_LISTENING', 'listen() was already called on this server; await the first call (it resolves with the address)'));
+      }
+      listening = new Promise((resolve, reject) => {
+        // A failed listen (EADDRINUSE) may be retried.
+        const failed = (error: Error) => {
+          listening = undefined;
+          reject(error);
+        };
+        httpServer.once('error', failed);
         httpServer.listen(options.port, options.host, () => {
-          httpServer.off('error', reject);
+          httpServer.off('error', failed);
           resolve(httpServer.address() as AddressInfo);
         });
       });
+      return listening;
     },
     close() {
       closed ??= (async () => {
@@ -377,12 +459,16 @@ export function createLockstepServer(userOptions: LockstepServerOptions = {}): L
           lifecycle.send({ type: 'server.close' });
         });
         httpServer.off('upgrade', onUpgrade);
+        if (!standalone) attachedServers.delete(httpServer);
+        // forceClose terminated the sockets it found; their actors close on the next ticks.
+        await registry.whenEmpty();
         wss.close();
         await recording?.sink.flushed();
         if (standalone && httpServer.listening) {
           await new Promise<void>((resolve) => {
             httpServer.close(() => resolve());
-            httpServer.closeIdleConnections();
+            // Runs and sockets are done: whatever is left (keep-alive, unfinished requests) goes now.
+            httpServer.closeAllConnections();
           });
         }
       })();

@@ -26,9 +26,12 @@ export class LifecycleLog {
     this.#logger = logger;
   }
 
-  /** An upgrade refused before any WebSocket exists: origin (403), path (404), shutdown (503). */
-  upgradeRefused(status: 403 | 404 | 503, path: string, origin: string | undefined, remoteAddress: string | undefined): void {
-    this.#logger.warn({ status, path, origin, remoteAddress }, 'upgrade refused');
+  /**
+   * An upgrade refused before any WebSocket exists: origin (403), path (404), shutdown or the
+   * global cap (503), the per-address cap (429). `reason` is given for the caps.
+   */
+  upgradeRefused(status: 403 | 404 | 429 | 503, path: string, origin: string | undefined, remoteAddress: string | undefined, reason?: string): void {
+    this.#logger.warn({ status, path, origin, remoteAddress, ...(reason === undefined ? {} : { reason }) }, 'upgrade refused');
   }
 
   /** `handleConnection` during `close()`: the socket was already upgraded, so it closes 1001. */

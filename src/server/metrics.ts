@@ -14,6 +14,8 @@ export interface ServerMetrics {
   closes: Counter<'code'>;
   handlerFaults: Counter;
   congestions: Counter;
+  /** Upgrades refused before any WebSocket existed, by HTTP status and reason. */
+  upgradesRefused: Counter<'status' | 'reason'>;
 }
 
 let processMetrics: Registry | undefined;
@@ -71,6 +73,12 @@ export function createMetrics(countByState: () => Record<LiveConnectionState, nu
     handlerFaults: new Counter({
       name: 'lockstep_handler_faults_total',
       help: 'Exceptions thrown by the application handler (each became an agent_error event).',
+      registers: [registry],
+    }),
+    upgradesRefused: new Counter({
+      name: 'lockstep_upgrades_refused_total',
+      help: 'WebSocket upgrades refused before the handshake, by HTTP status and reason (path, origin, draining, max_connections, max_connections_per_address).',
+      labelNames: ['status', 'reason'],
       registers: [registry],
     }),
   };

@@ -1,5 +1,6 @@
 /** Server options, their defaults, and validation with `LOCKSTEP_ERR_INVALID_OPTION`. */
 import type { Server as HttpServer } from 'node:http';
+import { Server as NetServer } from 'node:net';
 import type { ActorOptions, AnyActorLogic } from 'xstate';
 
 /** xstate's Clock (not exported by name): what SimulatedClock implements. */
@@ -14,6 +15,7 @@ import { jwtVerifier, verifyDevToken, type VerifyToken } from './auth.js';
 import { silentLogger, type Logger } from './logger.js';
 import type { ConnectionTrace } from '../trace/format.js';
 import { DEFAULT_MAX_TRACE_ENTRIES } from '../trace/recorder.js';
+import { DEFAULT_CLOSE_GRACE_MS } from '../../machines/server-lifecycle.js';
 
 /**
  * Opt-in recording of each connection's event trace (docs/record-replay.md): write
@@ -99,7 +101,60 @@ export interface LockstepServerOptions {
   inspect?: Inspect;
   /** Record every connection's event trace for `lockstep replay`; off by default. */
   record?: RecordOption;
+  /**
+   * After the drain, how long `close()` waits for sockets to close (1001) before destroying
+   * what is left (peers that never answer, half-sent HTTP requests): `close()` ends within
+   * `drainMs + closeGraceMs`. Default 5000 ms.
+   */
+  closeGraceMs?: number;
+  /** Live WebSocket upgrades the server holds in total; the next gets HTTP 503. Default 10000. */
+  maxConnections?: number;
+  /** Live WebSocket upgrades from one remote address; the next gets HTTP 429. Default 256. */
+  maxConnectionsPerAddress?: number;
+  /**
+   * Behind one trusted reverse proxy: take the remote address from the last entry of
+   * `X-Forwarded-For` (the address the proxy saw) for `maxConnectionsPerAddress` and logs.
+   * Off by default: the header is client-controlled unless a proxy you run sets it.
+   */
+  trustProxy?: boolean;
 }
+
+/**
+ * Every top-level option key, ONE list: `createLockstepServer` refuses any other key (a typo
+ * like `handlr` must not fall back to a default silently). The Record type makes the compiler
+ * fail when an option is added to the interface and not here. `jwt` is validated by its own
+ * resolver (auth).
+ */
+const KNOWN_OPTIONS: Record<keyof LockstepServerOptions | 'jwt', true> = {
+  server: true,
+  host: true,
+  port: true,
+  paths: true,
+  handler: true,
+  verifyToken: true,
+  jwtSecret: true,
+  jwt: true,
+  auth: true,
+  ready: true,
+  limits: true,
+  maxPayload: true,
+  eventLog: true,
+  scaleOut: true,
+  drainMs: true,
+  maxConnectionsPerUser: true,
+  allowedOrigins: true,
+  logger: true,
+  onTrace: true,
+  clock: true,
+  demoPage: true,
+  inspect: true,
+  record: true,
+  closeGraceMs: true,
+  maxConnections: true,
+  maxConnectionsPerAddress: true,
+  trustProxy: true,
+};
+export const SERVER_OPTION_KEYS: readonly string[] = Object.keys(KNOWN_OPTIONS);
 
 /** xstate's inspection option (an observer of InspectionEvent, or a callback). */
 export type Inspect = NonNullable<ActorOptions<AnyActorLogic>['inspect']>;
@@ -126,6 +181,10 @@ export interface ResolvedOptions {
   demoPage: boolean;
   inspect: Inspect | undefined;
   record: ResolvedRecord | undefined;
+  closeGraceMs: number;
+  maxConnections: number;
+  maxConnectionsPerAddress: number;
+  trustProxy: boolean;
 }
 
 function invalid(message: string): never {
@@ -162,9 +221,57 @@ function resolveAuth(options: LockstepServerOptions): { verifyToken: VerifyToken
   );
 }
 
-function positiveInteger(name: string, value: number): number {
-  if (!Number.isInteger(value) || value <= 0) invalid(`${name} must be a positive integer, got ${String(value)}`);
+/** What was given, for error messages: `"abc" (string)`, `[object] (object)`, `undefined`. */
+export function describeValue(value: unknown): string {
+  if (value === undefined || value === null) return String(value);
+  if (typeof value === 'function') return 'a function';
+  if (typeof value === 'string') return `${JSON.stringify(value.length > 60 ? `${value.slice(0, 60)}…` : value)} (string)`;
+  if (typeof value === 'object') return Array.isArray(value) ? 'an array' : 'an object';
+  return `${String(value)} (${typeof value})`;
+}
+
+function positiveInteger(name: string, value: unknown): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value <= 0) {
+    invalid(`${name} must be a positive integer, got ${describeValue(value)}`);
+  }
   return value;
+}
+
+function expect<T>(name: string, value: unknown, ok: (value: unknown) => boolean, expected: string): T {
+  if (!ok(value)) invalid(`${name} must be ${expected}, got ${describeValue(value)}`);
+  return value as T;
+}
+
+const isFunction = (value: unknown): boolean => typeof value === 'function';
+const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
+const hasMethods = (...names: string[]) => (value: unknown): boolean =>
+  isObject(value) && names.every((name) => typeof value[name] === 'function');
+
+/** Checks every given option's type; an undefined value means "the default". */
+function checkTypes(options: LockstepServerOptions): void {
+  const given = options as Record<string, unknown>;
+  for (const key of Object.keys(given)) {
+    if (!(key in KNOWN_OPTIONS)) invalid(`${key} is not a lockstep server option (known: ${SERVER_OPTION_KEYS.join(', ')})`);
+  }
+  const check = (key: string, ok: (value: unknown) => boolean, expected: string) => {
+    if (given[key] !== undefined) expect(key, given[key], ok, expected);
+  };
+  check('server', (v) => v instanceof NetServer, 'an http.Server (or https.Server)');
+  check('host', (v) => typeof v === 'string' && v.length > 0, 'a non-empty host name or address string');
+  check('port', (v) => typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= 65535, 'an integer port 0–65535 (0 = ephemeral)');
+  check('paths', (v) => Array.isArray(v) && v.length > 0 && v.every((p) => typeof p === 'string'), 'a non-empty array of path strings such as ["/ws"]');
+  check('handler', isFunction, 'a function (message, run, context) => void | Promise<void>');
+  check('ready', isFunction, 'a function returning a Promise');
+  check('limits', isObject, 'an object of connection limits');
+  check('eventLog', hasMethods('append', 'readAfter'), 'an EventLog (such as MemoryEventLog)');
+  check('scaleOut', hasMethods('available', 'start'), 'a ScaleOut (such as createRedisScaleOut(...))');
+  check('allowedOrigins', (v) => Array.isArray(v) && v.every((o) => typeof o === 'string'), 'an array of Origin strings such as ["https://app.example"]');
+  check('logger', hasMethods('info', 'warn', 'error'), 'a logger with info, warn and error methods (pino)');
+  check('onTrace', isFunction, 'a function receiving each trace entry');
+  check('clock', hasMethods('setTimeout', 'clearTimeout'), 'a Clock with setTimeout and clearTimeout (SimulatedClock)');
+  check('demoPage', (v) => typeof v === 'boolean', 'a boolean');
+  check('inspect', (v) => isFunction(v) || hasMethods('next')(v), 'an inspection observer or callback');
+  check('trustProxy', (v) => typeof v === 'boolean', 'a boolean');
 }
 
 function resolveRecord(record: RecordOption | undefined): ResolvedRecord | undefined {
@@ -180,6 +287,8 @@ function resolveRecord(record: RecordOption | undefined): ResolvedRecord | undef
 }
 
 export function resolveOptions(options: LockstepServerOptions): ResolvedOptions {
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) invalid(`options must be an object, got ${describeValue(options)}`);
+  checkTypes(options);
   // A key given as undefined means "the default", as everywhere else in the options.
   const given = Object.entries(options.limits ?? {}).filter(([, value]) => value !== undefined);
   const limits: ConnectionLimits = { ...DEFAULT_CONNECTION_LIMITS, ...Object.fromEntries(given) };
@@ -188,7 +297,7 @@ export function resolveOptions(options: LockstepServerOptions): ResolvedOptions 
   }
   for (const [name, value] of Object.entries(limits)) positiveInteger(`limits.${name}`, value);
   const paths = options.paths ?? ['/ws', '/websocket'];
-  for (const path of paths) if (!path.startsWith('/')) invalid(`paths entries must start with "/", got "${path}"`);
+  for (const path of paths) if (!path.startsWith('/')) invalid(`paths entries must start with "/", got ${describeValue(path)}`);
   const { verifyToken, devTokens } = resolveAuth(options);
   return {
     server: options.server,
@@ -212,5 +321,9 @@ export function resolveOptions(options: LockstepServerOptions): ResolvedOptions 
     demoPage: options.demoPage ?? false,
     inspect: options.inspect,
     record: resolveRecord(options.record),
+    closeGraceMs: positiveInteger('closeGraceMs', options.closeGraceMs ?? DEFAULT_CLOSE_GRACE_MS),
+    maxConnections: positiveInteger('maxConnections', options.maxConnections ?? 10_000),
+    maxConnectionsPerAddress: positiveInteger('maxConnectionsPerAddress', options.maxConnectionsPerAddress ?? 256),
+    trustProxy: options.trustProxy ?? false,
   };
 }

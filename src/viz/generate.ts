@@ -31,7 +31,7 @@ const DESCRIPTIONS: Record<keyof typeof MACHINES, string> = {
   'agent-run':
     'one actor per run: `started` → `thinking` / `toolsOpen` (tool calls matched by id) → `completed` | `failed`. `complete` has no transition from `toolsOpen`, so it is refused while a tool call is open.',
   'server-lifecycle':
-    'one actor per server: `draining` refuses new upgrades while in-flight runs finish (at most `drainTimeout` = `drainMs`), `closingConnections` sends 1001 to every socket, `closed` once every connection actor is closed.',
+    'one actor per server: `draining` refuses new upgrades while in-flight runs finish (at most `drainTimeout` = `drainMs`), `closingConnections` sends 1001 to every socket, `closed` once every connection actor is closed — or after `closeGrace` (`closeGraceMs`), when every socket still open is destroyed (`forceClose`).',
   'lease-keeper':
     'one actor per node with a Redis scale-out: every `renewInterval` (lease time / 3) it renews the leases of the runs this node started and ends runs whose lease expired with `agent_error { reason: node_lost }`; `stopped` once the server closed.',
 };

@@ -36,7 +36,7 @@ export const STATE_NOTES: Record<string, string> = {
 
   'serverLifecycle.serving': 'Accepting upgrades and running.',
   'serverLifecycle.draining': 'New upgrades get 503; in-flight runs finish within `drainTimeout`.',
-  'serverLifecycle.closingConnections': 'Every connection actor is told to close with 1001.',
+  'serverLifecycle.closingConnections': 'Every connection actor is told to close with 1001; after `closeGrace` what is left is destroyed.',
   'serverLifecycle.closed': 'Final: every connection actor reached `closed`.',
 
   'leaseKeeper.keeping': 'Every `renewInterval` the node renews its runs\' leases in Redis and ends runs whose lease expired (`agent_error` node_lost).',

@@ -83,6 +83,8 @@ export const MODEL_LIMITS = {
   userMessageBurst: 1_000,
 };
 export const MODEL_DRAIN_MS = 5_000;
+/** The server's close grace in model runs (distinct from every other delay). */
+export const MODEL_CLOSE_GRACE_MS = 6_000;
 
 /** The duration of a named delay under MODEL_LIMITS, from its `xstate.after.<delay>.<state>` event type. */
 export function delayMs(eventType: string): number {
@@ -94,6 +96,7 @@ export function delayMs(eventType: string): number {
     closeTimeout: MODEL_LIMITS.closeTimeoutMs,
     rateRefill: 1000 / MODEL_LIMITS.messageRate,
     drainTimeout: MODEL_DRAIN_MS,
+    closeGrace: MODEL_CLOSE_GRACE_MS,
   };
   const value = delay === undefined ? undefined : ms[delay];
   if (value === undefined) throw new Error(`no duration for ${eventType}`);

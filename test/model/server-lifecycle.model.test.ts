@@ -9,12 +9,12 @@ import type { AnyMachineSnapshot, EventObject } from 'xstate';
 import { serverLifecycleMachine } from '../../machines/server-lifecycle.js';
 import { deferred } from '../support/deferred.js';
 import { assertComplete, delayEvents, explore, summary, type Path } from './explore.js';
-import { MODEL_DRAIN_MS, MODEL_LIMITS, ModelServer, delayMs, pausedClient } from './server-driver.js';
+import { MODEL_CLOSE_GRACE_MS, MODEL_DRAIN_MS, MODEL_LIMITS, ModelServer, delayMs, pausedClient } from './server-driver.js';
 
 const exploration = explore({
   name: 'server-lifecycle',
   machine: serverLifecycleMachine,
-  inputs: [{ drainMs: MODEL_DRAIN_MS }],
+  inputs: [{ drainMs: MODEL_DRAIN_MS, closeGraceMs: MODEL_CLOSE_GRACE_MS }],
   events: (s) => [{ type: 'server.close' }, { type: 'runs.idle' }, { type: 'connections.empty' }, ...delayEvents(s)],
   serialize: (s) => JSON.stringify(s.value),
 });
@@ -26,6 +26,7 @@ async function execute(path: Path, seen: Set<string>): Promise<void> {
   const m = await new ModelServer({
     limits: MODEL_LIMITS,
     drainMs: MODEL_DRAIN_MS,
+    closeGraceMs: MODEL_CLOSE_GRACE_MS,
     handler: async () => {
       handlerStarted.resolve();
       await gate.promise;

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { resolveOptions } from '../../src/server/options.js';
+import { resolveOptions, SERVER_OPTION_KEYS } from '../../src/server/options.js';
+import type { LockstepError } from '../../src/protocol/errors.js';
 import { DEFAULT_CONNECTION_LIMITS } from '../../machines/connection.js';
 
 describe('resolveOptions', () => {
@@ -61,5 +62,56 @@ describe('token check (fail closed)', () => {
   it('refuses two ways at once and unknown auth modes', () => {
     expect(() => resolveOptions({ auth: 'dev', jwtSecret: 'x' })).toThrow(/one way to check tokens/);
     expect(() => resolveOptions({ auth: 'none' as never })).toThrow(/auth must be 'dev'/);
+  });
+});
+
+describe('every option checked at construction (issue 14 item 10)', () => {
+  const refused = (options: Record<string, unknown>): LockstepError => {
+    try {
+      resolveOptions({ auth: 'dev', ...options } as never);
+    } catch (error) {
+      return error as LockstepError;
+    }
+    throw new Error(`accepted ${JSON.stringify(options)}`);
+  };
+
+  it.each([
+    [{ handlr: async () => {} }, /handlr is not a lockstep server option \(known: server, host, port/],
+    [{ port: 'abc' }, /port must be an integer port 0–65535 .*got "abc" \(string\)/],
+    [{ port: 70000 }, /port must be .*got 70000 \(number\)/],
+    [{ host: '' }, /host must be a non-empty/],
+    [{ allowedOrigins: 'https://x' }, /allowedOrigins must be an array of Origin strings .*got "https:\/\/x" \(string\)/],
+    [{ handler: 'nope' }, /handler must be a function .*got "nope" \(string\)/],
+    [{ ready: true }, /ready must be a function/],
+    [{ paths: '/ws' }, /paths must be a non-empty array/],
+    [{ paths: [] }, /paths must be a non-empty array/],
+    [{ logger: console.log }, /logger must be a logger with info, warn and error/],
+    [{ server: {} }, /server must be an http.Server/],
+    [{ eventLog: {} }, /eventLog must be an EventLog/],
+    [{ scaleOut: 'redis://x' }, /scaleOut must be a ScaleOut/],
+    [{ limits: 5 }, /limits must be an object/],
+    [{ demoPage: 'yes' }, /demoPage must be a boolean/],
+    [{ trustProxy: 1 }, /trustProxy must be a boolean/],
+    [{ onTrace: {} }, /onTrace must be a function/],
+    [{ clock: {} }, /clock must be a Clock/],
+    [{ maxConnections: 0 }, /maxConnections must be a positive integer, got 0 \(number\)/],
+    [{ maxConnectionsPerAddress: '5' }, /maxConnectionsPerAddress must be a positive integer, got "5" \(string\)/],
+    [{ closeGraceMs: -1 }, /closeGraceMs must be a positive integer/],
+    [{ drainMs: '10' }, /drainMs must be a positive integer, got "10" \(string\)/],
+  ])('refuses %j naming the option, the value and what is expected', (options, message) => {
+    const error = refused(options);
+    expect(error.code).toBe('LOCKSTEP_ERR_INVALID_OPTION');
+    expect(error.message).toMatch(message);
+  });
+
+  it('refuses a non-object', () => {
+    expect(() => resolveOptions('x' as never)).toThrow(expect.objectContaining({ code: 'LOCKSTEP_ERR_INVALID_OPTION' }));
+  });
+
+  it('takes undefined as the default, accepts jwt as a known key (validated by auth), and gives the cap defaults', () => {
+    const resolved = resolveOptions({ auth: 'dev', port: undefined, handler: undefined, jwt: undefined } as never);
+    expect(resolved.port).toBe(8080);
+    expect(SERVER_OPTION_KEYS).toContain('jwt');
+    expect(resolved).toMatchObject({ maxConnections: 10_000, maxConnectionsPerAddress: 256, trustProxy: false, closeGraceMs: 5_000 });
   });
 });
