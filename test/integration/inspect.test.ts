@@ -104,6 +104,25 @@ describe('live inspection (lockstep serve --inspect)', () => {
     expect(everything).not.toContain('secret-c');
   });
 
+  it('an auth frame spelling its key tok\\u0065n authenticates, and its JWT never reaches a viewer', async () => {
+    relay = await startInspectorRelay();
+    inspector = await createConnectionInspector(relay.wsUrl);
+    const JWT = 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJkYW4ifQ.c2lnbmF0dXJl';
+    harness = await startServer({ inspect: inspector.inspect, verifyToken: async (token) => ({ userId: token === JWT ? 'dan' : 'nobody' }) });
+    const view = viewer(relay);
+    await view.opened;
+    const client = new TestClient(harness.url, { onOpen: (ws) => ws.send(`{"type":"auth","tok\\u0065n":"${JWT}"}`) });
+    await client.untilType('ready');
+    expect(client.frames[0]).toMatchObject({ type: 'ready', userId: 'dan' });
+    await client.close();
+    await view.next((m) => m.type === '@xstate.snapshot' && m.snapshot?.value === 'closed');
+    const everything = JSON.stringify(view.messages);
+    expect(everything).toContain('"userId":"dan"');
+    expect(everything).toContain('socket.frame');
+    expect(everything).not.toContain(JWT);
+    expect(everything).not.toContain('c2lnbmF0dXJl');
+  });
+
   it('replays its backlog to a viewer that opens later, and serves the bridge page', async () => {
     relay = await startInspectorRelay({ backlog: 5 });
     const sender = new WebSocket(relay.wsUrl);
