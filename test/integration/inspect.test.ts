@@ -5,6 +5,9 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, realpathSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import WebSocket from 'ws';
 import { startInspectorRelay, type InspectorRelay } from '../../src/inspect/relay.js';
@@ -168,5 +171,32 @@ describe('live inspection (lockstep serve --inspect)', () => {
     child.kill('SIGTERM');
     expect((await client.closed).code).toBe(1001);
     expect((await exited)[0]).toBe(0);
+  });
+});
+
+describe('lockstep serve --inspect without @statelyai/inspect', () => {
+  it('prints how to install it and exits with code 2 (it used to stay running)', async () => {
+    // A real install without the optional package: dist/ and public/ copied into a temp package
+    // whose node_modules links every dependency but @statelyai.
+    const root = fileURLToPath(new URL('../..', import.meta.url));
+    const pkg = mkdtempSync(join(tmpdir(), 'lockstep-no-inspect-'));
+    cpSync(join(root, 'dist'), join(pkg, 'dist'), { recursive: true });
+    cpSync(join(root, 'public'), join(pkg, 'public'), { recursive: true });
+    cpSync(join(root, 'package.json'), join(pkg, 'package.json'));
+    mkdirSync(join(pkg, 'node_modules'));
+    const modules = realpathSync(join(root, 'node_modules'));
+    for (const name of readdirSync(modules)) {
+      if (name !== '@statelyai') symlinkSync(join(modules, name), join(pkg, 'node_modules', name));
+    }
+    const child = spawn(process.execPath, [join(pkg, 'dist/src/cli/main.js'), 'serve', '--port', '0', '--inspect'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const exited = once(child, 'exit');
+    const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+    const [code, signal] = (await exited) as [number | null, string | null];
+    clearTimeout(timer);
+    expect(stderr).toContain('--inspect needs the optional package @statelyai/inspect');
+    expect(signal).toBeNull(); // not killed by the 15 s bound: it exited by itself
+    expect(code).toBe(2);
   });
 });
