@@ -67,6 +67,7 @@ describe('attack: recording on (lockstep serve --record)', () => {
     await bystanderRoundTrips(serve.wsUrl, 3);
     expect(serve.alive).toBe(true);
     const grown = serve.rssBytes() - before;
+    if (process.env.LOCKSTEP_ATTACK_VERBOSE) console.log(`RSS grew ${Math.round(grown / MiB)} MiB`);
     expect(await serve.stop()).toBe(0);
     const files = readdirSync(dir).filter((f) => f.endsWith('.json'));
     const sizes = files.map((f) => statSync(join(dir, f)).size);
