@@ -143,7 +143,15 @@ async function startInspection(port: number) {
   const { startInspectorRelay } = await import('../inspect/relay.js');
   const { createConnectionInspector } = await import('../inspect/inspector.js');
   const relay = await startInspectorRelay({ port });
-  const inspector = await createConnectionInspector(relay.wsUrl);
+  let inspector: Awaited<ReturnType<typeof createConnectionInspector>>;
+  try {
+    inspector = await createConnectionInspector(relay.wsUrl);
+  } catch (error) {
+    // Without @statelyai/inspect: the relay's listening socket would keep the process alive
+    // after the message, so it is closed and the CLI exits non-zero (main.ts).
+    await relay.close();
+    throw error;
+  }
   return {
     inspect: inspector.inspect,
     pageUrl: relay.pageUrl,

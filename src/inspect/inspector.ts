@@ -7,6 +7,9 @@
  * `auth` frame is redacted before an inspection event leaves the process.
  */
 import type { Inspect } from '../server/options.js';
+import { MAX_FRAME_DEPTH } from '../protocol/codec.js';
+import { nestingExceeds, topLevelMembers } from '../protocol/json-text.js';
+import { redactFrame } from '../trace/redact.js';
 
 export interface ConnectionInspector {
   /** Pass as the server option `inspect`. */
@@ -23,13 +26,28 @@ function isPlain(value: object): boolean {
 }
 
 /**
+ * A string as the inspector may show it. A raw frame is redacted on what it decodes to, not on
+ * its spelling: every top-level `token` member, under any escaping of the key (`"tok\u0065n"`),
+ * is replaced (src/trace/redact.ts scans the text, no parse, no recursion). Text that is not a
+ * JSON object but mentions a token in any form is withheld whole: it cannot be read reliably.
+ */
+function redactString(text: string): string {
+  if (!text.includes('tok') && !text.includes('\\')) return text;
+  const { data, token } = redactFrame(text, []);
+  if (token !== undefined) return data ?? REDACTED;
+  const { complete } = topLevelMembers(text);
+  if (complete && !nestingExceeds(text, MAX_FRAME_DEPTH)) return text;
+  return /tok|\\u/i.test(text) ? REDACTED : text;
+}
+
+/**
  * A copy of an inspection event with every `token` property and every raw frame that carries
  * a token (`{"type":"auth","token":…}`) replaced by `[redacted]` — in contexts, actor inputs,
  * events and snapshots alike. Only plain objects and arrays are copied; anything else (actor
  * refs) is left to the inspector's own serializer.
  */
 export function redactTokens<T>(value: T, depth = 0, seen = new WeakSet<object>()): T {
-  if (typeof value === 'string') return (value.includes('"token"') ? REDACTED : value) as T;
+  if (typeof value === 'string') return redactString(value) as T;
   if (typeof value !== 'object' || value === null || depth > MAX_DEPTH || !isPlain(value) || seen.has(value)) return value;
   seen.add(value);
   if (Array.isArray(value)) return value.map((item: unknown) => redactTokens(item, depth + 1, seen)) as T;

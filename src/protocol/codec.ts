@@ -4,8 +4,15 @@
  */
 import { ErrorCodes, type ErrorCode } from './errors.js';
 import type { ClientFrame, ServerFrame } from './frames.js';
+import { nestingExceeds } from './json-text.js';
 
 export const MESSAGE_ID_MAX = 128;
+/**
+ * Arrays/objects a client frame may nest (protocol frames need 1). Deeper frames are refused
+ * before JSON.parse: parsing 1 MiB of `[` blocks the event loop for about half a second, and
+ * anything that walked such a value recursively would overflow the stack.
+ */
+export const MAX_FRAME_DEPTH = 32;
 
 /** A decoded client frame, or the `LOCKSTEP_E_*` error it earns (with the message id as `ref` when known). */
 export type DecodeResult =
@@ -24,6 +31,7 @@ function isRecord(value: unknown): value is Record<string, unknown> {
 /** Decodes one text frame. `binary` frames are refused before parsing. */
 export function decodeClientFrame(raw: string | null): DecodeResult {
   if (raw === null) return fail('LOCKSTEP_E_BINARY_UNSUPPORTED');
+  if (nestingExceeds(raw, MAX_FRAME_DEPTH)) return fail('LOCKSTEP_E_FRAME_TOO_DEEP', `more than ${MAX_FRAME_DEPTH} levels`);
   let value: unknown;
   try {
     value = JSON.parse(raw);

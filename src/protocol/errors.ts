@@ -10,6 +10,7 @@ export const ErrorCodes = {
   LOCKSTEP_E_BINARY_UNSUPPORTED: { kind: 'wire', message: 'binary frames are not supported; send JSON text frames' },
   LOCKSTEP_E_RATE_LIMITED: { kind: 'wire', message: 'message rate limit exceeded' },
   LOCKSTEP_E_ALREADY_AUTHENTICATED: { kind: 'wire', message: 'credentials were already accepted for this connection' },
+  LOCKSTEP_E_FRAME_TOO_DEEP: { kind: 'wire', message: 'frame JSON nests arrays/objects too deep' },
   LOCKSTEP_ERR_EVENT_ORDER: { kind: 'api', message: 'agent event emitted out of the run grammar' },
   LOCKSTEP_ERR_AUTH_REQUIRED: { kind: 'api', message: 'no token check configured' },
   LOCKSTEP_ERR_INVALID_OPTION: { kind: 'api', message: 'server option is invalid' },

@@ -31,6 +31,7 @@ import { resolveOptions, type LockstepServerOptions } from './options.js';
 import { RunTracker } from './run-tracker.js';
 import { serverLifecycleMachine } from '../../machines/server-lifecycle.js';
 import { recordConnection } from '../trace/recorder.js';
+import { traceBudget } from '../trace/budget.js';
 import { combineInspectors } from './combine-inspectors.js';
 import { traceSink } from '../trace/sink.js';
 import { UserRateBuckets } from './user-rate-buckets.js';
@@ -168,7 +169,8 @@ export function createLockstepServer(userOptions: LockstepServerOptions = {}): L
   const log = new LifecycleLog(options.logger);
 
   // Off by default; when off, attach() pays one undefined check per connection, no more.
-  const recording = options.record && { ...options.record, sink: traceSink(options.record.target, options.logger) };
+  const traceBytes = options.record && traceBudget(options.record.maxTotalBytes);
+  const recording = options.record && { ...options.record, budget: traceBytes, sink: traceSink(options.record.target, options.logger, traceBytes) };
 
   const sockets = new SocketTable();
   const userBuckets = new UserRateBuckets(options.limits.userMessageRate, options.limits.userMessageBurst);
@@ -280,7 +282,9 @@ export function createLockstepServer(userOptions: LockstepServerOptions = {}): L
       credentials: credentials.source,
       clock: options.clock,
       maxEntries: recording.maxEntries,
-      onTrace: (trace) => recording.sink.write(trace),
+      maxBytes: recording.maxBytes,
+      ...(recording.budget ? { budget: recording.budget } : {}),
+      onTrace: (trace, heldBytes) => recording.sink.write(trace, heldBytes),
     });
     // Both observers see every inspection event: the Stately inspector and the recorder.
     const inspect = combineInspectors(options.inspect, recorder ? recorder.inspect : undefined);

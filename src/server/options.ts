@@ -14,7 +14,8 @@ import { LockstepError } from '../protocol/errors.js';
 import { jwtVerifier, verifyDevToken, type VerifyToken } from './auth.js';
 import { silentLogger, type Logger } from './logger.js';
 import type { ConnectionTrace } from '../trace/format.js';
-import { DEFAULT_MAX_TRACE_ENTRIES } from '../trace/recorder.js';
+import { DEFAULT_MAX_TRACE_BYTES, DEFAULT_MAX_TRACE_ENTRIES } from '../trace/recorder.js';
+import { DEFAULT_MAX_TOTAL_TRACE_BYTES } from '../trace/budget.js';
 import { DEFAULT_CLOSE_GRACE_MS } from '../../machines/server-lifecycle.js';
 
 /**
@@ -22,13 +23,25 @@ import { DEFAULT_CLOSE_GRACE_MS } from '../../machines/server-lifecycle.js';
  * `<dir>/<connectionId>.json` when the connection closes, or hand the trace to a callback.
  */
 export type RecordOption =
-  | { dir: string; maxEntries?: number }
+  | {
+      dir: string;
+      /** Entries per trace, default 10 000. */
+      maxEntries?: number;
+      /** Bytes of JSON per trace (entries, effects, tokens), default 8 MiB. */
+      maxBytes?: number;
+      /** Bytes of every trace held in memory at once (live connections + traces being written), default 64 MiB. */
+      maxTotalBytes?: number;
+    }
   | ((trace: ConnectionTrace) => void);
 
 export interface ResolvedRecord {
   target: { dir: string } | ((trace: ConnectionTrace) => void);
   /** Entries kept per connection; beyond it the trace is marked truncated (bounded memory, I8). */
   maxEntries: number;
+  /** Bytes per trace; beyond it the trace is marked truncated (`truncatedBy: 'maxBytes'`). */
+  maxBytes: number;
+  /** Bytes of all traces in memory at once; beyond it new growth stops (`truncatedBy: 'maxTotalBytes'`). */
+  maxTotalBytes: number;
 }
 
 /** One entry of `onTrace`: a connection's state change, or a handler start. */
@@ -276,13 +289,17 @@ function checkTypes(options: LockstepServerOptions): void {
 
 function resolveRecord(record: RecordOption | undefined): ResolvedRecord | undefined {
   if (record === undefined) return undefined;
-  if (typeof record === 'function') return { target: record, maxEntries: DEFAULT_MAX_TRACE_ENTRIES };
+  if (typeof record === 'function') {
+    return { target: record, maxEntries: DEFAULT_MAX_TRACE_ENTRIES, maxBytes: DEFAULT_MAX_TRACE_BYTES, maxTotalBytes: DEFAULT_MAX_TOTAL_TRACE_BYTES };
+  }
   if (typeof record !== 'object' || record === null || typeof record.dir !== 'string' || record.dir.length === 0) {
     invalid('record must be { dir: string } or a function receiving each trace');
   }
   return {
     target: { dir: record.dir },
     maxEntries: positiveInteger('record.maxEntries', record.maxEntries ?? DEFAULT_MAX_TRACE_ENTRIES),
+    maxBytes: positiveInteger('record.maxBytes', record.maxBytes ?? DEFAULT_MAX_TRACE_BYTES),
+    maxTotalBytes: positiveInteger('record.maxTotalBytes', record.maxTotalBytes ?? DEFAULT_MAX_TOTAL_TRACE_BYTES),
   };
 }
 

@@ -45,6 +45,13 @@ export interface TraceFinal {
   error?: string;
 }
 
+/**
+ * Why recording stopped early: `maxEntries` / `maxBytes` (this trace's bounds), `maxTotalBytes`
+ * (every trace held in memory at once), `tokens` (more distinct tokens than the recorder scrubs,
+ * MAX_TRACE_TOKENS), `unrecordable` (a value JSON cannot hold, e.g. a cycle).
+ */
+export type TruncationCause = 'maxEntries' | 'maxBytes' | 'maxTotalBytes' | 'tokens' | 'unrecordable';
+
 /** A recorded connection (format `lockstep.trace`, version 1): input, entries in order, and how it ended. Tokens are redacted. */
 export interface ConnectionTrace {
   format: typeof TRACE_FORMAT;
@@ -63,8 +70,10 @@ export interface ConnectionTrace {
   };
   entries: ConnectionTraceEntry[];
   effects: TraceEffect[];
-  /** True when recording stopped at `maxEntries`: replay checks the recorded prefix only. */
+  /** True when recording stopped at a bound (`truncatedBy` says which): replay checks the recorded prefix only. */
   truncated: boolean;
+  /** Why a truncated trace stopped; absent when it is complete (and in traces written before it existed). */
+  truncatedBy?: TruncationCause;
   final: TraceFinal;
 }
 

@@ -26,10 +26,19 @@ import {
   type TraceEffect,
   type ConnectionTraceEntry,
   type TraceFinal,
+  type TruncationCause,
 } from './format.js';
 import { redactFrame, redactText } from './redact.js';
+import type { TraceBudget } from './budget.js';
 
 export const DEFAULT_MAX_TRACE_ENTRIES = 10_000;
+/** Bytes of JSON one trace may hold (entries + effects + remembered tokens): 8 MiB. */
+export const DEFAULT_MAX_TRACE_BYTES = 8 * 1024 * 1024;
+/**
+ * Distinct tokens one connection may show before recording stops: each is scrubbed from every
+ * later text, so their number bounds that work (a connection normally has one, plus refreshes).
+ */
+export const MAX_TRACE_TOKENS = 64;
 
 export interface RecordingOptions {
   connectionId: string;
@@ -43,8 +52,15 @@ export interface RecordingOptions {
   /** The server's clock when it has one (tests); otherwise real timers. */
   clock: Clock | undefined;
   maxEntries: number;
-  /** Receives the trace once the actor completed (reached `closed`) or failed. */
-  onTrace: (trace: ConnectionTrace) => void;
+  /** Bytes of JSON the trace may hold; beyond it recording stops and the trace is marked truncated. */
+  maxBytes: number;
+  /** Bytes shared by every trace held in memory at once (the server's `record.maxTotalBytes`). */
+  budget?: TraceBudget;
+  /**
+   * Receives the trace once the actor completed (reached `closed`) or failed, with the bytes it
+   * holds of `budget`: the receiver releases them once the trace is written.
+   */
+  onTrace: (trace: ConnectionTrace, heldBytes: number) => void;
 }
 
 export interface ConnectionRecording {
@@ -62,6 +78,11 @@ const realClock: Clock = {
 };
 
 const clone = <T>(value: T): T => (value === undefined ? value : (JSON.parse(JSON.stringify(value)) as T));
+
+/** Raised inside the recorder when a bound is reached: recording stops, the trace is marked truncated. */
+class StopRecording {
+  constructor(readonly cause: TruncationCause) {}
+}
 
 function userIdOf(identity: unknown): string | null {
   const userId = (identity as { userId?: unknown } | undefined)?.userId;
@@ -87,6 +108,8 @@ export function recordConnection(options: RecordingOptions): ConnectionRecording
   let lastAt = 0;
   let turnAt: number | undefined;
   let truncated = false;
+  let truncatedBy: TruncationCause | undefined;
+  let bytes = 0;
   let finished = false;
   let root: AnyActorRef | undefined;
 
@@ -123,20 +146,49 @@ export function recordConnection(options: RecordingOptions): ConnectionRecording
     },
   };
 
-  const push = (entry: ConnectionTraceEntry): void => {
-    if (entries.length >= options.maxEntries) {
-      truncated = true;
-      return;
+  /** Takes `size` bytes of this trace's bound and of the server's budget, or stops recording. */
+  const account = (size: number): void => {
+    if (bytes + size > options.maxBytes) throw new StopRecording('maxBytes');
+    if (options.budget !== undefined && !options.budget.reserve(size)) throw new StopRecording('maxTotalBytes');
+    bytes += size;
+  };
+
+  /**
+   * The JSON copy of `value` the trace keeps, after its size was accounted. Values that JSON
+   * cannot hold (cycles, BigInt) or that nest too deep to serialize stop the recording.
+   */
+  const keep = <T>(value: T, copy: boolean): T => {
+    let text: string;
+    try {
+      text = JSON.stringify(value) ?? 'null';
+    } catch {
+      throw new StopRecording('unrecordable');
     }
-    lastAt = entry.at;
-    entries.push(entry);
+    account(Buffer.byteLength(text) + 1);
+    return copy ? (JSON.parse(text) as T) : value;
+  };
+
+  const push = (entry: ConnectionTraceEntry): void => {
+    if (entries.length >= options.maxEntries) throw new StopRecording('maxEntries');
+    // A frame entry holds only strings (already copied by redaction): no second copy.
+    const frame = entry.kind === 'event' && entry.event.type === 'socket.frame';
+    const kept = keep(entry, !frame);
+    lastAt = kept.at;
+    entries.push(kept);
+  };
+
+  const rememberToken = (token: string): void => {
+    if (tokens.has(token)) return;
+    if (tokens.size >= MAX_TRACE_TOKENS) throw new StopRecording('tokens');
+    account(Buffer.byteLength(token));
+    tokens.add(token);
   };
 
   const redactEvent = (event: ConnectionEvent): ConnectionEvent => {
     switch (event.type) {
       case 'socket.frame': {
         const redacted = redactFrame(event.data, tokens);
-        if (redacted.token !== undefined) tokens.add(redacted.token);
+        if (redacted.token !== undefined) rememberToken(redacted.token);
         return { type: 'socket.frame', data: redacted.data };
       }
       case 'socket.error':
@@ -144,17 +196,30 @@ export function recordConnection(options: RecordingOptions): ConnectionRecording
       case 'socket.close':
         return { ...event, reason: redactText(event.reason, tokens) };
       default:
-        return clone(event);
+        // Copied (and sized) by push.
+        return event;
     }
   };
 
   const inspect = (inspection: InspectionEvent): void => {
     if (finished || truncated || root === undefined) return;
-    const observed = classify(inspection, root);
+    // The recorder runs inside the actor's send: whatever goes wrong here must not reach the
+    // socket handler (it would crash the process). A bound reached or a value JSON cannot hold
+    // ends the recording; the trace keeps its prefix and says why it stopped.
+    try {
+      record(inspection, root);
+    } catch (error) {
+      truncated = true;
+      truncatedBy = error instanceof StopRecording ? error.cause : 'unrecordable';
+    }
+  };
+
+  const record = (inspection: InspectionEvent, actor: AnyActorRef): void => {
+    const observed = classify(inspection, actor);
     if (observed === undefined) return;
     switch (observed.kind) {
       case 'effect':
-        effects.push(clone(observed.effect));
+        effects.push(keep(observed.effect, true));
         return;
       case 'event':
         push({ at: currentAt(), kind: 'event', event: redactEvent(observed.event) });
@@ -194,7 +259,7 @@ export function recordConnection(options: RecordingOptions): ConnectionRecording
       peerCloseCode: close?.peerCode ?? null,
       ...(error === undefined ? {} : { error: redactText(messageOf(error), tokens) }),
     };
-    options.onTrace({
+    const trace: ConnectionTrace = {
       format: TRACE_FORMAT,
       version: TRACE_VERSION,
       connectionId: options.connectionId,
@@ -209,8 +274,10 @@ export function recordConnection(options: RecordingOptions): ConnectionRecording
       entries,
       effects,
       truncated,
+      ...(truncatedBy === undefined ? {} : { truncatedBy }),
       final,
-    });
+    };
+    options.onTrace(trace, bytes);
   };
 
   return {

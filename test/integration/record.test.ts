@@ -293,6 +293,25 @@ describe('record and replay', () => {
     expect(sentFrames(result)).toEqual(client.frames.slice(0, sentFrames(result).length));
   });
 
+  it('record: { dir, maxBytes } bounds a trace in bytes (truncatedBy maxBytes); the file is JSON and its prefix replays', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lockstep-record-'));
+    const h = await startServer({ verifyToken, record: { dir, maxBytes: 64 * 1024 } });
+    const client = new TestClient(h.url, { protocols: ['lockstep.v1', `lockstep.bearer.${TOKEN}`] });
+    await client.untilType('ready');
+    for (let i = 0; i < 10; i += 1) client.send({ type: 'ping', id: `p${i}-${'x'.repeat(20_000)}` });
+    await client.untilType('pong', 10);
+    await client.close();
+    await h.server.close();
+    const files = readdirSync(dir);
+    expect(files.filter((f) => f.endsWith('.partial'))).toEqual([]);
+    const text = readFileSync(join(dir, files[0]!), 'utf8');
+    expect(text.length).toBeLessThan(64 * 1024 + 4096);
+    const trace = JSON.parse(text) as ConnectionTrace;
+    expect(trace).toMatchObject({ truncated: true, truncatedBy: 'maxBytes' });
+    expect(trace.entries.length).toBeLessThan(10);
+    expect(replayTrace(trace).divergences).toEqual([]);
+  });
+
   it('lockstep serve --record writes a trace per connection; lockstep replay exits 0, 1 when tampered, 2 when invalid', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'lockstep-record-'));
     const cli = fileURLToPath(new URL('../../dist/src/cli/main.js', import.meta.url));

@@ -10,7 +10,7 @@ import fc from 'fast-check';
 import { createActor, fromPromise, type AnyActorRef } from 'xstate';
 import { connectionMachine, DEFAULT_CONNECTION_LIMITS, heartbeatPongPayload, type ConnectionLimits } from '../../machines/connection.js';
 import { handshakeMachine, type VerifiedIdentity } from '../../machines/handshake.js';
-import { recordConnection } from '../../src/trace/recorder.js';
+import { DEFAULT_MAX_TRACE_BYTES, recordConnection } from '../../src/trace/recorder.js';
 import type { ConnectionTrace } from '../../src/trace/format.js';
 import { replayTrace } from '../../src/testing/replay.js';
 import { formatReplay } from '../../src/testing/replay-report.js';
@@ -121,6 +121,7 @@ async function recordRun(commands: Command[], upgradeToken: boolean): Promise<Co
     limits: LIMITS,
     clock,
     maxEntries: 10_000,
+    maxBytes: DEFAULT_MAX_TRACE_BYTES,
     onTrace: (t) => (trace = t),
   });
   const actor = createActor(machine, {

@@ -67,6 +67,26 @@ describe('parseTrace', () => {
 });
 
 describe('redactFrame', () => {
+  it('redacts a token under an escaped key (tok\\u0065n) and every duplicate key, as JSON.parse reads it', () => {
+    const raw = '{"type":"auth","tok\\u0065n":"jwt-one","token":"jwt-two"}';
+    expect(decodeClientFrame(raw)).toEqual({ ok: true, frame: { type: 'auth', token: 'jwt-two' } });
+    const redacted = redactFrame(raw, new Set());
+    expect(redacted.data).not.toContain('jwt-');
+    expect(redacted.token).toBe('jwt-two');
+    expect(decodeClientFrame(redacted.data)).toEqual({ ok: true, frame: { type: 'auth', token: REDACTED } });
+  });
+
+  it('redacts a frame nested 20 000 deep without recursion, and the codec refuses it with LOCKSTEP_E_FRAME_TOO_DEEP', () => {
+    const raw = `{"type":"auth","token":"x-secret","pad":${'['.repeat(20_000)}${']'.repeat(20_000)}}`;
+    const redacted = redactFrame(raw, new Set());
+    expect(redacted.token).toBe('x-secret');
+    expect(redacted.data).not.toContain('x-secret');
+    expect(redacted.data?.length).toBe(raw.length - '"x-secret"'.length + JSON.stringify(REDACTED).length);
+    expect(decodeClientFrame(raw)).toMatchObject({ ok: false, code: 'LOCKSTEP_E_FRAME_TOO_DEEP' });
+    // Brackets inside strings do not count.
+    expect(decodeClientFrame(JSON.stringify({ type: 'message', id: 'm', text: '['.repeat(100) }))).toMatchObject({ ok: true });
+  });
+
   it('replaces the token of an auth frame and keeps what the frame decodes to otherwise', () => {
     const raw = JSON.stringify({ type: 'auth', token: 's3cr3t-token' });
     const redacted = redactFrame(raw, new Set());
@@ -87,7 +107,7 @@ describe('redactFrame', () => {
 describe('record option', () => {
   it('is off by default and validated when given', () => {
     expect(resolveOptions({ auth: 'dev' }).record).toBeUndefined();
-    expect(resolveOptions({ auth: 'dev', record: { dir: '/tmp/x' } }).record).toEqual({ target: { dir: '/tmp/x' }, maxEntries: 10_000 });
+    expect(resolveOptions({ auth: 'dev', record: { dir: '/tmp/x' } }).record).toEqual({ target: { dir: '/tmp/x' }, maxEntries: 10_000, maxBytes: 8 * 1024 * 1024, maxTotalBytes: 64 * 1024 * 1024 });
     expect(() => resolveOptions({ auth: 'dev', record: { dir: '' } })).toThrow(expect.objectContaining({ code: 'LOCKSTEP_ERR_INVALID_OPTION' }));
     expect(() => resolveOptions({ auth: 'dev', record: { dir: '/tmp/x', maxEntries: 0 } })).toThrow(/record.maxEntries/);
   });
