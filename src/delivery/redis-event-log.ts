@@ -29,8 +29,8 @@ export interface RedisEventLogOptions {
 type Entry = [id: string, fields: string[]];
 
 interface ScriptCommands {
-  lockstepAppend(...args: Array<string | number>): Promise<number>;
-  lockstepReadAfter(seqKey: string, streamKey: string, fromSeq: number): Promise<[number, Entry[]]>;
+  lockstepAppend(...args: Array<string | number>): Promise<[number, string]>;
+  lockstepReadAfter(seqKey: string, streamKey: string, epochKey: string, fromSeq: number, epochCandidate: string): Promise<[number, Entry[], string]>;
   lockstepRecordMessage(key: string, runId: string, retainMs: number): Promise<string | null>;
   lockstepRenewLeases(leasesKey: string, leaseMs: number, ...members: string[]): Promise<string[]>;
   lockstepSweepExpired(leasesKey: string, prefix: string, maxlen: number, retainMs: number): Promise<number>;
@@ -59,8 +59,8 @@ export class RedisEventLog implements EventLog {
     this.retainMs = options.retainMs ?? 15 * 60_000;
     this.leaseMs = options.leaseMs ?? 10_000;
     this.#now = options.now ?? Date.now;
-    redis.defineCommand('lockstepAppend', { lua: APPEND, numberOfKeys: 4 });
-    redis.defineCommand('lockstepReadAfter', { lua: READ_AFTER, numberOfKeys: 2 });
+    redis.defineCommand('lockstepAppend', { lua: APPEND, numberOfKeys: 5 });
+    redis.defineCommand('lockstepReadAfter', { lua: READ_AFTER, numberOfKeys: 3 });
     redis.defineCommand('lockstepRecordMessage', { lua: RECORD_MESSAGE, numberOfKeys: 1 });
     redis.defineCommand('lockstepRenewLeases', { lua: RENEW_LEASES, numberOfKeys: 1 });
     redis.defineCommand('lockstepSweepExpired', { lua: SWEEP_EXPIRED, numberOfKeys: 1 });
@@ -92,11 +92,13 @@ export class RedisEventLog implements EventLog {
     }
     const appendId = kind === 'start' || this.#ownRuns.has(event.runId) ? String(run.appends++) : randomUUID();
     if (kind === 'end') this.#ownRuns.delete(event.runId);
-    const seq = await this.#redis.lockstepAppend(
-      this.keys.seq(userId), this.keys.stream(userId), this.keys.leases, this.keys.run(event.runId),
+    const [seq, epoch] = await this.#redis.lockstepAppend(
+      this.keys.seq(userId), this.keys.stream(userId), this.keys.leases, this.keys.run(event.runId), this.keys.epoch,
       this.retainEvents, JSON.stringify(event), this.keys.channel(userId), run.member, kind,
-      this.leaseMs, appendId, this.retainMs,
+      this.leaseMs, appendId, this.retainMs, randomUUID(),
     );
+    // Before the hub sees the event: it compares this epoch with each connection's.
+    this.#epoch = epoch;
     return { seq, ...event };
   }
 
@@ -105,7 +107,10 @@ export class RedisEventLog implements EventLog {
   }
 
   async readAfter(userId: string, afterSeq: number): Promise<StreamEvent[] | undefined> {
-    const [lastSeq, entries] = await this.#redis.lockstepReadAfter(this.keys.seq(userId), this.keys.stream(userId), afterSeq + 1);
+    const [lastSeq, entries, epoch] = await this.#redis.lockstepReadAfter(
+      this.keys.seq(userId), this.keys.stream(userId), this.keys.epoch, afterSeq + 1, randomUUID(),
+    );
+    this.#epoch = epoch;
     if (afterSeq > lastSeq) return undefined;
     const events = entries.map(parseEntry);
     // MAXLEN or the key's TTL dropped some: the list would not be complete.

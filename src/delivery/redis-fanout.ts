@@ -18,7 +18,7 @@ export class RedisFanout implements Fanout {
   readonly #keys: RedisKeys;
   /** Connections per user on this node; the channel is subscribed while the count is > 0. */
   readonly #interest = new Map<string, { count: number; subscribed: Promise<void> }>();
-  readonly #eventListeners: Array<(userId: string, event: StreamEvent) => void> = [];
+  readonly #eventListeners: Array<(userId: string, event: StreamEvent, epoch?: string) => void> = [];
   readonly #resyncListeners: Array<() => void> = [];
   readonly #onError: (error: unknown) => void;
 
@@ -55,7 +55,7 @@ export class RedisFanout implements Fanout {
     this.#subscriber.unsubscribe(this.#keys.channel(userId)).catch(this.#onError);
   }
 
-  onEvent(listener: (userId: string, event: StreamEvent) => void): void {
+  onEvent(listener: (userId: string, event: StreamEvent, epoch?: string) => void): void {
     this.#eventListeners.push(listener);
   }
 
@@ -75,15 +75,18 @@ export class RedisFanout implements Fanout {
 
   #notify(channel: string, message: string): void {
     const userId = this.#keys.channelUser(channel);
+    // "<seq> <epoch> <json>": the epoch says which history the seq belongs to.
     const space = message.indexOf(' ');
-    if (userId === undefined || space < 0) return;
+    const second = message.indexOf(' ', space + 1);
+    if (userId === undefined || space < 0 || second < 0) return;
+    const epoch = message.slice(space + 1, second);
     let event: StreamEvent;
     try {
-      event = { seq: Number(message.slice(0, space)), ...(JSON.parse(message.slice(space + 1)) as NewStreamEvent) };
+      event = { seq: Number(message.slice(0, space)), ...(JSON.parse(message.slice(second + 1)) as NewStreamEvent) };
     } catch (error) {
       this.#onError(error);
       return;
     }
-    for (const listener of this.#eventListeners) listener(userId, event);
+    for (const listener of this.#eventListeners) listener(userId, event, epoch);
   }
 }

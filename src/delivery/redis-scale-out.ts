@@ -19,6 +19,12 @@ import { LockstepError } from '../protocol/errors.js';
 export interface RedisScaleOutOptions extends RedisEventLogOptions {
   /** Called for background failures (renewal, resubscribe); default: ignored. */
   onError?: (error: unknown) => void;
+  /**
+   * How long the availability check (a PING, run for every new handshake) waits for Redis
+   * to answer, in ms. Default 1000. A frozen Redis (SIGSTOP, a partition) keeps its socket
+   * connected but answers nothing: past this bound new handshakes close 1013.
+   */
+  availabilityTimeoutMs?: number;
   /** Called when the connection to Redis is lost or back (logs). */
   onStatus?: (status: 'down' | 'up') => void;
 }
@@ -32,7 +38,7 @@ export interface RedisScaleOut extends ScaleOut {
 
 /** Connects (resolves once Redis answered and the shared epoch is known). */
 export async function createRedisScaleOut(url: string, options: RedisScaleOutOptions = {}): Promise<RedisScaleOut> {
-  for (const name of ['retainEvents', 'retainMs', 'leaseMs'] as const) {
+  for (const name of ['retainEvents', 'retainMs', 'leaseMs', 'availabilityTimeoutMs'] as const) {
     const value = options[name];
     if (value !== undefined && (!Number.isInteger(value) || value <= 0)) {
       throw new LockstepError('LOCKSTEP_ERR_INVALID_OPTION', `${name} must be a positive integer, got ${String(value)}`);
@@ -77,10 +83,23 @@ export async function createRedisScaleOut(url: string, options: RedisScaleOutOpt
   const reachable = () => epochKnown && commands.status === 'ready' && subscriber.status === 'ready';
   const leases = new RunLeases(eventLog, { renewMs: Math.max(1, Math.floor(eventLog.leaseMs / 3)), canReach: reachable, onError });
 
+  const availabilityTimeoutMs = options.availabilityTimeoutMs ?? 1000;
+  // "Available" means "answers within a bound", not "the socket is connected".
+  const answersInTime = (): Promise<void> => new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`redis did not answer PING within ${availabilityTimeoutMs} ms`)), availabilityTimeoutMs);
+    commands.ping().then(() => {
+      clearTimeout(timer);
+      resolve();
+    }, (error: unknown) => {
+      clearTimeout(timer);
+      reject(error instanceof Error ? error : new Error(String(error)));
+    });
+  });
+
   return {
     eventLog,
     fanout,
-    available: () => (reachable() ? Promise.resolve() : Promise.reject(new Error('redis is unreachable'))),
+    available: () => (reachable() ? answersInTime() : Promise.reject(new Error('redis is unreachable'))),
     start: (clock?: Clock) => leases.start(clock),
     async close() {
       leases.stop();

@@ -8,15 +8,25 @@ const NOW_MS = `local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)`;
 
 /**
- * KEYS: seq, stream, leases, run's applied-appends hash.
+ * The epoch in the same atomic step as the command: a Redis that lost its data has no epoch
+ * key, so the first script to run after it returned creates a new one (ARGV candidate), and
+ * every answer names the epoch its seqs belong to — a node learns of a new history from the
+ * very command that reveals it, never later than the events of that history.
+ */
+const EPOCH = (key: string, candidate: string) => `redis.call('SET', ${key}, ${candidate}, 'NX')
+local epoch = redis.call('GET', ${key})`;
+
+/**
+ * KEYS: seq, stream, leases, run's applied-appends hash, epoch.
  * ARGV: maxlen, event json (no seq), channel, lease member, kind (start|step|end),
- *       leaseMs, append id, retainMs.
- * Returns the seq. Idempotent per append id (a command resent after a reconnect is not
+ *       leaseMs, append id, retainMs, epoch candidate.
+ * Returns { seq, epoch }; the notification is "<seq> <epoch> <json>". Idempotent per append id (a command resent after a reconnect is not
  * appended twice). Fenced: a run whose lease is gone (ended as node_lost) cannot append.
  */
 export const APPEND = `
+${EPOCH('KEYS[5]', 'ARGV[9]')}
 local applied = redis.call('HGET', KEYS[4], ARGV[7])
-if applied then return tonumber(applied) end
+if applied then return { tonumber(applied), epoch } end
 local kind = ARGV[5]
 if kind ~= 'start' and not redis.call('ZSCORE', KEYS[3], ARGV[4]) then
   return redis.error_reply('LEASE_LOST the run lease expired and the run was ended with node_lost')
@@ -32,17 +42,18 @@ if kind == 'start' then
 elseif kind == 'end' then
   redis.call('ZREM', KEYS[3], ARGV[4])
 end
-redis.call('PUBLISH', ARGV[3], seq .. ' ' .. ARGV[2])
-return seq`;
+redis.call('PUBLISH', ARGV[3], seq .. ' ' .. epoch .. ' ' .. ARGV[2])
+return { seq, epoch }`;
 
 /**
- * KEYS: seq, stream. ARGV: first seq wanted (afterSeq + 1).
- * Returns { lastSeq, entries } read in one step.
+ * KEYS: seq, stream, epoch. ARGV: first seq wanted (afterSeq + 1), epoch candidate.
+ * Returns { lastSeq, entries, epoch } read in one step.
  */
 export const READ_AFTER = `
+${EPOCH('KEYS[3]', 'ARGV[2]')}
 local last = tonumber(redis.call('GET', KEYS[1]) or '0')
-if tonumber(ARGV[1]) > last + 1 then return { last, {} } end
-return { last, redis.call('XRANGE', KEYS[2], ARGV[1], '+') }`;
+if tonumber(ARGV[1]) > last + 1 then return { last, {}, epoch } end
+return { last, redis.call('XRANGE', KEYS[2], ARGV[1], '+'), epoch }`;
 
 /**
  * KEYS: message key. ARGV: run id, retainMs.
@@ -76,6 +87,7 @@ return lost`;
  */
 export const SWEEP_EXPIRED = `
 ${NOW_MS}
+local epoch = redis.call('GET', ARGV[1] .. 'epoch') or ''
 local expired = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, 100)
 for _, member in ipairs(expired) do
   redis.call('ZREM', KEYS[1], member)
@@ -88,6 +100,6 @@ for _, member in ipairs(expired) do
   local stream = ARGV[1] .. 'stream:' .. userId
   redis.call('XADD', stream, 'MAXLEN', ARGV[2], seq .. '-1', 'e', json)
   redis.call('PEXPIRE', stream, ARGV[3])
-  redis.call('PUBLISH', ARGV[1] .. 'events:' .. userId, seq .. ' ' .. json)
+  redis.call('PUBLISH', ARGV[1] .. 'events:' .. userId, seq .. ' ' .. epoch .. ' ' .. json)
 end
 return #expired`;

@@ -42,8 +42,11 @@ export interface Fanout {
    */
   subscribe(userId: string): MaybePromise<void>;
   unsubscribe(userId: string): void;
-  /** Notifications are a hint: they may be late, repeated or lost — the cursor copes. */
-  onEvent(listener: (userId: string, event: StreamEvent) => void): void;
+  /**
+   * Notifications are a hint: they may be late, repeated or lost — the cursor copes. `epoch`
+   * names the history the event's seq belongs to (undefined: the log's current epoch).
+   */
+  onEvent(listener: (userId: string, event: StreamEvent, epoch?: string) => void): void;
   /** Notifications may have been lost (e.g. a reconnect): every subscriber re-reads the log. */
   onResync(listener: () => void): void;
 }
@@ -61,8 +64,10 @@ interface Subscriber {
   readonly deliver: Deliver;
   /** Seq of the last event handed over; undefined until `stream.joined` was delivered. */
   cursor: number | undefined;
+  /** Epoch the connection joined with; undefined until `stream.joined` was delivered. */
+  epoch: string | undefined;
   /** Events that arrived while joining or while a gap is being read, handed afterwards. */
-  held: StreamEvent[];
+  held: Array<{ event: StreamEvent; epoch: string }>;
   reading: boolean;
   /** Another read is needed once the current one ends (notifications lost meanwhile). */
   readAgain: boolean;
@@ -85,7 +90,7 @@ export class StreamHub {
     this.#maxConnectionsPerUser = options.maxConnectionsPerUser ?? Infinity;
     this.#fanout = options.fanout;
     this.#onError = options.onError ?? (() => {});
-    this.#fanout?.onEvent((userId, event) => this.#offerToUser(userId, event));
+    this.#fanout?.onEvent((userId, event, epoch) => this.#offerToUser(userId, event, epoch ?? this.log.epoch));
     this.#fanout?.onResync(() => {
       for (const subscriber of this.#byConnection.values()) this.#catchUp(subscriber);
     });
@@ -107,7 +112,7 @@ export class StreamHub {
       this.#byUser.set(userId, subscribers);
     }
     const subscriber: Subscriber = {
-      userId, deliver, cursor: undefined, held: [], reading: false, readAgain: false, recording: undefined, left: false,
+      userId, deliver, cursor: undefined, epoch: undefined, held: [], reading: false, readAgain: false, recording: undefined, left: false,
     };
     subscribers.set(connectionId, subscriber);
     this.#byConnection.set(connectionId, subscriber);
@@ -115,6 +120,7 @@ export class StreamHub {
     const settle = (joined: StreamJoined): void => {
       if (subscriber.left) return;
       subscriber.cursor = joined.lastSeq;
+      subscriber.epoch = joined.epoch;
       deliver(joined);
       this.#handHeld(subscriber);
       this.#readAgainIfAsked(subscriber);
@@ -139,7 +145,8 @@ export class StreamHub {
   /** Appends first, then delivers: an event is in the log before any socket sees it. */
   publish(userId: string, event: NewStreamEvent): MaybePromise<StreamEvent> {
     return andThen(this.log.append(userId, event), (stored) => {
-      this.#offerToUser(userId, stored);
+      // The append names the epoch its seq belongs to (a shared log may have started a new one).
+      this.#offerToUser(userId, stored, this.log.epoch);
       return stored;
     });
   }
@@ -159,6 +166,10 @@ export class StreamHub {
     return read.then((events) => {
       if (subscriber.recording === recording) subscriber.recording = undefined;
       if (events === undefined) return undefined;
+      if (this.log.epoch !== subscriber.epoch) {
+        this.#lose(subscriber, epochChanged(subscriber, this.log.epoch));
+        return undefined;
+      }
       const cursor = subscriber.cursor ?? afterSeq;
       const fromLog = events.filter((event) => event.seq <= cursor);
       const last = fromLog.at(-1)?.seq ?? afterSeq;
@@ -180,16 +191,23 @@ export class StreamHub {
     });
   }
 
-  #offerToUser(userId: string, event: StreamEvent): void {
+  #offerToUser(userId: string, event: StreamEvent, epoch: string): void {
     const subscribers = this.#byUser.get(userId);
     if (subscribers === undefined) return;
-    for (const subscriber of subscribers.values()) this.#offer(subscriber, event);
+    for (const subscriber of [...subscribers.values()]) this.#offer(subscriber, event, epoch);
   }
 
-  #offer(subscriber: Subscriber, event: StreamEvent): void {
+  #offer(subscriber: Subscriber, event: StreamEvent, epoch: string): void {
     if (subscriber.left) return;
     if (subscriber.cursor === undefined || subscriber.reading) {
-      subscriber.held.push(event);
+      subscriber.held.push({ event, epoch });
+      return;
+    }
+    // An event of another history (the shared log lost its data and started over): its seq
+    // means nothing against this cursor. The connection closes 1001; its resume is told
+    // `resumed:false reason:"epoch"`. Nothing of the new history reaches an old-epoch connection.
+    if (epoch !== subscriber.epoch) {
+      this.#lose(subscriber, epochChanged(subscriber, epoch));
       return;
     }
     if (event.seq <= subscriber.cursor) return;
@@ -197,7 +215,7 @@ export class StreamHub {
       this.#hand(subscriber, event);
       return;
     }
-    subscriber.held.push(event);
+    subscriber.held.push({ event, epoch });
     this.#catchUp(subscriber);
   }
 
@@ -208,9 +226,9 @@ export class StreamHub {
   }
 
   #handHeld(subscriber: Subscriber): void {
-    const held = subscriber.held.sort((a, b) => a.seq - b.seq);
+    const held = subscriber.held.sort((a, b) => a.event.seq - b.event.seq);
     subscriber.held = [];
-    for (const event of held) this.#offer(subscriber, event);
+    for (const { event, epoch } of held) this.#offer(subscriber, event, epoch);
   }
 
   /** Reads what the subscriber missed from the log, then hands what was held meanwhile. */
@@ -229,6 +247,10 @@ export class StreamHub {
       if (subscriber.left) return;
       if (events === undefined) {
         this.#lose(subscriber, new Error(`events after seq ${afterSeq} of user ${subscriber.userId} left retention before this node saw them`));
+        return;
+      }
+      if (this.log.epoch !== subscriber.epoch) {
+        this.#lose(subscriber, epochChanged(subscriber, this.log.epoch));
         return;
       }
       for (const event of events) {
@@ -251,7 +273,13 @@ export class StreamHub {
   #lose(subscriber: Subscriber, error: unknown): void {
     subscriber.reading = false;
     if (subscriber.left) return;
+    // Once: the connection is closing; nothing more is handed to it.
+    subscriber.left = true;
     this.#onError(error);
     subscriber.deliver({ type: 'server.shutdown' });
   }
+}
+
+function epochChanged(subscriber: Subscriber, epoch: string): Error {
+  return new Error(`the event log of user ${subscriber.userId} started a new epoch (${epoch}, the connection joined ${subscriber.epoch ?? '?'}): closing 1001 so the client resumes`);
 }

@@ -99,6 +99,11 @@ export class RedisProcess {
     await exited;
   }
 
+  /** Freezes (SIGSTOP, as in a network partition: the socket stays open, nothing answers) or thaws (SIGCONT). */
+  signal(signal: 'SIGSTOP' | 'SIGCONT'): void {
+    this.#child?.kill(signal);
+  }
+
   /** Starts again on the same port and data directory (its AOF). */
   restart(): Promise<void> {
     return this.#spawn();
