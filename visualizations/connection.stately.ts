@@ -189,6 +189,92 @@ export const connectionChart = createMachine({
             },
           },
         },
+        tokenExpiry: {
+          description: 'Region: the token\'s exp holds for the connection\'s lifetime.',
+          initial: 'deciding',
+          on: {
+            'auth.renewed': {
+              target: '#connection.ready.tokenExpiry.deciding',
+            },
+          },
+          states: {
+            deciding: {
+              description: 'Picks counting or unbounded from the current token (on ready and after each refresh).',
+              always: [
+                {
+                  target: '#connection.ready.tokenExpiry.counting',
+                  guard: 'tokenExpires',
+                },
+                {
+                  target: '#connection.ready.tokenExpiry.unbounded',
+                },
+              ],
+            },
+            unbounded: {
+              description: 'The token does not expire.',
+            },
+            counting: {
+              description: 'At `tokenExpiry` closes 4401 token expired unless a refresh restarts it.',
+              after: {
+                tokenExpiry: [
+                  {
+                    target: '#connection.closing',
+                    guard: 'expiryReached',
+                    actions: ['setClose'],
+                  },
+                  {
+                    target: '#connection.ready.tokenExpiry.counting',
+                  },
+                ],
+              },
+            },
+          },
+        },
+        tokenRefresh: {
+          description: 'Region: an auth frame after ready refreshes the token (same subject only).',
+          initial: 'idle',
+          states: {
+            idle: {
+              description: 'No refresh being verified.',
+              on: {
+                'auth.refresh': {
+                  target: '#connection.ready.tokenRefresh.verifying',
+                },
+              },
+            },
+            verifying: {
+              description: 'verifyRefresh runs; other frames are handled meanwhile, in order.',
+              invoke: {
+                src: 'verifyRefresh',
+                onDone: [
+                  {
+                    target: '#connection.ready.tokenRefresh.idle',
+                    guard: 'refreshRejected',
+                    actions: ['sendFrame'],
+                  },
+                  {
+                    target: '#connection.ready.tokenRefresh.idle',
+                    guard: 'subjectChanged',
+                    actions: ['sendFrame'],
+                  },
+                  {
+                    target: '#connection.ready.tokenRefresh.idle',
+                    actions: ['sendFrame', 'raiseRenewed'],
+                  },
+                ],
+                onError: {
+                  target: '#connection.ready.tokenRefresh.idle',
+                  actions: ['sendFrame'],
+                },
+              },
+              on: {
+                'auth.refresh': {
+                  actions: ['sendFrame'],
+                },
+              },
+            },
+          },
+        },
         heartbeat: {
           description: 'Region: the WebSocket ping/pong heartbeat.',
           initial: 'waiting',
