@@ -68,8 +68,11 @@ describe('connection machine: token refresh', () => {
   });
 
   it('the old expiry still runs while a refresh is verified; frames meanwhile are handled at once', async () => {
-    const pending = deferred<VerifiedIdentity>();
-    const t = connectionUnderTest({ token: 'alice:5000', verify: (token) => (token.startsWith('slow') ? pending.promise : verify(token)) });
+    const pending = deferred();
+    const t = connectionUnderTest({
+      token: 'alice:5000',
+      verify: (token) => (token.startsWith('slow') ? pending.promise.then(() => ({ userId: 'alice' })) : verify(token)),
+    });
     await flush();
     t.frame({ type: 'auth', token: 'slow' });
     t.frame({ type: 'ping', id: 'p' });
