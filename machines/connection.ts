@@ -244,7 +244,7 @@ const connectionBase = setup({
     catchUpLost: ({ event }) => event.type === 'stream.caughtUp' && event.events === undefined,
 
     tokenExpires: ({ context }) => context.expiry !== undefined,
-    expiryReached: ({ context }) => (context.expiry?.expiresInMs ?? 0) <= MAX_TIMER_MS,
+    expiryReached: ({ context }) => (context.expiry?.expiresInMs ?? 0) <= 0,
     refreshRejected: (_, params: { identity: VerifiedIdentity }) => identityRejection(params.identity) !== undefined,
     subjectChanged: ({ context }, params: { identity: VerifiedIdentity }) => params.identity.userId !== context.userId,
     refillFillsBucket: ({ context }) => context.messageTokens + 1 >= context.limits.messageBurst,
@@ -587,29 +587,30 @@ export const connectionMachine = connectionSetup.createMachine({
         },
         // The token's `exp` holds for the connection's lifetime: 4401 at expiry unless refreshed.
         tokenExpiry: {
-          initial: 'deciding',
-          on: { 'auth.renewed': { target: '.deciding', reenter: true } },
+          initial: 'unbounded',
+          on: { 'auth.renewed': { target: '.unbounded', reenter: true } },
           states: {
-            deciding: { always: [{ guard: 'tokenExpires', target: 'counting' }, { target: 'unbounded' }] },
-            unbounded: {},
+            // Left at once when the current token expires (on ready and after each refresh).
+            unbounded: { always: { guard: 'tokenExpires', target: 'counting' } },
             counting: {
+              always: {
+                guard: 'expiryReached',
+                target: '#connection.closing',
+                actions: closeWith(CloseCode.UNAUTHORIZED, CloseReason.TOKEN_EXPIRED),
+              },
               after: {
-                tokenExpiry: [
-                  {
-                    guard: 'expiryReached',
-                    target: '#connection.closing',
-                    actions: closeWith(CloseCode.UNAUTHORIZED, CloseReason.TOKEN_EXPIRED),
-                  },
-                  {
-                    // Further than one timer can wait: wait the longest step, then the rest.
-                    target: 'counting',
-                    reenter: true,
-                    actions: assign({
-                      expiry: ({ context }) =>
-                        context.expiry && { ...context.expiry, expiresInMs: context.expiry.expiresInMs - MAX_TIMER_MS },
-                    }),
-                  },
-                ],
+                // One timer waits at most MAX_TIMER_MS: a longer expiry is waited for in steps.
+                tokenExpiry: {
+                  target: 'counting',
+                  reenter: true,
+                  actions: assign({
+                    expiry: ({ context }) =>
+                      context.expiry && {
+                        ...context.expiry,
+                        expiresInMs: context.expiry.expiresInMs - Math.min(MAX_TIMER_MS, context.expiry.expiresInMs),
+                      },
+                  }),
+                },
               },
             },
           },

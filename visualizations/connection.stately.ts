@@ -191,41 +191,31 @@ export const connectionChart = createMachine({
         },
         tokenExpiry: {
           description: 'Region: the token\'s exp holds for the connection\'s lifetime.',
-          initial: 'deciding',
+          initial: 'unbounded',
           on: {
             'auth.renewed': {
-              target: '#connection.ready.tokenExpiry.deciding',
+              target: '#connection.ready.tokenExpiry.unbounded',
             },
           },
           states: {
-            deciding: {
-              description: 'Picks counting or unbounded from the current token (on ready and after each refresh).',
-              always: [
-                {
-                  target: '#connection.ready.tokenExpiry.counting',
-                  guard: 'tokenExpires',
-                },
-                {
-                  target: '#connection.ready.tokenExpiry.unbounded',
-                },
-              ],
-            },
             unbounded: {
-              description: 'The token does not expire.',
+              description: 'The token does not expire; one that does goes to counting at once.',
+              always: {
+                target: '#connection.ready.tokenExpiry.counting',
+                guard: 'tokenExpires',
+              },
             },
             counting: {
               description: 'At `tokenExpiry` closes 4401 token expired unless a refresh restarts it.',
               after: {
-                tokenExpiry: [
-                  {
-                    target: '#connection.closing',
-                    guard: 'expiryReached',
-                    actions: ['setClose'],
-                  },
-                  {
-                    target: '#connection.ready.tokenExpiry.counting',
-                  },
-                ],
+                tokenExpiry: {
+                  target: '#connection.ready.tokenExpiry.counting',
+                },
+              },
+              always: {
+                target: '#connection.closing',
+                guard: 'expiryReached',
+                actions: ['setClose'],
               },
             },
           },

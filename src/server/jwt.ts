@@ -132,6 +132,7 @@ export function jwtOptionsVerifier(jwt: JwtOptions): VerifyToken {
     ...(audience === undefined ? {} : { audience }),
   };
   return async (token) => {
+    // jose overloads jwtVerify for a key and for a key set: the branch picks the overload.
     const { payload } = typeof key === 'function'
       ? await jwtVerify(token, key, verifyOptions)
       : await jwtVerify(token, key, verifyOptions);

@@ -87,6 +87,8 @@ export function delayMs(eventType: string): number {
     heartbeat: MODEL_LIMITS.heartbeatMs,
     closeTimeout: MODEL_LIMITS.closeTimeoutMs,
     rateRefill: 1000 / MODEL_LIMITS.messageRate,
+    // The model's tokens expire 1000 ms after verification (test/model/connection-model.ts).
+    tokenExpiry: 1000,
     drainTimeout: MODEL_DRAIN_MS,
   };
   const value = delay === undefined ? undefined : ms[delay];
