@@ -15,12 +15,19 @@
  * leaveStream. Facts come with the events (connection-bounds.ts SocketFacts): bytes buffered
  * on the socket, bytes held server-wide, the user's shared tokens; the guards decide.
  * Every timeout is a named delay: authTimeout/backendTimeout (in the handshake child),
- * heartbeat, closeTimeout.
+ * heartbeat, closeTimeout, tokenExpiry (4401 `token expired` unless an `auth` frame refreshed it).
  */
-import { assertEvent, assign, setup } from 'xstate';
-import { handshakeMachine, type HandshakeOutput } from './handshake.js';
+import { assertEvent, assign, fromPromise, raise, setup } from 'xstate';
+import {
+  expiryOf,
+  handshakeMachine,
+  identityRejection,
+  type HandshakeOutput,
+  type TokenExpiry,
+  type VerifiedIdentity,
+} from './handshake.js';
 import { decodedFrame } from './frame-decoding.js';
-import { earlyRefusal, heartbeatNonce, heldFrameBytes, nextBadFrameCount, outgoingOverLimit, type SocketFacts } from './connection-bounds.js';
+import { catchUpBatch, earlyRefusal, heartbeatNonce, heldFrameBytes, nextBadFrameCount, outgoingOverLimit, type SocketFacts } from './connection-bounds.js';
 import { CloseCode, CloseReason } from '../src/protocol/close-codes.js';
 import type { MessageFrame, ResumeFailure, ResumeRequest, ServerFrame, StreamEvent } from '../src/protocol/frames.js';
 
@@ -136,6 +143,8 @@ export interface ConnectionContext {
   runCount: number;
   /** Seq of the last event written to the socket. */
   lastSeq: number;
+  /** The token's expiry, counted from its verification; undefined: the token does not expire. */
+  expiry: TokenExpiry | undefined;
   stream: StreamStart;
   close: CloseFacts;
 }
@@ -172,6 +181,10 @@ export type ConnectionEvent =
   | { type: 'message.accepted'; id: string; runId: string; duplicate: boolean; bufferedBytes?: number }
   /** Raised by the machine itself: a message took a token from a full bucket (starts the refill). */
   | { type: 'rate.tokenTaken' }
+  /** Raised by the machine itself: an `auth` frame after ready asks to refresh the token. */
+  | { type: 'auth.refresh'; token: string }
+  /** Raised by the machine itself: a refresh was accepted; the expiry timer restarts. */
+  | { type: 'auth.renewed' }
   | { type: 'server.shutdown' };
 
 /** Parameters of the `invokeHandler` effect: one accepted `message` frame, with its run id. */
@@ -219,6 +232,11 @@ function frameRejection(
 export function heartbeatPongPayload(context: Pick<ConnectionContext, 'pingSeed' | 'pingsSent'>): string {
   return heartbeatNonce(context.pingSeed, context.pingsSent);
 }
+/** The longest delay a timer can hold (setTimeout's 32-bit bound); longer expiries wait in steps. */
+export const MAX_TIMER_MS = 2_147_483_647;
+
+const authError = (code: 'LOCKSTEP_E_INVALID_TOKEN' | 'LOCKSTEP_E_SUBJECT_MISMATCH' | 'LOCKSTEP_E_ALREADY_AUTHENTICATED', message: string) =>
+  ({ type: 'sendFrame', params: { frame: { type: 'error', code, message } } }) as const;
 
 const closeWith = (code: number, reason: string) =>
   ({ type: 'setClose', params: { code, reason } }) as const;
@@ -264,11 +282,18 @@ const connectionBase = setup({
     input: {} as ConnectionInput,
     events: {} as ConnectionEvent,
   },
-  actors: { handshake: handshakeMachine },
+  actors: {
+    handshake: handshakeMachine,
+    // The same check as the handshake's, for an `auth` frame after ready; provided by the server.
+    verifyRefresh: fromPromise<VerifiedIdentity, { token: string }>(async () => {
+      throw new Error('connectionMachine: actor "verifyRefresh" was not provided');
+    }),
+  },
   delays: {
     heartbeat: ({ context }) => context.limits.heartbeatMs,
     closeTimeout: ({ context }) => context.limits.closeTimeoutMs,
     rateRefill: ({ context }) => Math.max(1, Math.round(1000 / context.limits.messageRate)),
+    tokenExpiry: ({ context }) => Math.min(MAX_TIMER_MS, Math.max(0, context.expiry?.expiresInMs ?? 0)),
   },
   guards: {
     expectsAuthFrame: ({ context }) => context.awaitingAuthFrame,
@@ -286,8 +311,16 @@ const connectionBase = setup({
       event.type === 'stream.event' && event.bufferedBytes >= context.limits.highWaterMarkBytes,
     lagTooLarge: ({ context, event }) =>
       event.type === 'stream.event' && event.event.seq - context.lastSeq > context.limits.maxLagEvents,
+    catchUpExceedsWindow: ({ context, event }) =>
+      event.type === 'stream.caughtUp' &&
+      event.events !== undefined &&
+      !catchUpBatch(event.events, context.lastSeq, context.limits.highWaterMarkBytes).complete,
     catchUpLost: ({ event }) => event.type === 'stream.caughtUp' && event.events === undefined,
 
+    tokenExpires: ({ context }) => context.expiry !== undefined,
+    expiryReached: ({ context }) => (context.expiry?.expiresInMs ?? 0) <= 0,
+    refreshRejected: (_, params: { identity: VerifiedIdentity }) => identityRejection(params.identity) !== undefined,
+    subjectChanged: ({ context }, params: { identity: VerifiedIdentity }) => params.identity.userId !== context.userId,
     refillFillsBucket: ({ context }) => context.messageTokens + 1 >= context.limits.messageBurst,
   },
   actions: {
@@ -315,6 +348,7 @@ const connectionBase = setup({
       assertEvent(event, 'socket.error');
       return { close: { ...context.close, socketError: event.message, code: event.closeCode, reason: event.message } };
     }),
+    raiseRenewed: raise({ type: 'auth.renewed' }),
     holdFrame: assign(({ context, event }) => {
       assertEvent(event, 'socket.frame');
       return {
@@ -336,13 +370,9 @@ const connectionSetup = connectionBase.extend({
     }),
     sendCaughtUp: connectionBase.enqueueActions(({ context, event, enqueue }) => {
       assertEvent(event, 'stream.caughtUp');
-      let lastSeq = context.lastSeq;
-      for (const stored of event.events ?? []) {
-        if (stored.seq <= lastSeq) continue;
-        enqueue({ type: 'sendFrame', params: { frame: { type: 'event', ...stored } } });
-        lastSeq = stored.seq;
-      }
-      enqueue.assign({ lastSeq });
+      const batch = catchUpBatch(event.events ?? [], context.lastSeq, context.limits.highWaterMarkBytes);
+      for (const stored of batch.events) enqueue({ type: 'sendFrame', params: { frame: { type: 'event', ...stored } } });
+      enqueue.assign({ lastSeq: batch.lastSeq });
     }),
     // Missed events go out before any live one: live events are still queued behind us.
     sendReplay: connectionBase.enqueueActions(({ context, enqueue }) => {
@@ -395,16 +425,8 @@ const connectionSetup = connectionBase.extend({
           });
           return;
         case 'auth':
-          enqueue({
-            type: 'sendFrame',
-            params: {
-              frame: {
-                type: 'error',
-                code: 'LOCKSTEP_E_ALREADY_AUTHENTICATED',
-                message: 'credentials were already accepted for this connection; auth frames are ignored after ready',
-              },
-            },
-          });
+          // A token refresh: verified in the tokenRefresh region while other frames keep flowing.
+          enqueue.raise({ type: 'auth.refresh', token: frame.token });
           return;
       }
     }),
@@ -434,6 +456,7 @@ export const connectionMachine = connectionSetup.createMachine({
     messageTokens: input.limits.messageBurst,
     runCount: 0,
     lastSeq: 0,
+    expiry: undefined,
     stream: { resume: input.resume, epoch: undefined, resumed: false, resumeFailure: undefined, replay: [] },
     close: { code: undefined, reason: undefined, peerCode: undefined, socketError: undefined },
   }),
@@ -459,7 +482,9 @@ export const connectionMachine = connectionSetup.createMachine({
           {
             guard: { type: 'handshakeAccepted', params: ({ event }) => ({ output: event.output }) },
             target: 'joining',
-            actions: assign({ userId: ({ event }) => (event.output.ok ? event.output.userId : undefined) }),
+            actions: assign(({ event }) =>
+              event.output.ok ? { userId: event.output.userId, expiry: event.output.expiry } : {},
+            ),
           },
           {
             target: 'closing',
@@ -609,6 +634,8 @@ export const connectionMachine = connectionSetup.createMachine({
                     target: '#connection.closing',
                     actions: closeWith(CloseCode.POLICY, CloseReason.SLOW_CONSUMER),
                   },
+                  // More than one window of events: send one, wait for the next drain, read again.
+                  { guard: 'catchUpExceedsWindow', target: 'congested', actions: 'sendCaughtUp' },
                   { target: 'flowing', actions: 'sendCaughtUp' },
                 ],
               },
@@ -636,6 +663,89 @@ export const connectionMachine = connectionSetup.createMachine({
                     actions: assign({ messageTokens: ({ context }) => context.messageTokens + 1 }),
                   },
                 ],
+              },
+            },
+          },
+        },
+        // The token's `exp` holds for the connection's lifetime: 4401 at expiry unless refreshed.
+        tokenExpiry: {
+          initial: 'unbounded',
+          on: { 'auth.renewed': { target: '.unbounded', reenter: true } },
+          states: {
+            // Left at once when the current token expires (on ready and after each refresh).
+            unbounded: { always: { guard: 'tokenExpires', target: 'counting' } },
+            counting: {
+              always: {
+                guard: 'expiryReached',
+                target: '#connection.closing',
+                actions: closeWith(CloseCode.UNAUTHORIZED, CloseReason.TOKEN_EXPIRED),
+              },
+              after: {
+                // One timer waits at most MAX_TIMER_MS: a longer expiry is waited for in steps.
+                tokenExpiry: {
+                  target: 'counting',
+                  reenter: true,
+                  actions: assign({
+                    expiry: ({ context }) =>
+                      context.expiry && {
+                        ...context.expiry,
+                        expiresInMs: context.expiry.expiresInMs - Math.min(MAX_TIMER_MS, context.expiry.expiresInMs),
+                      },
+                  }),
+                },
+              },
+            },
+          },
+        },
+        // An `auth` frame after ready carries a new token for the same subject. One at a time;
+        // frames that arrive meanwhile are handled at once, in order (I3): nothing waits on this.
+        tokenRefresh: {
+          initial: 'idle',
+          states: {
+            idle: { on: { 'auth.refresh': 'verifying' } },
+            verifying: {
+              invoke: {
+                src: 'verifyRefresh',
+                input: ({ event }) => ({ token: event.type === 'auth.refresh' ? event.token : '' }),
+                onDone: [
+                  {
+                    guard: { type: 'refreshRejected', params: ({ event }) => ({ identity: event.output }) },
+                    target: 'idle',
+                    actions: authError('LOCKSTEP_E_INVALID_TOKEN', 'the new token was not accepted (subject out of bounds or already expired); the previous expiry still applies'),
+                  },
+                  {
+                    guard: { type: 'subjectChanged', params: ({ event }) => ({ identity: event.output }) },
+                    target: 'idle',
+                    actions: authError('LOCKSTEP_E_SUBJECT_MISMATCH', 'the new token is for another subject; a connection keeps its user, open a new connection to change it'),
+                  },
+                  {
+                    target: 'idle',
+                    actions: [
+                      assign({ expiry: ({ event }) => expiryOf(event.output) }),
+                      {
+                        type: 'sendFrame',
+                        params: ({ context, event }) => {
+                          const expiry = expiryOf(event.output);
+                          return {
+                            frame: expiry === undefined
+                              ? { type: 'auth_ok', userId: context.userId ?? '' }
+                              : { type: 'auth_ok', userId: context.userId ?? '', expiresAt: expiry.expiresAt },
+                          };
+                        },
+                      },
+                      { type: 'raiseRenewed' },
+                    ],
+                  },
+                ],
+                onError: {
+                  target: 'idle',
+                  actions: authError('LOCKSTEP_E_INVALID_TOKEN', 'the new token was not accepted; the previous expiry still applies'),
+                },
+              },
+              on: {
+                'auth.refresh': {
+                  actions: authError('LOCKSTEP_E_ALREADY_AUTHENTICATED', 'a token refresh is already being verified; send the next auth frame after its answer'),
+                },
               },
             },
           },

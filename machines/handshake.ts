@@ -4,13 +4,15 @@
  * supplied by the embedding server through `.provide({ actors })`; time is two named delays.
  *
  * Close codes it can decide (docs/errors.md):
- *   4401 bad token, or a first frame that is not `auth` when no upgrade credentials were sent
+ *   4401 bad token, a user id outside the subject bound (`invalid subject`), a token already
+ *        expired (`token expired`), or a first frame that is not `auth` when no upgrade credentials were sent
  *   4408 credentials not presented and verified within `authTimeout`
  *   1013 backend readiness failed or did not answer within `backendTimeout` — never 1011 (I9)
  */
 import { assign, fromPromise, setup } from 'xstate';
 import { decodeClientFrame } from '../src/protocol/codec.js';
 import { CloseCode, CloseReason } from '../src/protocol/close-codes.js';
+import { isValidSubject } from '../src/protocol/subject.js';
 
 /** Input of {@link handshakeMachine}: the upgrade's token (if any) and the two timeouts. */
 export interface HandshakeInput {
@@ -23,6 +25,8 @@ export interface HandshakeInput {
 /** The handshake machine's context. */
 export interface HandshakeContext extends HandshakeInput {
   userId: string | undefined;
+  /** When the token expires (ms epoch) and how long from verification, if it expires. */
+  expiry: TokenExpiry | undefined;
   closeCode: number | undefined;
   closeReason: string | undefined;
 }
@@ -32,11 +36,41 @@ export type HandshakeEvent = { type: 'handshake.authFrame'; data: string | null 
 
 /** The handshake's verdict: the verified user, or the close code and reason to refuse with. */
 export type HandshakeOutput =
-  | { ok: true; userId: string }
+  | { ok: true; userId: string; expiry: TokenExpiry | undefined }
   | { ok: false; code: number; reason: string };
 
-/** What a token verifier returns: the authenticated user id. */
-export interface VerifiedIdentity { userId: string }
+/**
+ * What a token verifier returns: the authenticated user id (bounded: see isValidSubject) and,
+ * if the token expires, `expiresAt` (ms epoch; the connection closes 4401 `token expired`
+ * then unless refreshed).
+ */
+export interface VerifiedIdentity {
+  userId: string;
+  expiresAt?: number | undefined;
+  /**
+   * Set by the server, not by verifiers: the wall clock (ms epoch) when the token was checked.
+   * Machines read no clock; this fact turns `expiresAt` into a delay.
+   */
+  verifiedAt?: number | undefined;
+}
+
+/** A token's expiry as a connection enforces it: `expiresInMs` from verification (a named delay). */
+export interface TokenExpiry { expiresAt: number; expiresInMs: number }
+
+/** The expiry of a verified identity, or undefined when it does not expire (or has no clock fact). */
+export function expiryOf(identity: VerifiedIdentity): TokenExpiry | undefined {
+  if (identity.expiresAt === undefined || identity.verifiedAt === undefined) return undefined;
+  return { expiresAt: identity.expiresAt, expiresInMs: identity.expiresAt - identity.verifiedAt };
+}
+
+/** Why a verified identity is still refused (a close reason), or undefined when acceptable. */
+export function identityRejection(identity: VerifiedIdentity): string | undefined {
+  if (!isValidSubject(identity.userId)) return CloseReason.INVALID_SUBJECT;
+  if (identity.expiresAt !== undefined && !Number.isFinite(identity.expiresAt)) return CloseReason.UNAUTHORIZED;
+  const expiry = expiryOf(identity);
+  if (expiry !== undefined && expiry.expiresInMs <= 0) return CloseReason.TOKEN_EXPIRED;
+  return undefined;
+}
 
 /**
  * Credentials → `verifyToken` → backend readiness → `accepted` | `rejected` (4401, 4408 or
@@ -64,6 +98,7 @@ export const handshakeMachine = setup({
     backendTimeout: ({ context }) => context.backendTimeoutMs,
   },
   guards: {
+    identityAcceptable: (_, params: { identity: VerifiedIdentity }) => identityRejection(params.identity) === undefined,
     hasUpgradeToken: ({ context }) => context.token !== undefined,
     isAuthFrame: (_, params: { data: string | null }) => {
       const decoded = decodeClientFrame(params.data);
@@ -84,7 +119,7 @@ export const handshakeMachine = setup({
   },
 }).createMachine({
   id: 'handshake',
-  context: ({ input }) => ({ ...input, userId: undefined, closeCode: undefined, closeReason: undefined }),
+  context: ({ input }) => ({ ...input, userId: undefined, expiry: undefined, closeCode: undefined, closeReason: undefined }),
   initial: 'authenticating',
   states: {
     authenticating: {
@@ -120,10 +155,23 @@ export const handshakeMachine = setup({
           invoke: {
             src: 'verifyToken',
             input: ({ context }) => ({ token: context.token ?? '' }),
-            onDone: {
-              target: '#handshake.checkingBackend',
-              actions: assign({ userId: ({ event }) => event.output.userId }),
-            },
+            onDone: [
+              {
+                guard: { type: 'identityAcceptable', params: ({ event }) => ({ identity: event.output }) },
+                target: '#handshake.checkingBackend',
+                actions: assign({ userId: ({ event }) => event.output.userId, expiry: ({ event }) => expiryOf(event.output) }),
+              },
+              {
+                target: '#handshake.rejected',
+                actions: {
+                  type: 'reject',
+                  params: ({ event }) => ({
+                    code: CloseCode.UNAUTHORIZED,
+                    reason: identityRejection(event.output) ?? CloseReason.UNAUTHORIZED,
+                  }),
+                },
+              },
+            ],
             onError: {
               target: '#handshake.rejected',
               actions: { type: 'reject', params: { code: CloseCode.UNAUTHORIZED, reason: CloseReason.UNAUTHORIZED } },
@@ -159,7 +207,7 @@ export const handshakeMachine = setup({
   },
   output: ({ context }) =>
     context.closeCode === undefined && context.userId !== undefined
-      ? { ok: true, userId: context.userId }
+      ? { ok: true, userId: context.userId, expiry: context.expiry }
       : {
           ok: false,
           code: context.closeCode ?? CloseCode.UNAUTHORIZED,

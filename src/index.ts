@@ -7,6 +7,8 @@ export type { ServerMetrics } from './server/metrics.js';
 export type { LockstepServerOptions, TraceEntry } from './server/options.js';
 export type { Logger } from './server/logger.js';
 export { jwtVerifier, verifyDevToken, type VerifyToken } from './server/auth.js';
+export { jwtOptionsVerifier, type JwtOptions } from './server/jwt.js';
+export { isValidSubject, MAX_SUBJECT_LENGTH } from './protocol/subject.js';
 export type { MessageHandler, IncomingMessage, HandlerContext } from './agent/handler.js';
 export type { RunHandle } from './agent/run-handle.js';
 export { demoAgent } from './agent/demo-agent.js';

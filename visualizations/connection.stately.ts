@@ -170,6 +170,11 @@ export const connectionChart = createMachine({
                     actions: ['setClose'],
                   },
                   {
+                    target: '#connection.ready.flow.congested',
+                    guard: 'catchUpExceedsWindow',
+                    actions: ['sendCaughtUp'],
+                  },
+                  {
                     target: '#connection.ready.flow.flowing',
                     actions: ['sendCaughtUp'],
                   },
@@ -202,6 +207,82 @@ export const connectionChart = createMachine({
                     target: '#connection.ready.messageRate.refilling',
                   },
                 ],
+              },
+            },
+          },
+        },
+        tokenExpiry: {
+          description: 'Region: the token\'s exp holds for the connection\'s lifetime.',
+          initial: 'unbounded',
+          on: {
+            'auth.renewed': {
+              target: '#connection.ready.tokenExpiry.unbounded',
+            },
+          },
+          states: {
+            unbounded: {
+              description: 'The token does not expire; one that does goes to counting at once.',
+              always: {
+                target: '#connection.ready.tokenExpiry.counting',
+                guard: 'tokenExpires',
+              },
+            },
+            counting: {
+              description: 'At `tokenExpiry` closes 4401 token expired unless a refresh restarts it.',
+              after: {
+                tokenExpiry: {
+                  target: '#connection.ready.tokenExpiry.counting',
+                },
+              },
+              always: {
+                target: '#connection.closing',
+                guard: 'expiryReached',
+                actions: ['setClose'],
+              },
+            },
+          },
+        },
+        tokenRefresh: {
+          description: 'Region: an auth frame after ready refreshes the token (same subject only).',
+          initial: 'idle',
+          states: {
+            idle: {
+              description: 'No refresh being verified.',
+              on: {
+                'auth.refresh': {
+                  target: '#connection.ready.tokenRefresh.verifying',
+                },
+              },
+            },
+            verifying: {
+              description: 'verifyRefresh runs; other frames are handled meanwhile, in order.',
+              invoke: {
+                src: 'verifyRefresh',
+                onDone: [
+                  {
+                    target: '#connection.ready.tokenRefresh.idle',
+                    guard: 'refreshRejected',
+                    actions: ['sendFrame'],
+                  },
+                  {
+                    target: '#connection.ready.tokenRefresh.idle',
+                    guard: 'subjectChanged',
+                    actions: ['sendFrame'],
+                  },
+                  {
+                    target: '#connection.ready.tokenRefresh.idle',
+                    actions: ['sendFrame', 'raiseRenewed'],
+                  },
+                ],
+                onError: {
+                  target: '#connection.ready.tokenRefresh.idle',
+                  actions: ['sendFrame'],
+                },
+              },
+              on: {
+                'auth.refresh': {
+                  actions: ['sendFrame'],
+                },
               },
             },
           },

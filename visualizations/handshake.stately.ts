@@ -41,9 +41,16 @@ export const handshakeChart = createMachine({
           description: 'Runs the `verifyToken` actor (JWT or dev token); a failure rejects with 4401.',
           invoke: {
             src: 'verifyToken',
-            onDone: {
-              target: '#handshake.checkingBackend',
-            },
+            onDone: [
+              {
+                target: '#handshake.checkingBackend',
+                guard: 'identityAcceptable',
+              },
+              {
+                target: '#handshake.rejected',
+                actions: ['reject'],
+              },
+            ],
             onError: {
               target: '#handshake.rejected',
               actions: ['reject'],

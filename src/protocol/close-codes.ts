@@ -27,6 +27,8 @@ export const CloseReason = {
   UNAUTHORIZED: 'unauthorized',
   AUTH_FRAME_EXPECTED: 'first frame must be auth',
   AUTH_TIMEOUT: 'auth timeout',
+  TOKEN_EXPIRED: 'token expired',
+  INVALID_SUBJECT: 'invalid subject',
   BACKEND_NOT_READY: 'backend not ready',
   BACKEND_TIMEOUT: 'backend readiness timeout',
   HEARTBEAT: 'no pong',

@@ -61,5 +61,7 @@ export interface StreamEvent {
 export interface EventFrame extends StreamEvent { type: 'event' }
 /** Server → client: a refused frame, with a `LOCKSTEP_E_*` code and the refused message's id as `ref`. */
 export interface ErrorFrame { type: 'error'; code: string; message: string; ref?: string }
+/** Server → client: a token refresh (`auth` frame after ready) was accepted; `expiresAt` (ms epoch) when the token expires. */
+export interface AuthOkFrame { type: 'auth_ok'; userId: string; expiresAt?: number }
 /** Every frame the server sends. */
-export type ServerFrame = ReadyFrame | AckFrame | PongFrame | EventFrame | ErrorFrame;
+export type ServerFrame = ReadyFrame | AckFrame | PongFrame | EventFrame | ErrorFrame | AuthOkFrame;

@@ -1,11 +1,14 @@
 /**
- * Token verification. With a JWT secret: HS256 JWTs verified by jose (`sub` is the user id,
+ * Token verification. With a JWT secret: HS256 JWTs verified by jose (other algorithms: jwt.ts) (`sub` is the user id,
  * `exp` enforced). Without one, dev mode: the token is the user id itself.
  */
-import { jwtVerify } from 'jose';
+import { jwtOptionsVerifier } from './jwt.js';
 import type { VerifiedIdentity } from '../../machines/handshake.js';
 
-/** Checks a token and returns the user it authenticates; reject (throw) to close with 4401. */
+/**
+ * Checks a token and returns the user it authenticates (and, optionally, `expiresAt`: the
+ * connection closes 4401 `token expired` then unless refreshed); reject (throw) to close with 4401.
+ */
 export type VerifyToken = (token: string) => Promise<VerifiedIdentity>;
 
 /** What a dev token (= user id) may contain. */
@@ -17,12 +20,10 @@ export const verifyDevToken: VerifyToken = async (token) => {
   return { userId: token };
 };
 
-/** HS256 JWTs signed with `secret`: `sub` is the user id, `exp` is required and enforced. */
+/**
+ * HS256 JWTs signed with `secret` (the `jwtSecret` shorthand of `jwt: { secret }`): `sub` is
+ * the user id, `exp` is required and enforced for the connection's lifetime.
+ */
 export function jwtVerifier(secret: string): VerifyToken {
-  const key = new TextEncoder().encode(secret);
-  return async (token) => {
-    const { payload } = await jwtVerify(token, key, { algorithms: ['HS256'], requiredClaims: ['sub', 'exp'] });
-    if (typeof payload.sub !== 'string' || payload.sub.length === 0) throw new Error('JWT has no subject');
-    return { userId: payload.sub };
-  };
+  return jwtOptionsVerifier({ secret });
 }

@@ -235,11 +235,18 @@ export function createLockstepServer(userOptions: LockstepServerOptions = {}): L
     });
   };
 
+  // The wall clock when the token was checked is a fact for the machine, which turns
+  // `expiresAt` into its `tokenExpiry` delay (machines read no clock).
+  const verifyToken = fromPromise<VerifiedIdentity, { token: string }>(async ({ input }) => ({
+    ...(await options.verifyToken(input.token)),
+    verifiedAt: Date.now(),
+  }));
   const machine = connectionMachine.provide({
     actors: {
+      verifyRefresh: verifyToken,
       handshake: handshakeMachine.provide({
         actors: {
-          verifyToken: fromPromise<VerifiedIdentity, { token: string }>(({ input }) => options.verifyToken(input.token)),
+          verifyToken,
           // With a shared backend, a node that cannot reach it refuses new connections (1013).
           checkBackend: fromPromise<void, void>(async () => {
             await options.ready();

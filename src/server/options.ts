@@ -12,6 +12,7 @@ import type { EventLog } from '../delivery/event-log.js';
 import type { ScaleOut } from '../delivery/scale-out.js';
 import { LockstepError } from '../protocol/errors.js';
 import { jwtVerifier, verifyDevToken, type VerifyToken } from './auth.js';
+import { jwtOptionsVerifier, type JwtOptions } from './jwt.js';
 import { silentLogger, type Logger } from './logger.js';
 import type { ConnectionTrace } from '../trace/format.js';
 import { DEFAULT_MAX_TRACE_BYTES, DEFAULT_MAX_TRACE_ENTRIES } from '../trace/recorder.js';
@@ -71,7 +72,14 @@ export interface LockstepServerOptions {
    * without any, `createLockstepServer` throws `LOCKSTEP_ERR_AUTH_REQUIRED` (fail closed).
    */
   verifyToken?: VerifyToken;
-  /** HS256 secret (non-empty); default `process.env.LOCKSTEP_JWT_SECRET` when `verifyToken` and `auth` are not given. */
+  /**
+   * JWT verification: `{ secret }` (HS256/384/512), `{ publicKey }` (PEM SPKI or X.509: RS*,
+   * PS*, ES*, EdDSA) or `{ jwksUrl }`, with optional `algorithms`, `issuer`, `audience`,
+   * `clockToleranceSec`. `sub` is the user id; `exp` is required and enforced for the
+   * connection's lifetime (4401 `token expired` unless refreshed). See docs/protocol.md "Tokens".
+   */
+  jwt?: JwtOptions;
+  /** HS256 secret (non-empty), shorthand for `jwt: { secret }`; default `process.env.LOCKSTEP_JWT_SECRET` when `verifyToken` and `auth` are not given. */
   jwtSecret?: string;
   /**
    * `'dev'`: dev tokens — the token is taken as the user id, so anyone can be anyone. Off
@@ -218,6 +226,7 @@ function resolveAuth(options: LockstepServerOptions): { verifyToken: VerifyToken
   const named = [
     options.verifyToken !== undefined && 'verifyToken',
     options.jwtSecret !== undefined && 'jwtSecret',
+    options.jwt !== undefined && 'jwt',
     options.auth !== undefined && "auth: 'dev'",
   ].filter((name): name is string => name !== false);
   if (named.length > 1) invalid(`give one way to check tokens, got ${named.join(' and ')}`);
@@ -226,11 +235,12 @@ function resolveAuth(options: LockstepServerOptions): { verifyToken: VerifyToken
     return { verifyToken: options.verifyToken, devTokens: false };
   }
   if (options.auth === 'dev') return { verifyToken: verifyDevToken, devTokens: true };
+  if (options.jwt !== undefined) return { verifyToken: jwtOptionsVerifier(options.jwt), devTokens: false };
   const secret = options.jwtSecret ?? process.env.LOCKSTEP_JWT_SECRET;
   if (secret) return { verifyToken: jwtVerifier(secret), devTokens: false };
   throw new LockstepError(
     'LOCKSTEP_ERR_AUTH_REQUIRED',
-    "no way to check tokens: pass verifyToken, jwtSecret (or set LOCKSTEP_JWT_SECRET), or auth: 'dev' to take every token as its user id (development only)",
+    "no way to check tokens: pass verifyToken, jwt, jwtSecret (or set LOCKSTEP_JWT_SECRET), or auth: 'dev' to take every token as its user id (development only)",
   );
 }
 

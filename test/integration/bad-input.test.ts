@@ -46,7 +46,7 @@ describe('error frames keep the connection open', () => {
     ['schema violation', JSON.stringify({ type: 'message', id: 'x', text: 42 }), 'LOCKSTEP_E_BAD_FRAME'],
     ['unknown type', JSON.stringify({ type: 'subscribe' }), 'LOCKSTEP_E_UNKNOWN_TYPE'],
     ['binary frame', Buffer.from([1, 2, 3]), 'LOCKSTEP_E_BINARY_UNSUPPORTED'],
-    ['auth after ready', JSON.stringify({ type: 'auth', token: 'mallory' }), 'LOCKSTEP_E_ALREADY_AUTHENTICATED'],
+    ['auth after ready for another user', JSON.stringify({ type: 'auth', token: 'eve' }), 'LOCKSTEP_E_SUBJECT_MISMATCH'],
   ];
   for (const [name, payload, code] of rows) {
     it(`${name} → ${code}`, async () => {

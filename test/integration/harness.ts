@@ -13,7 +13,7 @@ export interface Harness {
 export async function startServer(options: LockstepServerOptions = {}): Promise<Harness> {
   const trace: TraceEntry[] = [];
   // Dev tokens unless the test names its own token check (the server refuses to guess).
-  const auth = options.verifyToken === undefined && options.jwtSecret === undefined ? { auth: 'dev' as const } : {};
+  const auth = options.verifyToken === undefined && options.jwtSecret === undefined && options.jwt === undefined ? { auth: 'dev' as const } : {};
   const server = createLockstepServer({ port: 0, host: '127.0.0.1', ...auth, ...options, onTrace: (e) => trace.push(e) });
   const address = await server.listen();
   return {

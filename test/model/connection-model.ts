@@ -10,6 +10,9 @@ import { delayEvents, type ModelSpec } from './explore.js';
 import { MODEL_LIMITS } from './server-driver.js';
 
 export const AUTH_FRAME = JSON.stringify({ type: 'auth', token: 'tok' });
+/** The refresh verification's answers (its invoke id is generated from the state path). */
+export const REFRESH_DONE = 'xstate.done.actor.0.connection.ready.tokenRefresh.verifying';
+export const REFRESH_ERROR = 'xstate.error.actor.0.connection.ready.tokenRefresh.verifying';
 export const GARBAGE_FRAME = 'this is not json';
 export const PING_FRAME = JSON.stringify({ type: 'ping' });
 /** Message ids the model uses; ids are derived from the context, so a vertex has one event set. */
@@ -38,6 +41,17 @@ export function connectionEvents(snapshot: AnyMachineSnapshot): ModelEvent[] {
     // The handshake child cannot accept before it has credentials (its own model shows
     // `accepted` is only reached through `verifying`), so no accept is offered before then.
     ...(ctx.awaitingAuthFrame ? [] : [{ type: 'xstate.done.actor.handshake', output: { ok: true, userId: 'u' } }]),
+    // A token that expires 1000 ms after verification (the model's tokenExpiry).
+    ...(ctx.awaitingAuthFrame ? [] : [{ type: 'xstate.done.actor.handshake', output: { ok: true, userId: 'u', expiry: { expiresAt: 2000, expiresInMs: 1000 } } }]),
+    // Answers of a refresh verification: same user with a new expiry, another user, out of bounds, rejected.
+    ...(snapshot.matches({ ready: { tokenRefresh: 'verifying' } })
+      ? [
+          { type: REFRESH_DONE, output: { userId: 'u', expiresAt: 3000, verifiedAt: 2000 } },
+          { type: REFRESH_DONE, output: { userId: 'v', expiresAt: 3000, verifiedAt: 2000 } },
+          { type: REFRESH_DONE, output: { userId: 'u\nroot' } },
+          { type: REFRESH_ERROR, error: 'bad token' },
+        ]
+      : []),
     { type: 'xstate.done.actor.handshake', output: { ok: false, code: CloseCode.UNAUTHORIZED, reason: CloseReason.UNAUTHORIZED } },
     { type: 'stream.joined', epoch: 'e', lastSeq: 0, resumed: false, replay: [] },
     { type: 'stream.refused', reason: 'too many connections for this user' },
@@ -75,7 +89,7 @@ export const connectionSpec: ModelSpec = {
   serialize: (s) => {
     const c = s.context as ConnectionContext;
     if (typeof s.value === 'string' && ['closing', 'terminating', 'closed'].includes(s.value)) return JSON.stringify(s.value);
-    if (s.matches('ready')) return JSON.stringify([s.value, c.messageTokens, c.badFrames, c.runCount, c.lastSeq]);
+    if (s.matches('ready')) return JSON.stringify([s.value, c.messageTokens, c.badFrames, c.runCount, c.lastSeq, c.expiry]);
     return JSON.stringify([s.value, c.awaitingAuthFrame, c.token, c.userId, c.early]);
   },
 };

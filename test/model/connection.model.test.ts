@@ -296,6 +296,23 @@ const NO_LOOPBACK_CAUSE = [
   'connection.ready.flow.flowing stream.event[0]',
 ];
 
+/**
+ * Token expiry and refresh (issue 14): the model's server driver does not yet sign expiring
+ * tokens or answer refresh verifications, so these run here on the pure machine with the real
+ * socket effects only. Each has a real-socket test instead: test/integration/token-lifetime.test.ts
+ * (expiry → 4401, refresh keeps the connection, another subject, an invalid token).
+ */
+const TOKEN_TRANSITIONS_NOT_YET_DRIVEN_ON_SERVER = [
+  'connection.ready.tokenExpiry auth.renewed[0]',
+  'connection.ready.tokenExpiry.unbounded always[0]',
+  'connection.ready.tokenExpiry.counting xstate.after.tokenExpiry.connection.ready.tokenExpiry.counting[0]',
+  'connection.ready.tokenExpiry.counting always[0]',
+  'connection.ready.tokenRefresh.verifying xstate.done.actor.0.connection.ready.tokenRefresh.verifying[0]',
+  'connection.ready.tokenRefresh.verifying xstate.done.actor.0.connection.ready.tokenRefresh.verifying[1]',
+  'connection.ready.tokenRefresh.verifying xstate.done.actor.0.connection.ready.tokenRefresh.verifying[2]',
+  'connection.ready.tokenRefresh.verifying xstate.error.actor.0.connection.ready.tokenRefresh.verifying[0]',
+];
+
 describe('connection machine, explored with xstate/graph', () => {
   const onServer = new Set<string>();
   const pure = new Set<string>();
@@ -329,6 +346,9 @@ describe('connection machine, explored with xstate/graph', () => {
       }
     }
     assertComplete(exploration, exploration.statesReached, new Set([...onServer, ...pure]));
-    expect(exploration.allTransitions.filter((k) => !onServer.has(k)), 'transitions not taken on the real server').toEqual(NO_LOOPBACK_CAUSE);
+    expect(exploration.allTransitions.filter((k) => !onServer.has(k)), 'transitions not taken on the real server').toEqual([
+      ...NO_LOOPBACK_CAUSE,
+      ...TOKEN_TRANSITIONS_NOT_YET_DRIVEN_ON_SERVER,
+    ]);
   }, 120_000);
 });

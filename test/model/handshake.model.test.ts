@@ -34,6 +34,8 @@ const exploration = explore({
     { type: 'handshake.authFrame', data: AUTH },
     { type: 'handshake.authFrame', data: 'not an auth frame' },
     { type: done(VERIFYING), output: { userId: 'u' } },
+    // A verified user id outside the subject bound (a newline) is still refused 4401.
+    { type: done(VERIFYING), output: { userId: 'u\nroot' } },
     { type: error(VERIFYING), error: 'bad token' },
     { type: done(BACKEND), output: undefined },
     { type: error(BACKEND), error: 'backend down' },
@@ -43,9 +45,9 @@ const exploration = explore({
 });
 
 /** Makes the real cause of a handshake event happen. */
-async function cause(m: ModelServer, ws: import('ws').WebSocket, event: EventObject & { data?: string }): Promise<void> {
+async function cause(m: ModelServer, ws: import('ws').WebSocket, event: EventObject & { data?: string; output?: unknown }): Promise<void> {
   if (event.type === 'handshake.authFrame') ws.send(event.data!);
-  else if (event.type === done(VERIFYING)) (await m.verify.next()).resolve({ userId: 'u' });
+  else if (event.type === done(VERIFYING)) (await m.verify.next()).resolve(event.output as { userId: string });
   else if (event.type === error(VERIFYING)) (await m.verify.next()).reject(new Error('bad token'));
   else if (event.type === done(BACKEND)) (await m.ready.next()).resolve();
   else if (event.type === error(BACKEND)) (await m.ready.next()).reject(new Error('backend down'));

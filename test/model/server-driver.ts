@@ -95,6 +95,8 @@ export function delayMs(eventType: string): number {
     heartbeat: MODEL_LIMITS.heartbeatMs,
     closeTimeout: MODEL_LIMITS.closeTimeoutMs,
     rateRefill: 1000 / MODEL_LIMITS.messageRate,
+    // The model's tokens expire 1000 ms after verification (test/model/connection-model.ts).
+    tokenExpiry: 1000,
     drainTimeout: MODEL_DRAIN_MS,
     closeGrace: MODEL_CLOSE_GRACE_MS,
   };

@@ -58,7 +58,7 @@ describe('connection machine: frames when ready', () => {
   async function ready(limits = {}) {
     const t = connectionUnderTest({ limits });
     await flush();
-    expect(t.state()).toEqual({ ready: { flow: 'flowing', heartbeat: 'waiting', messageRate: 'full' } });
+    expect(t.state()).toEqual({ ready: { flow: 'flowing', heartbeat: 'waiting', messageRate: 'full', tokenExpiry: 'unbounded', tokenRefresh: 'idle' } });
     t.rec.sent.length = 0;
     return t;
   }
@@ -93,15 +93,16 @@ describe('connection machine: frames when ready', () => {
     expect(t.rec.closes).toEqual([{ code: 1008, reason: 'too many bad frames' }]);
   });
 
-  it('ping → pong with the same id; auth after ready → LOCKSTEP_E_ALREADY_AUTHENTICATED', async () => {
+  it('ping → pong with the same id; auth after ready for another user → LOCKSTEP_E_SUBJECT_MISMATCH', async () => {
     const t = await ready();
     t.frame({ type: 'ping', id: 'p1' });
     t.frame({ type: 'ping' });
     t.frame({ type: 'auth', token: 'mallory' });
+    await flush();
     expect(t.rec.sent).toMatchObject([
       { type: 'pong', id: 'p1' },
       { type: 'pong' },
-      { type: 'error', code: 'LOCKSTEP_E_ALREADY_AUTHENTICATED' },
+      { type: 'error', code: 'LOCKSTEP_E_SUBJECT_MISMATCH' },
     ]);
     expect(t.actor.getSnapshot().context.userId).toBe('alice');
   });
@@ -266,7 +267,7 @@ function driver(opts: Omit<Parameters<typeof connectionUnderTest>[0] & object, '
   };
 }
 
-const READY_VALUE = { ready: { flow: 'flowing', heartbeat: 'waiting', messageRate: 'full' } };
+const READY_VALUE = { ready: { flow: 'flowing', heartbeat: 'waiting', messageRate: 'full', tokenExpiry: 'unbounded', tokenRefresh: 'idle' } };
 
 describe('connection machine (driver): handshake → ready ordering', () => {
   it('messages sent while the backend is pending: ready first, then acks in arrival order, handler after ready only', async () => {
@@ -282,7 +283,7 @@ describe('connection machine (driver): handshake → ready ordering', () => {
     backend.resolve();
     await flush();
     // Three messages took three tokens: the bucket is refilling.
-    expect(t.state()).toEqual({ ready: { flow: 'flowing', heartbeat: 'waiting', messageRate: 'refilling' } });
+    expect(t.state()).toEqual({ ready: { flow: 'flowing', heartbeat: 'waiting', messageRate: 'refilling', tokenExpiry: 'unbounded', tokenRefresh: 'idle' } });
     expect(t.sent[0]).toEqual({ type: 'ready', userId: 'alice', connectionId: 'c1', epoch: 'e1', lastSeq: 0, resumed: false });
     expect(t.sent.slice(1)).toEqual([
       { type: 'ack', id: 'm1', runId: 'c1.1' },
@@ -492,10 +493,11 @@ describe('connection machine (driver): frames when ready', () => {
     expect(t.sent).toEqual([{ type: 'pong', id: 'abc' }, { type: 'pong' }]);
   });
 
-  it('auth after ready → LOCKSTEP_E_ALREADY_AUTHENTICATED, user unchanged, not a bad frame', async () => {
+  it('auth after ready for another user → LOCKSTEP_E_SUBJECT_MISMATCH, user unchanged, not a bad frame', async () => {
     const t = await readyDriver();
     t.frame({ type: 'auth', token: 'eve' });
-    expect(t.sent).toMatchObject([{ type: 'error', code: 'LOCKSTEP_E_ALREADY_AUTHENTICATED' }]);
+    await flush();
+    expect(t.sent).toMatchObject([{ type: 'error', code: 'LOCKSTEP_E_SUBJECT_MISMATCH' }]);
     expect(t.ctx().userId).toBe('alice');
     expect(t.ctx().badFrames).toBe(0);
   });

@@ -1,7 +1,7 @@
 /** Drives the pure connection machine with recorded effects and a SimulatedClock. */
 import { createActor, fromPromise, SimulatedClock } from 'xstate';
 import { connectionMachine, DEFAULT_CONNECTION_LIMITS, type ConnectionLimits, type HandlerInvocation } from '../../machines/connection.js';
-import { handshakeMachine } from '../../machines/handshake.js';
+import { handshakeMachine, type VerifiedIdentity } from '../../machines/handshake.js';
 import type { ServerFrame, StreamEvent } from '../../src/protocol/frames.js';
 
 export const flush = () => new Promise<void>((resolve) => setImmediate(resolve));
@@ -36,14 +36,16 @@ export function connectionUnderTest(options: {
   joinLastSeq?: number;
   replay?: StreamEvent[];
   resumeFailure?: 'epoch' | 'gap';
-  verify?: (token: string) => Promise<{ userId: string }>;
+  verify?: (token: string) => Promise<VerifiedIdentity>;
   /** What the log answers to a catch-up read after `afterSeq`. */
   log?: (afterSeq: number) => StreamEvent[] | undefined;
 } = {}) {
   const clock = new SimulatedClock();
   const rec: Recorded = { sent: [], closes: [], terminated: 0, pings: 0, handled: [], sentBeforeHandler: [], left: 0, drainWatches: 0, logReads: [], handledBeforeReady: [], joins: [], spent: [] };
+  const verify = options.verify ?? (async (t: string) => ({ userId: t }));
   const machine = connectionMachine.provide({
     actors: {
+      verifyRefresh: fromPromise(({ input }: { input: { token: string } }) => verify(input.token)),
       handshake: handshakeMachine.provide({
         actors: {
           verifyToken: fromPromise(({ input }: { input: { token: string } }) =>
