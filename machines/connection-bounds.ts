@@ -4,7 +4,6 @@
  * server-wide, the user's shared tokens) and the machine's limits; the machine's guards and
  * actions call them, so every decision stays in the machine and is unit-tested here.
  */
-import type { StreamEvent } from '../src/protocol/frames.js';
 
 /** The facts the adapter attaches to a socket event: what the socket and the server hold now. */
 export interface SocketFacts {
@@ -67,33 +66,4 @@ export function nextBadFrameCount(count: number, refused: boolean): number {
  */
 export function heartbeatNonce(seed: string, n: number): string {
   return `${seed}.${n}`;
-}
-
-/** One catch-up write: the events to send now, the seq they reach, and whether the read is used up. */
-export interface CatchUpBatch {
-  events: StreamEvent[];
-  lastSeq: number;
-  /** False when events remain past the window: they wait for the next drain and read. */
-  complete: boolean;
-}
-
-/**
- * The events of a catch-up read that go out now: those after `lastSeq`, in order, until their
- * encoded size reaches `windowBytes` (at least one, so a catch-up always makes progress). A
- * catch-up never writes more than about one window at once: a read of many large events would
- * otherwise fill the send buffer far past the high-water mark in one step and end a client
- * that does read in the outgoing bound (I8), where waiting for the next drain is enough.
- */
-export function catchUpBatch(events: readonly StreamEvent[], lastSeq: number, windowBytes: number): CatchUpBatch {
-  const batch: StreamEvent[] = [];
-  let seq = lastSeq;
-  let written = 0;
-  for (const event of events) {
-    if (event.seq <= seq) continue;
-    if (batch.length > 0 && written >= windowBytes) return { events: batch, lastSeq: seq, complete: false };
-    batch.push(event);
-    written += JSON.stringify(event).length;
-    seq = event.seq;
-  }
-  return { events: batch, lastSeq: seq, complete: true };
 }

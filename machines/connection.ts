@@ -27,7 +27,7 @@ import {
   type VerifiedIdentity,
 } from './handshake.js';
 import { decodedFrame } from './frame-decoding.js';
-import { catchUpBatch, earlyRefusal, heartbeatNonce, heldFrameBytes, nextBadFrameCount, outgoingOverLimit, type SocketFacts } from './connection-bounds.js';
+import { earlyRefusal, heartbeatNonce, heldFrameBytes, nextBadFrameCount, outgoingOverLimit, type SocketFacts } from './connection-bounds.js';
 import { CloseCode, CloseReason } from '../src/protocol/close-codes.js';
 import type { MessageFrame, ResumeFailure, ResumeRequest, ServerFrame, StreamEvent } from '../src/protocol/frames.js';
 
@@ -311,10 +311,6 @@ const connectionBase = setup({
       event.type === 'stream.event' && event.bufferedBytes >= context.limits.highWaterMarkBytes,
     lagTooLarge: ({ context, event }) =>
       event.type === 'stream.event' && event.event.seq - context.lastSeq > context.limits.maxLagEvents,
-    catchUpExceedsWindow: ({ context, event }) =>
-      event.type === 'stream.caughtUp' &&
-      event.events !== undefined &&
-      !catchUpBatch(event.events, context.lastSeq, context.limits.highWaterMarkBytes).complete,
     catchUpLost: ({ event }) => event.type === 'stream.caughtUp' && event.events === undefined,
 
     tokenExpires: ({ context }) => context.expiry !== undefined,
@@ -370,9 +366,13 @@ const connectionSetup = connectionBase.extend({
     }),
     sendCaughtUp: connectionBase.enqueueActions(({ context, event, enqueue }) => {
       assertEvent(event, 'stream.caughtUp');
-      const batch = catchUpBatch(event.events ?? [], context.lastSeq, context.limits.highWaterMarkBytes);
-      for (const stored of batch.events) enqueue({ type: 'sendFrame', params: { frame: { type: 'event', ...stored } } });
-      enqueue.assign({ lastSeq: batch.lastSeq });
+      let lastSeq = context.lastSeq;
+      for (const stored of event.events ?? []) {
+        if (stored.seq <= lastSeq) continue;
+        enqueue({ type: 'sendFrame', params: { frame: { type: 'event', ...stored } } });
+        lastSeq = stored.seq;
+      }
+      enqueue.assign({ lastSeq });
     }),
     // Missed events go out before any live one: live events are still queued behind us.
     sendReplay: connectionBase.enqueueActions(({ context, enqueue }) => {
@@ -634,8 +634,6 @@ export const connectionMachine = connectionSetup.createMachine({
                     target: '#connection.closing',
                     actions: closeWith(CloseCode.POLICY, CloseReason.SLOW_CONSUMER),
                   },
-                  // More than one window of events: send one, wait for the next drain, read again.
-                  { guard: 'catchUpExceedsWindow', target: 'congested', actions: 'sendCaughtUp' },
                   { target: 'flowing', actions: 'sendCaughtUp' },
                 ],
               },

@@ -170,11 +170,6 @@ export const connectionChart = createMachine({
                     actions: ['setClose'],
                   },
                   {
-                    target: '#connection.ready.flow.congested',
-                    guard: 'catchUpExceedsWindow',
-                    actions: ['sendCaughtUp'],
-                  },
-                  {
                     target: '#connection.ready.flow.flowing',
                     actions: ['sendCaughtUp'],
                   },
