@@ -1,6 +1,7 @@
 /** `lockstep serve`: the demo server with the demo agent, until SIGTERM/SIGINT. */
 import { parseArgs } from 'node:util';
 import { createLockstepServer } from '../server/create-server.js';
+import { MemoryEventLog } from '../delivery/event-log.js';
 import { demoBackend } from './demo-backend.js';
 import { createServeLogger, LOG_LEVELS, resolveLogLevel } from './serve-logger.js';
 import { connectRedis } from './serve-redis.js';
@@ -29,6 +30,11 @@ export const SERVE_USAGE = `Usage: lockstep serve [--port 8080] [--host 127.0.0.
   --max-connections N    live WebSocket upgrades in total; the next gets HTTP 503  default 10000
   --max-connections-per-address N
                          live upgrades per remote address; the next gets HTTP 429  default 256
+  --retain-bytes-per-user N
+                         without --redis: bytes of events kept per user for resume
+                         (JSON length; older ones age out, resume says gap)  default 8388608
+  --retain-bytes-total N without --redis: bytes of events kept across all users
+                         (the oldest of any user go first)             default 268435456
   --trust-proxy          behind one reverse proxy you run: the last X-Forwarded-For entry
                          is the remote address (for the per-address cap and logs)
 
@@ -73,6 +79,8 @@ export async function serve(argv: string[]): Promise<void> {
       'max-connections': { type: 'string' },
       'max-connections-per-address': { type: 'string' },
       'trust-proxy': { type: 'boolean', default: false },
+      'retain-bytes-per-user': { type: 'string' },
+      'retain-bytes-total': { type: 'string' },
       help: { type: 'boolean', default: false },
     },
     strict: true,
@@ -86,12 +94,18 @@ export async function serve(argv: string[]): Promise<void> {
   const logger = createServeLogger(resolveLogLevel(values['log-level'], process.env.LOCKSTEP_LOG_LEVEL));
   const redisUrl = values.redis ?? process.env.LOCKSTEP_REDIS_URL;
   const leaseMs = values['run-lease-ms'] === undefined ? undefined : nonNegativeInteger('run-lease-ms', values['run-lease-ms']);
+  const retention = {
+    ...positiveFlag('retainBytesPerUser', 'retain-bytes-per-user', values['retain-bytes-per-user']),
+    ...positiveFlag('retainBytesTotal', 'retain-bytes-total', values['retain-bytes-total']),
+  };
+  if (redisUrl && Object.keys(retention).length > 0) throw new Error('--retain-bytes-* apply to the in-memory log; with --redis they are not supported');
   const scaleOut = redisUrl ? await connectRedis(redisUrl, leaseMs) : undefined;
   const stepMs = nonNegativeInteger('demo-step-ms', values['demo-step-ms']);
   const server = createLockstepServer({
     // `lockstep serve` is the demo: without a secret it uses dev tokens, and says so below.
     ...(process.env.LOCKSTEP_JWT_SECRET ? {} : { auth: 'dev' as const }),
     ...(scaleOut ? { scaleOut } : {}),
+    ...(Object.keys(retention).length > 0 ? { eventLog: new MemoryEventLog(retention) } : {}),
     ...(stepMs > 0 ? { handler: pacedDemoAgent(stepMs) } : {}),
     ...positiveFlag('drainMs', 'drain-ms', values['drain-ms']),
     ...positiveFlag('closeGraceMs', 'close-grace-ms', values['close-grace-ms']),

@@ -5,6 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import type { AgentEventName, StreamEvent } from '../protocol/frames.js';
 import type { MaybePromise } from './maybe-promise.js';
+import { LockstepError } from '../protocol/errors.js';
 
 /** An agent event before the log numbers it. */
 export interface NewStreamEvent { runId: string; event: AgentEventName; data: unknown; ts: number }
@@ -35,37 +36,100 @@ export interface EventLog {
   recordMessage(userId: string, messageId: string, runId: string): MaybePromise<string | undefined>;
 }
 
-/** Retention of {@link MemoryEventLog}: events beyond either bound age out (resume then says `gap`). */
+/**
+ * Retention of {@link MemoryEventLog}: an event is dropped as soon as any bound says so
+ * (resume from before it then says `gap`, never a silent gap). Every bound is a positive
+ * integer (otherwise `LOCKSTEP_ERR_INVALID_OPTION`).
+ */
 export interface MemoryEventLogOptions {
   /** Events kept per user. Default 1000. */
   retainEvents?: number;
   /** How long an event is kept, in ms. Default 15 minutes. */
   retainMs?: number;
+  /**
+   * Bytes of events kept per user, measured as the JSON length of each stored event.
+   * Default 8 MiB. An event larger than this alone is still delivered live and appended,
+   * and then evicts every older event of its user (it is retained alone until the next one).
+   */
+  retainBytesPerUser?: number;
+  /**
+   * Bytes of events kept across all users (same measure). Default 256 MiB. Over it, the
+   * oldest events of any user are evicted first; the event just appended is always kept.
+   */
+  retainBytesTotal?: number;
+  /** Message ids remembered per user for exactly-once (see recordMessage). Default: retainEvents. */
+  retainMessageIds?: number;
+  /**
+   * Bytes of message ids remembered per user: the length of message id + run id per entry.
+   * Default 256 KiB. Beyond either message bound the oldest ids are forgotten.
+   */
+  retainMessageBytesPerUser?: number;
   /** Wall clock for age-based retention (tests inject one). Default Date.now. */
   now?: () => number;
 }
 
-interface UserStream {
-  lastSeq: number;
-  /** Retained events are `events[head..]`: dropping the oldest moves `head` (O(1)), see #trim. */
-  events: StreamEvent[];
-  head: number;
-  /** Message id → run id and when it was accepted; insertion order is age order. */
-  messages: Map<string, { runId: string; at: number }>;
+/** One retained event, linked into the log-wide age order (oldest first) for the total bound. */
+interface Retained {
+  event: StreamEvent;
+  bytes: number;
+  stream: UserStream;
+  older: Retained | undefined;
+  newer: Retained | undefined;
 }
 
-/** The embedded default: per-user arrays bounded by count and age (invariant I8). */
+interface UserStream {
+  lastSeq: number;
+  /** Retained events are `events[head..]`: dropping the oldest moves `head` (O(1)), see #compact. */
+  events: Retained[];
+  head: number;
+  /** Sum of `bytes` of the retained events. */
+  bytes: number;
+  /** Message id → run id and when it was accepted; insertion order is age order. */
+  messages: Map<string, { runId: string; at: number; bytes: number }>;
+  messageBytes: number;
+}
+
+const MiB = 1024 * 1024;
+
+function positiveInteger(name: string, value: number | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (!Number.isSafeInteger(value) || value <= 0) {
+    throw new LockstepError('LOCKSTEP_ERR_INVALID_OPTION', `MemoryEventLog option ${name} must be a positive integer, got ${String(value)}`);
+  }
+  return value;
+}
+
+/** The embedded default: per-user streams bounded by count, age and bytes, and bytes in total (invariant I8). */
 export class MemoryEventLog implements EventLog {
   readonly epoch = randomUUID();
   readonly #retainEvents: number;
   readonly #retainMs: number;
+  readonly #retainBytesPerUser: number;
+  readonly #retainBytesTotal: number;
+  readonly #retainMessageIds: number;
+  readonly #retainMessageBytes: number;
   readonly #now: () => number;
   readonly #streams = new Map<string, UserStream>();
+  /** Oldest and newest retained event across all users, and the bytes of all retained events. */
+  #oldest: Retained | undefined;
+  #newest: Retained | undefined;
+  #totalBytes = 0;
 
   constructor(options: MemoryEventLogOptions = {}) {
+    // retainEvents/retainMs keep their historical leniency (any number); the byte bounds are new and validated.
     this.#retainEvents = options.retainEvents ?? 1000;
     this.#retainMs = options.retainMs ?? 15 * 60_000;
+    this.#retainBytesPerUser = positiveInteger('retainBytesPerUser', options.retainBytesPerUser, 8 * MiB);
+    this.#retainBytesTotal = positiveInteger('retainBytesTotal', options.retainBytesTotal, 256 * MiB);
+    // Ids default to the event count bound (their historical bound).
+    this.#retainMessageIds = positiveInteger('retainMessageIds', options.retainMessageIds, this.#retainEvents);
+    this.#retainMessageBytes = positiveInteger('retainMessageBytesPerUser', options.retainMessageBytesPerUser, 256 * 1024);
     this.#now = options.now ?? Date.now;
+  }
+
+  /** Bytes of all retained events (JSON length), for tests and metrics. */
+  get retainedBytes(): number {
+    return this.#totalBytes;
   }
 
   /** {@inheritDoc EventLog.append} */
@@ -73,8 +137,18 @@ export class MemoryEventLog implements EventLog {
     const stream = this.#stream(userId);
     const stored: StreamEvent = { seq: stream.lastSeq + 1, ...event };
     stream.lastSeq = stored.seq;
-    stream.events.push(stored);
+    const node: Retained = { event: stored, bytes: JSON.stringify(stored).length, stream, older: this.#newest, newer: undefined };
+    if (this.#newest) this.#newest.newer = node;
+    else this.#oldest = node;
+    this.#newest = node;
+    stream.events.push(node);
+    stream.bytes += node.bytes;
+    this.#totalBytes += node.bytes;
     this.#trim(stream);
+    // The total bound evicts the oldest events of any user; the new event itself always stays.
+    while (this.#totalBytes > this.#retainBytesTotal && this.#oldest !== undefined && this.#oldest !== node) {
+      this.#dropOldest(this.#oldest.stream);
+    }
     return stored;
   }
 
@@ -88,47 +162,82 @@ export class MemoryEventLog implements EventLog {
     if (stream === undefined) return afterSeq === 0 ? [] : undefined;
     if (afterSeq > stream.lastSeq) return undefined;
     this.#trim(stream);
-    const oldest = stream.events[stream.head]?.seq ?? stream.lastSeq + 1;
+    const oldest = stream.events[stream.head]?.event.seq ?? stream.lastSeq + 1;
     if (afterSeq + 1 < oldest) return undefined;
-    return stream.events.slice(stream.head + afterSeq + 1 - oldest);
+    return stream.events.slice(stream.head + afterSeq + 1 - oldest).map((r) => r.event);
   }
 
+  /**
+   * {@inheritDoc EventLog.recordMessage}
+   * Ids are remembered per user by count, bytes and age; once an id is forgotten, a resend of
+   * it is a new message (the limit of exactly-once, like retention's limit of resume).
+   */
   recordMessage(userId: string, messageId: string, runId: string): string | undefined {
     const stream = this.#stream(userId);
-    this.#trimMessages(stream);
+    this.#trimMessages(stream, 0);
     const seen = stream.messages.get(messageId);
     if (seen !== undefined) return seen.runId;
-    stream.messages.set(messageId, { runId, at: this.#now() });
+    const bytes = messageId.length + runId.length;
+    this.#trimMessages(stream, bytes);
+    stream.messages.set(messageId, { runId, at: this.#now(), bytes });
+    stream.messageBytes += bytes;
     return undefined;
   }
 
   #stream(userId: string): UserStream {
     let stream = this.#streams.get(userId);
     if (stream === undefined) {
-      stream = { lastSeq: 0, events: [], head: 0, messages: new Map() };
+      stream = { lastSeq: 0, events: [], head: 0, bytes: 0, messages: new Map(), messageBytes: 0 };
       this.#streams.set(userId, stream);
     }
     return stream;
   }
 
-  /** Message ids are retained like events: by count and by age. */
-  #trimMessages(stream: UserStream): void {
+  /** Forgets the oldest ids until `incoming` more bytes (one more id) fit, and ids past retainMs. */
+  #trimMessages(stream: UserStream, incoming: number): void {
     const cutoff = this.#now() - this.#retainMs;
+    const room = incoming > 0 ? 1 : 0;
     for (const [id, seen] of stream.messages) {
-      if (stream.messages.size < this.#retainEvents && seen.at >= cutoff) break;
+      const overCount = stream.messages.size + room > this.#retainMessageIds;
+      const overBytes = stream.messageBytes + incoming > this.#retainMessageBytes;
+      if (!overCount && !overBytes && seen.at >= cutoff) break;
       stream.messages.delete(id);
+      stream.messageBytes -= seen.bytes;
     }
   }
 
+  /** Drops the user's oldest events beyond count, age or bytes; the newest one always stays for bytes. */
   #trim(stream: UserStream): void {
     const cutoff = this.#now() - this.#retainMs;
     const { events } = stream;
-    let head = Math.max(stream.head, events.length - this.#retainEvents);
-    while (head < events.length && (events[head]?.ts ?? Infinity) < cutoff) head += 1;
-    // Dropped events are no longer readable at once; their slots are compacted away once they
-    // outnumber the retained ones. Amortised O(1) per append instead of shifting the whole
-    // array on every append once the stream is full; memory stays under twice the bound (I8).
-    stream.head = head;
+    while (stream.head < events.length) {
+      const retained = events.length - stream.head;
+      const oldest = events[stream.head] as Retained;
+      const over = retained > this.#retainEvents || oldest.event.ts < cutoff || (stream.bytes > this.#retainBytesPerUser && retained > 1);
+      if (!over) break;
+      this.#dropOldest(stream);
+    }
+  }
+
+  /** Drops `stream`'s oldest retained event (always its head: per-user order is log order). */
+  #dropOldest(stream: UserStream): void {
+    const node = stream.events[stream.head] as Retained;
+    stream.events[stream.head] = undefined as unknown as Retained; // release the event now
+    stream.head += 1;
+    stream.bytes -= node.bytes;
+    this.#totalBytes -= node.bytes;
+    if (node.older) node.older.newer = node.newer;
+    else this.#oldest = node.newer;
+    if (node.newer) node.newer.older = node.older;
+    else this.#newest = node.older;
+    node.older = node.newer = undefined;
+    this.#compact(stream);
+  }
+
+  // Dropped slots are compacted away once they outnumber the retained ones. Amortised O(1) per
+  // append instead of shifting the whole array on every append; slots stay under twice the bound (I8).
+  #compact(stream: UserStream): void {
+    const { events, head } = stream;
     if (head > 0 && head >= events.length - head) {
       events.splice(0, head);
       stream.head = 0;

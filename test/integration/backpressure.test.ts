@@ -13,7 +13,7 @@ describe('backpressure', () => {
   it('a paused reader goes congested, is closed 1008 slow consumer, and resumes without loss', async () => {
     const EVENTS = 400;
     const payload = 'x'.repeat(32 * 1024);
-    const log = new MemoryEventLog({ retainEvents: 2 * EVENTS });
+    const log = new MemoryEventLog({ retainEvents: 2 * EVENTS, retainBytesPerUser: 256 * 1024 * 1024 });
     const h = await startServer({
       eventLog: log,
       limits: { highWaterMarkBytes: 256 * 1024, maxLagEvents: 100, closeTimeoutMs: 200 },

@@ -159,7 +159,7 @@ describe('lifecycle logs', () => {
     const payload = 'x'.repeat(32 * 1024);
     const h = await startServer({
       logger,
-      eventLog: new MemoryEventLog({ retainEvents: 4 * PUSHES }),
+      eventLog: new MemoryEventLog({ retainEvents: 4 * PUSHES, retainBytesPerUser: 256 * 1024 * 1024 }),
       limits: { highWaterMarkBytes: 256 * 1024, maxLagEvents: 4 * PUSHES },
     });
     const reader = new TestClient(h.url, { protocols: ['lockstep.v1', 'lockstep.bearer.nora'] });
