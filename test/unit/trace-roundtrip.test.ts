@@ -99,6 +99,11 @@ async function recordRun(commands: Command[], upgradeToken: boolean): Promise<Co
   let trace: ConnectionTrace | undefined;
   const machine = connectionMachine.provide({
     actors: {
+      // Token refreshes (an auth frame after ready) are not recorded in traces yet (issue 14
+      // follow-up): a refresh stays pending here exactly as it does in the replay, so the round
+      // trip compares what traces do record. Without this, the default actor's rejection raced
+      // the next command and the recording held an error frame the replay could not know of.
+      verifyRefresh: fromPromise<VerifiedIdentity, { token: string }>(() => new Promise<never>(() => {})),
       handshake: handshakeMachine.provide({
         actors: {
           verifyToken: fromPromise<VerifiedIdentity, { token: string }>(() => pending('verify')),
