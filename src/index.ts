@@ -14,7 +14,7 @@ export type { RunHandle } from './agent/run-handle.js';
 export { demoAgent } from './agent/demo-agent.js';
 export { MemoryEventLog, type EventLog, type MemoryEventLogOptions, type NewStreamEvent } from './delivery/event-log.js';
 export { StreamHub, type Deliver, type StreamMessage } from './delivery/stream-hub.js';
-export { forwardSocketEvents, type EventSink } from './adapter/socket-events.js';
+export { forwardSocketEvents, type EventSink, type FrameFacts } from './adapter/socket-events.js';
 export { SocketTable, socketEffects, type SocketEffectArgs } from './adapter/socket-effects.js';
 export { CloseCode, CloseReason } from './protocol/close-codes.js';
 export { ErrorCodes, LockstepError, type ErrorCode } from './protocol/errors.js';
@@ -22,7 +22,7 @@ export { decodeClientFrame, encodeServerFrame, type DecodeResult } from './proto
 export * from './protocol/frames.js';
 export { DEFAULT_CONNECTION_LIMITS, type ConnectionLimits } from '../machines/connection.js';
 export type { RecordOption } from './server/options.js';
-export type { ConnectionTrace, ConnectionTraceEntry, TraceEffect, TraceFinal } from './trace/format.js';
+export type { ConnectionTrace, ConnectionTraceEntry, TraceEffect, TraceFinal, TruncationCause } from './trace/format.js';
 export { createRedisScaleOut, type RedisScaleOut, type RedisScaleOutOptions } from './delivery/redis-scale-out.js';
 export { RedisEventLog, type RedisEventLogOptions } from './delivery/redis-event-log.js';
 export type { ScaleOut } from './delivery/scale-out.js';

@@ -168,9 +168,10 @@ export class MemoryEventLog implements EventLog {
   }
 
   /**
-   * {@inheritDoc EventLog.recordMessage}
-   * Ids are remembered per user by count, bytes and age; once an id is forgotten, a resend of
-   * it is a new message (the limit of exactly-once, like retention's limit of resume).
+   * Records that `messageId` of `userId` started `runId`; returns the original run id when the
+   * id was seen before. Ids are remembered per user by count, bytes and age; once an id is
+   * forgotten, a resend of it is a new message (the limit of exactly-once, like retention's
+   * limit of resume).
    */
   recordMessage(userId: string, messageId: string, runId: string): string | undefined {
     const stream = this.#stream(userId);
