@@ -10,17 +10,11 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { TestClient } from '../integration/client.js';
 import type { EventFrame } from '../../src/protocol/frames.js';
+import { within } from '../support/within.js';
+
+export { within };
 
 const CLI = fileURLToPath(new URL('../../dist/src/cli/main.js', import.meta.url));
-
-/** Rejects after `ms` naming what was awaited: no wait in this suite is unbounded. */
-export function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
 
 /** `lockstep serve --port 0 …args` from the built CLI (npm ci builds dist/; after a change: npm run build). */
 export class ServeProcess {

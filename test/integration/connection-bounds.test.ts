@@ -10,6 +10,7 @@ import pino from 'pino';
 import { TestClient } from './client.js';
 import { deferred, startServer, type Harness } from './harness.js';
 import type { LockstepServerOptions } from '../../src/server/options.js';
+import { within } from '../support/within.js';
 
 let harness: Harness | undefined;
 afterEach(async () => {
@@ -18,13 +19,6 @@ afterEach(async () => {
   harness = undefined;
 });
 
-function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  return Promise.race([
-    promise,
-    new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms))),
-  ]).finally(() => clearTimeout(timer));
-}
 
 /** A server whose log lines are kept; `closed(userId)` resolves with that user's `connection closed`/`refused` line. */
 async function serverWithLog(options: LockstepServerOptions) {

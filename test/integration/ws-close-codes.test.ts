@@ -13,6 +13,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import pino from 'pino';
 import { startServer, type Harness } from './harness.js';
 import { WS_ERROR_CLOSE_CODES } from '../../src/protocol/socket-errors.js';
+import { within } from '../support/within.js';
 
 const MAX_PAYLOAD = 64 * 1024;
 let harness: Harness | undefined;
@@ -21,14 +22,6 @@ afterEach(async () => {
   harness = undefined;
 });
 
-/** Within `ms` or a named failure: every wait here is bounded. */
-function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  return Promise.race([
-    promise,
-    new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms))),
-  ]).finally(() => clearTimeout(timer));
-}
 
 /** One client frame, masked as a client must (unless `mask: false`). */
 function frame(first: number, payload: Buffer, options: { mask?: boolean; length?: Buffer } = {}): Buffer {
