@@ -27,6 +27,7 @@ import {
   type VerifiedIdentity,
 } from './handshake.js';
 import { decodedFrame } from './frame-decoding.js';
+import { ackFrameOf } from './connection-data-path.js';
 import { earlyRefusal, heartbeatNonce, heldFrameBytes, nextBadFrameCount, outgoingOverLimit, type SocketFacts } from './connection-bounds.js';
 import { CloseCode, CloseReason } from '../src/protocol/close-codes.js';
 import type { MessageFrame, ResumeFailure, ResumeRequest, ServerFrame, StreamEvent } from '../src/protocol/frames.js';
@@ -172,8 +173,12 @@ export type ConnectionEvent =
   | { type: 'socket.pong'; payload?: string }
   | StreamJoined
   | StreamRefused
-  /** `bufferedBytes`: the socket's send buffer when the event was delivered (a fact, not a decision). */
-  | { type: 'stream.event'; event: StreamEvent; bufferedBytes: number }
+  /**
+   * `bufferedBytes`: the socket's send buffer when the event was delivered (a fact, not a
+   * decision). `writtenSeq`: the last seq the event path wrote, when the path handed this
+   * event over (connection-data-path.ts); the machine's own `lastSeq` catches up from it.
+   */
+  | { type: 'stream.event'; event: StreamEvent; bufferedBytes: number; writtenSeq?: number }
   /** The socket flushed what was buffered while congested. */
   | { type: 'socket.drain' }
   /** The log's events after the last one sent, read for catch-up; undefined: retention lost some. */
@@ -331,6 +336,15 @@ const connectionBase = setup({
     invokeHandler: (_, _params: HandlerInvocation) => {},
     /** Must answer `socket.drain` once everything buffered so far is flushed. */
     watchDrain: () => {},
+    /**
+     * Data path (connection-data-path.ts): while installed, the adapter writes the steady case
+     * itself and hands the machine only what the path's rule leaves to it. No-ops here: a
+     * machine without a data path receives every event, exactly as the path would hand them.
+     */
+    installEventPath: (_, _params: { lastSeq: number }) => {},
+    removeEventPath: () => {},
+    installAckPath: () => {},
+    removeAckPath: () => {},
     /** Must answer `stream.caughtUp` with the user's events after `afterSeq`. */
     readFromLog: (_, _params: { userId: string; afterSeq: number }) => {},
     joinStream: (_, _params: { connectionId: string; userId: string; resume: ResumeRequest | undefined }) => {},
@@ -345,6 +359,11 @@ const connectionBase = setup({
       return { close: { ...context.close, socketError: event.message, code: event.closeCode, reason: event.message } };
     }),
     raiseRenewed: raise({ type: 'auth.renewed' }),
+    // An event the path handed over: the path wrote everything up to `writtenSeq`.
+    catchUpWithPath: assign(({ context, event }) => {
+      assertEvent(event, 'stream.event');
+      return event.writtenSeq !== undefined && event.writtenSeq > context.lastSeq ? { lastSeq: event.writtenSeq } : {};
+    }),
     holdFrame: assign(({ context, event }) => {
       assertEvent(event, 'socket.frame');
       return {
@@ -560,7 +579,9 @@ export const connectionMachine = connectionSetup.createMachine({
         },
         'sendReplay',
         'releaseEarlyFrames',
+        'installAckPath',
       ],
+      exit: 'removeAckPath',
       on: {
         'socket.frame': [
           outgoingOverflow,
@@ -580,11 +601,7 @@ export const connectionMachine = connectionSetup.createMachine({
           {
             actions: {
               type: 'sendFrame',
-              params: ({ event }) => ({
-                frame: event.duplicate
-                  ? { type: 'ack', id: event.id, runId: event.runId, duplicate: true }
-                  : { type: 'ack', id: event.id, runId: event.runId },
-              }),
+              params: ({ event }) => ({ frame: ackFrameOf(event) }),
             },
           },
         ],
@@ -596,11 +613,16 @@ export const connectionMachine = connectionSetup.createMachine({
         flow: {
           initial: 'flowing',
           states: {
+            // The event path writes the steady case (next seq, socket under the high-water mark)
+            // without a transition; this state sees what it hands over, and every event when
+            // no path is installed (traced or inspected connections).
             flowing: {
+              entry: { type: 'installEventPath', params: ({ context }) => ({ lastSeq: context.lastSeq }) },
+              exit: 'removeEventPath',
               on: {
                 'stream.event': [
                   outgoingOverflow,
-                  { guard: 'socketCongested', target: 'congested' },
+                  { guard: 'socketCongested', target: 'congested', actions: 'catchUpWithPath' },
                   {
                     actions: [
                       { type: 'sendFrame', params: ({ event }) => ({ frame: { type: 'event', ...event.event } }) },

@@ -16,7 +16,9 @@ export async function startTarget() {
     handler: () => undefined,
     // Rate limit lifted by an unreachable burst; the refill rate stays low so the bucket's refill
     // timer ticks once a second (a rate of 1e9/s would tick every millisecond per connection).
-    limits: { messageRate: 1, messageBurst: 1_000_000_000 },
+    limits: { messageRate: 1, messageBurst: 1_000_000_000, userMessageRate: 1, userMessageBurst: 1_000_000_000 },
+    maxConnectionsPerAddress: 1_000_000,
+    maxConnections: 1_000_000,
     maxConnectionsPerUser: 1_000_000,
   });
   const { port } = await server.listen();

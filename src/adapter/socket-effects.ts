@@ -7,6 +7,7 @@ import type { AnyActorRef } from 'xstate';
 import type { WebSocket } from 'ws';
 import { encodeServerFrame } from '../protocol/codec.js';
 import type { ServerFrame } from '../protocol/frames.js';
+import type { ConnectionDataPath } from '../../machines/connection-data-path.js';
 import { WriteBatcher } from './write-batching.js';
 
 /** Which ws socket belongs to which connection actor (weakly held: a closed actor frees it). */
@@ -15,6 +16,7 @@ export class SocketTable {
   readonly batcher = new WriteBatcher();
   readonly #sockets = new WeakMap<AnyActorRef, WebSocket>();
   readonly #streams = new WeakMap<AnyActorRef, Duplex>();
+  readonly #paths = new WeakMap<AnyActorRef, ConnectionDataPath>();
   /**
    * Associates `ws` with the actor that runs its protocol. `stream`: the TCP socket under `ws`
    * (the upgrade's socket); when given, frames written in one event-loop turn are coalesced
@@ -23,6 +25,14 @@ export class SocketTable {
   bind(actor: AnyActorRef, ws: WebSocket, stream?: Duplex): void {
     this.#sockets.set(actor, ws);
     if (stream) this.#streams.set(actor, stream);
+  }
+  /** Gives `actor` a data path: its install/remove effects then switch it on and off. */
+  bindPath(actor: AnyActorRef, path: ConnectionDataPath): void {
+    this.#paths.set(actor, path);
+  }
+  /** The actor's data path; undefined for connections that keep the full actor path (traced, inspected). */
+  pathOf(actor: AnyActorRef): ConnectionDataPath | undefined {
+    return this.#paths.get(actor);
   }
   /** The socket of `actor`, or undefined once it is gone. */
   socketOf(actor: AnyActorRef): WebSocket | undefined {
@@ -43,7 +53,8 @@ const ignoreWriteError = (): void => {};
 
 /**
  * The connection machine's socket effects (`sendFrame`, `closeSocket`, `terminateSocket`,
- * `watchDrain`, `ping`) implemented with ws, for `connectionMachine.provide({ actions })`.
+ * `watchDrain`, `ping`) and the data path's install/remove effects, implemented with ws, for
+ * `connectionMachine.provide({ actions })`.
  */
 export function socketEffects(table: SocketTable) {
   const { batcher } = table;
@@ -55,7 +66,13 @@ export function socketEffects(table: SocketTable) {
       const stream = table.streamOf(self);
       if (stream) batcher.batch(stream);
       ws.send(encodeServerFrame(params.frame), ignoreWriteError);
+      // The machine wrote an event itself (replay, catch-up, one handed over): the path goes on after it.
+      if (params.frame.type === 'event') table.pathOf(self)?.machineWroteEvent(params.frame.seq);
     },
+    installEventPath: ({ self }: SocketEffectArgs, params: { lastSeq: number }) => table.pathOf(self)?.installEvents(params.lastSeq),
+    removeEventPath: ({ self }: SocketEffectArgs) => table.pathOf(self)?.removeEvents(),
+    installAckPath: ({ self }: SocketEffectArgs) => table.pathOf(self)?.installAcks(),
+    removeAckPath: ({ self }: SocketEffectArgs) => table.pathOf(self)?.removeAcks(),
     /** Starts the closing handshake with the machine's code and reason. */
     closeSocket: ({ self }: SocketEffectArgs, params: { code: number; reason: string }) => {
       table.socketOf(self)?.close(params.code, params.reason);

@@ -3,7 +3,7 @@
  * of what a frame means (and which error it earns) lives in the machine, not the adapter.
  */
 import { ErrorCodes, type ErrorCode } from './errors.js';
-import type { ClientFrame, ServerFrame } from './frames.js';
+import type { ClientFrame, ServerFrame, StreamEvent } from './frames.js';
 import { nestingExceeds } from './json-text.js';
 
 export const MESSAGE_ID_MAX = 128;
@@ -70,4 +70,19 @@ export function decodeClientFrame(raw: string | null): DecodeResult {
 /** A server frame as the JSON text sent on the socket. */
 export function encodeServerFrame(frame: ServerFrame): string {
   return JSON.stringify(frame);
+}
+
+let lastEncodedEvent: StreamEvent | undefined;
+let lastEncodedText = '';
+
+/**
+ * An event frame's JSON text, encoded once per event for every tab of its user: the hub hands
+ * the same event object to each of them in a row, so a one-entry memo is enough.
+ */
+export function encodeEventFrame(event: StreamEvent): string {
+  if (event !== lastEncodedEvent) {
+    lastEncodedText = JSON.stringify({ type: 'event', ...event });
+    lastEncodedEvent = event;
+  }
+  return lastEncodedText;
 }

@@ -14,6 +14,7 @@ import { connectionMachine, type HandlerInvocation } from '../../machines/connec
 import { handshakeMachine, type VerifiedIdentity } from '../../machines/handshake.js';
 import { forwardSocketEvents } from '../adapter/socket-events.js';
 import { SocketTable, socketEffects } from '../adapter/socket-effects.js';
+import { socketDataPath } from '../adapter/socket-data-path.js';
 import { runHandler } from '../agent/handler.js';
 import { startRun, type RunHandle } from '../agent/run-handle.js';
 import { MemoryEventLog } from '../delivery/event-log.js';
@@ -202,13 +203,11 @@ export function createLockstepServer(userOptions: LockstepServerOptions = {}): L
   };
 
   const accepted = (self: AnyActorRef, params: HandlerInvocation, original: string | undefined) => {
-    self.send({
-      type: 'message.accepted',
-      id: params.message.id,
-      runId: original ?? params.runId,
-      duplicate: original !== undefined,
-      bufferedBytes: sockets.socketOf(self)?.bufferedAmount ?? 0,
-    });
+    const answer = { id: params.message.id, runId: original ?? params.runId, duplicate: original !== undefined };
+    // The ack path writes the ack while `ready` (under the hard bound); otherwise the machine decides.
+    const path = sockets.pathOf(self);
+    if (path) path.offerAccepted(answer);
+    else self.send({ type: 'message.accepted', ...answer, bufferedBytes: sockets.socketOf(self)?.bufferedAmount ?? 0 });
     if (original !== undefined) return;
     // Started in a microtask: after this transition commits, so the handler always observes
     // its connection in `ready`, and its emissions never re-enter the actor mid-transition.
@@ -259,14 +258,15 @@ export function createLockstepServer(userOptions: LockstepServerOptions = {}): L
       ...socketEffects(sockets),
       invokeHandler,
       spendUserToken: (_, params) => userBuckets.spend(params.userId),
-      joinStream: ({ self }, params) =>
-        hub.join(params.userId, params.connectionId, params.resume, (message) =>
-          self.send(
-            message.type === 'stream.event'
-              ? { ...message, bufferedBytes: sockets.socketOf(self)?.bufferedAmount ?? 0 }
-              : message,
-          ),
-        ),
+      joinStream: ({ self }, params) => {
+        // With a data path, the event path writes what its rule allows and hands the rest over.
+        const path = sockets.pathOf(self);
+        hub.join(params.userId, params.connectionId, params.resume, (message) => {
+          if (message.type !== 'stream.event') self.send(message);
+          else if (path) path.offerEvent(message.event);
+          else self.send({ ...message, bufferedBytes: sockets.socketOf(self)?.bufferedAmount ?? 0 });
+        });
+      },
       readFromLog: ({ self }, params) => {
         // The hub keys subscribers by connection id, which the actor's context holds.
         const { connectionId } = (self as ConnectionActor).getSnapshot().context;
@@ -304,6 +304,9 @@ export function createLockstepServer(userOptions: LockstepServerOptions = {}): L
     });
     recorder?.watch(actor);
     sockets.bind(actor, ws, req.socket);
+    // Traced and inspected connections keep the full actor path: every event is an input the
+    // trace and the inspector see. The others get a data path (connection-data-path.ts).
+    if (!recorder && !inspect) sockets.bindPath(actor, socketDataPath(ws, req.socket, sockets.batcher, actor, options.limits));
     // Synchronously, before ws can read a frame that followed the upgrade.
     forwardSocketEvents(ws, actor, () => {
       const { userId } = actor.getSnapshot().context;
