@@ -64,8 +64,31 @@ export interface DataPathPorts {
   toMachine(event: ConnectionEvent): void;
 }
 
+/** What the adapter (and the scenario harness) calls on a connection's data path. */
+export interface DataPath {
+  /** Entry of `ready.flow.flowing`: events after `lastSeq` may go straight to the socket. */
+  installEvents(lastSeq: number): void;
+  /** Exit of `ready.flow.flowing`: every event goes to the machine again. */
+  removeEvents(): void;
+  /** Entry of `ready`. */
+  installAcks(): void;
+  /** Exit of `ready`. */
+  removeAcks(): void;
+  /** The machine wrote an event itself (replay, catch-up, one handed over): the path goes on after it. */
+  machineWroteEvent(seq: number): void;
+  /** One event of the user's stream, from the hub. */
+  offerEvent(event: StreamEvent): void;
+  /** The message recorder's answer to an accepted `message` frame (a new run or a duplicate). */
+  offerAccepted(accepted: Omit<MessageAccepted, 'type' | 'bufferedBytes'>): void;
+  /** Seq of the last event written on this connection, by the path or by the machine. */
+  readonly lastSeq: number;
+}
+
+/** Builds a connection's data path from its ports (the scenario harness swaps in broken ones). */
+export type DataPathFactory = (ports: DataPathPorts, limits: DataPathLimits) => DataPath;
+
 /** One connection's data path: installed and removed by the machine's effects, fed by the hub and the message recorder. */
-export class ConnectionDataPath {
+export class ConnectionDataPath implements DataPath {
   readonly #ports: DataPathPorts;
   readonly #limits: DataPathLimits;
   #eventsInstalled = false;

@@ -8,3 +8,4 @@ export type { SocketFacts } from './connection-bounds.js';
 export * from './agent-run.js';
 export * from './server-lifecycle.js';
 export * from './lease-keeper.js';
+export * from './connection-data-path.js';

@@ -7,7 +7,7 @@ import type { AnyActorRef } from 'xstate';
 import type { WebSocket } from 'ws';
 import { encodeServerFrame } from '../protocol/codec.js';
 import type { ServerFrame } from '../protocol/frames.js';
-import type { ConnectionDataPath } from '../../machines/connection-data-path.js';
+import type { DataPath } from '../../machines/connection-data-path.js';
 import { WriteBatcher } from './write-batching.js';
 
 /** Which ws socket belongs to which connection actor (weakly held: a closed actor frees it). */
@@ -16,7 +16,7 @@ export class SocketTable {
   readonly batcher = new WriteBatcher();
   readonly #sockets = new WeakMap<AnyActorRef, WebSocket>();
   readonly #streams = new WeakMap<AnyActorRef, Duplex>();
-  readonly #paths = new WeakMap<AnyActorRef, ConnectionDataPath>();
+  readonly #paths = new WeakMap<AnyActorRef, DataPath>();
   /**
    * Associates `ws` with the actor that runs its protocol. `stream`: the TCP socket under `ws`
    * (the upgrade's socket); when given, frames written in one event-loop turn are coalesced
@@ -27,11 +27,11 @@ export class SocketTable {
     if (stream) this.#streams.set(actor, stream);
   }
   /** Gives `actor` a data path: its install/remove effects then switch it on and off. */
-  bindPath(actor: AnyActorRef, path: ConnectionDataPath): void {
+  bindPath(actor: AnyActorRef, path: DataPath): void {
     this.#paths.set(actor, path);
   }
   /** The actor's data path; undefined for connections that keep the full actor path (traced, inspected). */
-  pathOf(actor: AnyActorRef): ConnectionDataPath | undefined {
+  pathOf(actor: AnyActorRef): DataPath | undefined {
     return this.#paths.get(actor);
   }
   /** The socket of `actor`, or undefined once it is gone. */

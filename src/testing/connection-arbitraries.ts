@@ -61,6 +61,37 @@ export function connectionCommand(limits?: Partial<ConnectionLimits>): fc.Arbitr
   );
 }
 
+/**
+ * Arbitrary of a command once the connection is ready, weighted towards the stream: events at
+ * every send-buffer level, drains, messages, pongs and time (the modes of `ready.flow` and the
+ * data path's switching between them), with the rarer endings.
+ */
+export function streamingCommand(limits?: Partial<ConnectionLimits>): fc.Arbitrary<ConnectionCommand> {
+  const highWater = limits?.highWaterMarkBytes ?? 1_000;
+  return fc.oneof(
+    {
+      weight: 10,
+      arbitrary: fc
+        .oneof(
+          { weight: 6, arbitrary: fc.constant(0) },
+          { weight: 2, arbitrary: fc.constant(highWater) },
+          { weight: 1, arbitrary: fc.integer({ min: 0, max: 2 * highWater }) },
+        )
+        .map((bufferedBytes) => ({ kind: 'streamEvent', bufferedBytes }) as const),
+    },
+    { weight: 3, arbitrary: fc.constant({ kind: 'drain' } as const) },
+    { weight: 2, arbitrary: fc.constant({ kind: 'message' } as const) },
+    { weight: 1, arbitrary: fc.constant({ kind: 'ping' } as const) },
+    { weight: 2, arbitrary: fc.constant({ kind: 'pong' } as const) },
+    { weight: 2, arbitrary: fc.integer({ min: 1, max: 150 }).map((ms) => ({ kind: 'advance', ms }) as const) },
+    { weight: 1, arbitrary: fc.constant({ kind: 'shutdown' } as const) },
+    { weight: 1, arbitrary: connectionCommand(limits) },
+  );
+}
+
+/** The handshake succeeding at once: what a streaming scenario starts with. */
+const READY_PREFIX: ConnectionCommand[] = [{ kind: 'verify', ok: true }, { kind: 'backend', ok: true }];
+
 /** Options of `connectionScenario`: fixed limits and the longest command sequence. */
 export interface ScenarioArbitraryOptions {
   /** Fixed limits (your deployment's); default: small random limits. */
@@ -78,6 +109,13 @@ export function connectionScenario(options: ScenarioArbitraryOptions = {}): fc.A
     limits: options.limits === undefined ? smallLimits : fc.constant(options.limits),
     priorEvents: fc.integer({ min: 0, max: 3 }),
     retainEvents: fc.integer({ min: 1, max: 10 }),
-    commands: fc.array(connectionCommand(options.limits), { maxLength: options.maxCommands ?? 40 }),
+    // Half the scenarios are anything at all; the other half reach `ready` at once and stream,
+    // so the flow modes and the data path are exercised as often as the handshake races.
+    commands: fc.oneof(
+      fc.array(connectionCommand(options.limits), { maxLength: options.maxCommands ?? 40 }),
+      fc
+        .array(streamingCommand(options.limits), { maxLength: Math.max(0, (options.maxCommands ?? 40) - READY_PREFIX.length) })
+        .map((commands) => [...READY_PREFIX, ...commands]),
+    ),
   });
 }

@@ -6,10 +6,14 @@
  * The harness plays the parts the server plays in production, with the same contracts:
  * `joinStream` answers synchronously, `invokeHandler` answers `message.accepted` at once,
  * `readFromLog` answers from the user's log. Nothing here decides anything the machine should.
+ * The machine runs with its data path (connection-data-path.ts), as on the server: stream
+ * events and accepted messages are offered to the path, which writes the steady case into the
+ * recorded effects and hands the rest to the actor.
  */
 import { createActor, fromPromise, SimulatedClock } from 'xstate';
 import { connectionMachine, heartbeatPongPayload, type ConnectionLimits } from '../../machines/connection.js';
 import { handshakeMachine } from '../../machines/handshake.js';
+import { ConnectionDataPath, type DataPath, type DataPathFactory } from '../../machines/connection-data-path.js';
 import type { ServerFrame, StreamEvent } from '../protocol/frames.js';
 
 /** One step of a scenario: something the socket, the handshake's dependencies, the stream or the clock does. */
@@ -101,7 +105,14 @@ export interface RunScenarioOptions {
   machine?: ConnectionMachine;
   /** Called with the SimulatedClock before the actor starts (mutants that read time use it). */
   onClock?: (clock: SimulatedClock) => void;
+  /**
+   * The data path the machine installs (default: lockstep's own); `false` runs the machine
+   * alone, every event through the actor (as traced connections do on the server).
+   */
+  dataPath?: DataPathFactory | false;
 }
+
+const lockstepDataPath: DataPathFactory = (ports, limits) => new ConnectionDataPath(ports, limits);
 
 /** `ready.flow.flowing` style: stable, sorted, so traces compare and states can be counted. */
 export function serializeState(value: unknown): string {
@@ -143,6 +154,7 @@ interface Harness {
   subscribed: boolean;
   verify: Promise<void>;
   backend: Promise<void>;
+  path: DataPath | undefined;
 }
 
 /**
@@ -174,13 +186,20 @@ function scenarioMachine(machine: ConnectionMachine): ConnectionMachine {
       }),
     },
     actions: {
-      sendFrame: ({ self }, p) => harnessOf(self.system).effects.push({ kind: 'send', frame: p.frame }),
+      sendFrame: ({ self }, p) => {
+        const h = harnessOf(self.system);
+        h.effects.push({ kind: 'send', frame: p.frame });
+        if (p.frame.type === 'event') h.path?.machineWroteEvent(p.frame.seq);
+      },
       closeSocket: ({ self }, p) => harnessOf(self.system).effects.push({ kind: 'close', code: p.code, reason: p.reason }),
       terminateSocket: ({ self }) => harnessOf(self.system).effects.push({ kind: 'terminate' }),
       ping: ({ self }) => harnessOf(self.system).effects.push({ kind: 'ping' }),
       invokeHandler: ({ self }, p) => {
-        harnessOf(self.system).effects.push({ kind: 'handler', id: p.message.id, runId: p.runId });
-        self.send({ type: 'message.accepted', id: p.message.id, runId: p.runId, duplicate: false });
+        const h = harnessOf(self.system);
+        h.effects.push({ kind: 'handler', id: p.message.id, runId: p.runId });
+        const answer = { id: p.message.id, runId: p.runId, duplicate: false };
+        if (h.path) h.path.offerAccepted(answer);
+        else self.send({ type: 'message.accepted', ...answer });
       },
       joinStream: ({ self }) => {
         const h = harnessOf(self.system);
@@ -194,6 +213,10 @@ function scenarioMachine(machine: ConnectionMachine): ConnectionMachine {
         h.subscribed = false;
       },
       watchDrain: () => {},
+      installEventPath: ({ self }, p) => harnessOf(self.system).path?.installEvents(p.lastSeq),
+      removeEventPath: ({ self }) => harnessOf(self.system).path?.removeEvents(),
+      installAckPath: ({ self }) => harnessOf(self.system).path?.installAcks(),
+      removeAckPath: ({ self }) => harnessOf(self.system).path?.removeAcks(),
       readFromLog: ({ self }, p) => {
         const h = harnessOf(self.system);
         h.effects.push({ kind: 'readLog', afterSeq: p.afterSeq });
@@ -225,7 +248,7 @@ export async function runConnectionScenario(
     return event;
   };
   for (let i = 0; i < scenario.priorEvents; i++) append();
-  const harness: Harness = { effects, log, retainEvents: scenario.retainEvents, subscribed: false, verify: verify.promise, backend: backend.promise };
+  const harness: Harness = { effects, log, retainEvents: scenario.retainEvents, subscribed: false, verify: verify.promise, backend: backend.promise, path: undefined };
   let actorError: unknown;
 
   const clock = new SimulatedClock();
@@ -240,9 +263,25 @@ export async function runConnectionScenario(
     },
   });
   harnesses.set(actor.system, harness);
+  // The socket's send buffer as the current command reports it (0 unless a stream event says otherwise).
+  let bufferedBytes = 0;
+  const createPath = options.dataPath ?? lockstepDataPath;
+  if (createPath !== false) {
+    harness.path = createPath(
+      {
+        bufferedBytes: () => bufferedBytes,
+        writeEvent: (event) => effects.push({ kind: 'send', frame: { type: 'event', ...event } }),
+        writeAck: (frame) => effects.push({ kind: 'send', frame }),
+        toMachine: (event) => actor.send(event),
+      },
+      scenario.limits,
+    );
+  }
   actor.subscribe({ error: (error) => (actorError = error) });
   const frame = (data: unknown) =>
     actor.send({ type: 'socket.frame', data: data === null ? null : typeof data === 'string' ? data : JSON.stringify(data) });
+  // The seq written last: the machine's own, or the path's while it writes (it tells the machine when it hands over).
+  const deliveredSeq = (machineSeq: number) => Math.max(machineSeq, harness.path?.lastSeq ?? 0);
   const record = (command: number) => {
     const snapshot = actor.getSnapshot();
     const state = serializeState(snapshot.value);
@@ -252,7 +291,7 @@ export async function runConnectionScenario(
       state,
       status: snapshot.status,
       early: snapshot.context.early.length,
-      lag: harness.subscribed && snapshot.status === 'active' && state.startsWith('ready') ? log.length - snapshot.context.lastSeq : 0,
+      lag: harness.subscribed && snapshot.status === 'active' && state.startsWith('ready') ? log.length - deliveredSeq(snapshot.context.lastSeq) : 0,
       effectCount: effects.length,
     });
   };
@@ -291,7 +330,15 @@ export async function runConnectionScenario(
         break;
       case 'streamEvent': {
         const event = append();
-        if (harness.subscribed) actor.send({ type: 'stream.event', event, bufferedBytes: command.bufferedBytes });
+        // The path is offered every event, even before the join (it must hand them to the
+        // machine until `ready.flow.flowing` installs it); the machine alone only once subscribed.
+        if (harness.path) {
+          bufferedBytes = command.bufferedBytes;
+          harness.path.offerEvent(event);
+          bufferedBytes = 0;
+        } else if (harness.subscribed) {
+          actor.send({ type: 'stream.event', event, bufferedBytes: command.bufferedBytes });
+        }
         break;
       }
       case 'drain':

@@ -6,6 +6,7 @@
 import { createMachine, enqueueActions, type SimulatedClock } from 'xstate';
 import { agentRunMachine, type AgentRunMachineConfig } from './agent-run-config.js';
 import { connectionMachine } from '../../machines/connection.js';
+import { ConnectionDataPath, type DataPath, type DataPathFactory } from '../../machines/connection-data-path.js';
 import { decodeClientFrame } from '../../src/protocol/codec.js';
 import { MemoryEventLog } from '../../src/delivery/event-log.js';
 import { StreamHub } from '../../src/delivery/stream-hub.js';
@@ -79,3 +80,52 @@ export function completesWithToolOpen(): typeof agentRunMachine {
   }).provide(agentRunMachine.implementations as never);
   return broken as unknown as typeof agentRunMachine;
 }
+
+// ── Data path mutants (machines/connection-data-path.ts): each wraps lockstep's own path and
+// breaks one rule, the way a careless optimisation of the hot path would. ──
+
+/** Wraps lockstep's data path, overriding some of its methods (the rest delegate to it). */
+function wrappedPath(override: (inner: ConnectionDataPath) => Partial<DataPath>): DataPathFactory {
+  return (ports, limits) => {
+    const inner = new ConnectionDataPath(ports, limits);
+    const changed = override(inner);
+    return {
+      installEvents: (lastSeq) => inner.installEvents(lastSeq),
+      removeEvents: () => inner.removeEvents(),
+      installAcks: () => inner.installAcks(),
+      removeAcks: () => inner.removeAcks(),
+      machineWroteEvent: (seq) => inner.machineWroteEvent(seq),
+      offerEvent: (event) => inner.offerEvent(event),
+      offerAccepted: (accepted) => inner.offerAccepted(accepted),
+      get lastSeq() {
+        return inner.lastSeq;
+      },
+      ...changed,
+    };
+  };
+}
+
+/** The event path never looks at the send buffer: it keeps writing to a congested socket. */
+export const pathWritesWhenCongested = (): DataPathFactory => (ports, limits) =>
+  new ConnectionDataPath(ports, { ...limits, highWaterMarkBytes: Infinity, maxOutgoingBytes: Infinity });
+
+/** Every third event is counted as written but never written (an off-by-one in a batch loop). */
+export const pathSkipsASeq = (): DataPathFactory =>
+  wrappedPath((inner) => ({
+    offerEvent: (event) => {
+      if (inner.eventsInstalled && event.seq === inner.lastSeq + 1 && event.seq % 3 === 0) inner.machineWroteEvent(event.seq);
+      else inner.offerEvent(event);
+    },
+  }));
+
+/** `removeEvents` is lost: the path keeps writing after the machine left `flowing` (congested, closing). */
+export const pathOutlivesFlowing = (): DataPathFactory => wrappedPath(() => ({ removeEvents: () => {} }));
+
+/** The path installs itself when the first event comes, instead of waiting for `ready.flow.flowing`. */
+export const pathWritesBeforeReady = (): DataPathFactory =>
+  wrappedPath((inner) => ({
+    offerEvent: (event) => {
+      if (!inner.eventsInstalled) inner.installEvents(event.seq - 1);
+      inner.offerEvent(event);
+    },
+  }));

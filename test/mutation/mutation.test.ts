@@ -14,6 +14,10 @@ import {
   earlyFramesDropped,
   handlerWhileHandshaking,
   MisroutingHub,
+  pathOutlivesFlowing,
+  pathSkipsASeq,
+  pathWritesBeforeReady,
+  pathWritesWhenCongested,
   sleepGate,
 } from './mutants.js';
 
@@ -54,5 +58,24 @@ describe('mutation check: every broken variant is caught', () => {
 
   it('agent_completed accepted with a tool call open → I6', async () => {
     await expectCaught('agent_completed with a tool call open', runGrammarProperty({ machine: completesWithToolOpen() }), 'I6:');
+  });
+
+  // The data path runs with the machine in every property: its mutants are caught the same way.
+  it('data path writes to a congested socket → I8', async () => {
+    await expectCaught('data path writes when congested', connectionInvariantProperty(['I8'], { dataPath: pathWritesWhenCongested() }), 'I8:');
+  });
+
+  it('data path skips a seq → I4', async () => {
+    await expectCaught('data path skips a seq', connectionInvariantProperty(['I4'], { dataPath: pathSkipsASeq() }), 'I4:');
+  });
+
+  // While congested its seq check stops it (the event it handed over was not written); once
+  // the connection closes, the next event is the next seq: written after the close.
+  it('data path keeps writing after the machine left flowing → I2', async () => {
+    await expectCaught('data path outlives flowing', connectionInvariantProperty(['I2'], { dataPath: pathOutlivesFlowing() }), 'I2:');
+  });
+
+  it('data path writes before ready → I1', async () => {
+    await expectCaught('data path writes before ready', connectionInvariantProperty(['I1'], { dataPath: pathWritesBeforeReady() }), 'I1:');
   });
 });
