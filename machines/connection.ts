@@ -15,7 +15,8 @@
  * leaveStream. Facts come with the events (connection-bounds.ts SocketFacts): bytes buffered
  * on the socket, bytes held server-wide, the user's shared tokens; the guards decide.
  * Every timeout is a named delay: authTimeout/backendTimeout (in the handshake child),
- * heartbeat, closeTimeout, tokenExpiry (4401 `token expired` unless an `auth` frame refreshed it).
+ * joinTimeout (1013 `stream join timeout`), heartbeat, closeTimeout, tokenExpiry (4401 `token
+ * expired` unless an `auth` frame refreshed it).
  */
 import { assertEvent, assign, fromPromise, raise, setup } from 'xstate';
 import {
@@ -36,6 +37,8 @@ import type { MessageFrame, ResumeFailure, ResumeRequest, ServerFrame, StreamEve
 export interface ConnectionLimits {
   authTimeoutMs: number;
   backendTimeoutMs: number;
+  /** How long `joining` waits for the delivery layer's answer (a frozen Redis never answers): then 1013. */
+  joinTimeoutMs: number;
   heartbeatMs: number;
   closeTimeoutMs: number;
   maxEarlyFrames: number;
@@ -64,6 +67,7 @@ export interface ConnectionLimits {
 export const DEFAULT_CONNECTION_LIMITS: ConnectionLimits = {
   authTimeoutMs: 5_000,
   backendTimeoutMs: 10_000,
+  joinTimeoutMs: 10_000,
   heartbeatMs: 25_000,
   closeTimeoutMs: 5_000,
   maxEarlyFrames: 256,
@@ -297,6 +301,7 @@ const connectionBase = setup({
   delays: {
     heartbeat: ({ context }) => context.limits.heartbeatMs,
     closeTimeout: ({ context }) => context.limits.closeTimeoutMs,
+    joinTimeout: ({ context }) => context.limits.joinTimeoutMs,
     rateRefill: ({ context }) => Math.max(1, Math.round(1000 / context.limits.messageRate)),
     tokenExpiry: ({ context }) => Math.min(MAX_TIMER_MS, Math.max(0, context.expiry?.expiresInMs ?? 0)),
   },
@@ -539,6 +544,7 @@ export const connectionMachine = connectionSetup.createMachine({
           { guard: 'earlyBufferFull', target: 'closing', actions: closeForEarlyOverflow },
           { actions: 'holdFrame' },
         ],
+        ...whileOpen,
         // The user already has `maxConnectionsPerUser` live connections.
         'stream.refused': {
           target: 'closing',
@@ -557,7 +563,14 @@ export const connectionMachine = connectionSetup.createMachine({
             },
           })),
         },
-        ...whileOpen,
+      },
+      // Availability means "answers within a bound": a delivery layer that cannot say where the
+      // stream starts (Redis frozen, partitioned) is the backend not being ready.
+      after: {
+        joinTimeout: {
+          target: 'closing',
+          actions: closeWith(CloseCode.TRY_AGAIN_LATER, CloseReason.JOIN_TIMEOUT),
+        },
       },
     },
     ready: {

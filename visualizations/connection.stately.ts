@@ -64,6 +64,14 @@ export const connectionChart = createMachine({
             actions: ['holdFrame'],
           },
         ],
+        'socket.error': {
+          target: '#connection.closing',
+          actions: ['recordSocketError'],
+        },
+        'server.shutdown': {
+          target: '#connection.closing',
+          actions: ['setClose'],
+        },
         'stream.refused': {
           target: '#connection.closing',
           actions: ['setClose'],
@@ -71,11 +79,9 @@ export const connectionChart = createMachine({
         'stream.joined': {
           target: '#connection.ready',
         },
-        'socket.error': {
-          target: '#connection.closing',
-          actions: ['recordSocketError'],
-        },
-        'server.shutdown': {
+      },
+      after: {
+        joinTimeout: {
           target: '#connection.closing',
           actions: ['setClose'],
         },
@@ -140,6 +146,7 @@ export const connectionChart = createMachine({
                   {
                     target: '#connection.ready.flow.congested',
                     guard: 'socketCongested',
+                    actions: ['catchUpWithPath'],
                   },
                   {
                     actions: ['sendFrame'],

@@ -31,6 +31,7 @@ export const CloseReason = {
   INVALID_SUBJECT: 'invalid subject',
   BACKEND_NOT_READY: 'backend not ready',
   BACKEND_TIMEOUT: 'backend readiness timeout',
+  JOIN_TIMEOUT: 'stream join timeout',
   HEARTBEAT: 'no pong',
   INTERNAL_FAULT: 'internal fault',
   OUTGOING_OVERFLOW: 'send buffer over limit',

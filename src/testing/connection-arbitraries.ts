@@ -11,6 +11,7 @@ import type { ConnectionCommand, ConnectionScenario } from './connection-scenari
 export const smallLimits: fc.Arbitrary<ConnectionLimits> = fc.record({
   authTimeoutMs: fc.integer({ min: 100, max: 5_000 }),
   backendTimeoutMs: fc.integer({ min: 100, max: 10_000 }),
+  joinTimeoutMs: fc.integer({ min: 100, max: 10_000 }),
   heartbeatMs: fc.integer({ min: 100, max: 30_000 }),
   closeTimeoutMs: fc.integer({ min: 100, max: 5_000 }),
   maxEarlyFrames: fc.integer({ min: 1, max: 8 }),

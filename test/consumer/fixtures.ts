@@ -40,7 +40,7 @@ export type Server = LockstepServer;
 /** Compiled as a browser project, with no @types at all: the machines' types need neither Node nor ws. */
 export const MACHINES_ONLY_TS = `
 import { connectionMachine, type ConnectionInput } from 'lockstep/machines';
-export const input: ConnectionInput = { connectionId: 'c1', token: 'alice', limits: { authTimeoutMs: 1, backendTimeoutMs: 1, heartbeatMs: 1, closeTimeoutMs: 1, maxEarlyFrames: 1, maxBadFrames: 1, messageRate: 1, messageBurst: 1, highWaterMarkBytes: 1, maxLagEvents: 1, maxOutgoingBytes: 1, maxEarlyBytes: 1, maxEarlyBytesTotal: 1, userMessageRate: 1, userMessageBurst: 1 } };
+export const input: ConnectionInput = { connectionId: 'c1', token: 'alice', limits: { authTimeoutMs: 1, backendTimeoutMs: 1, joinTimeoutMs: 1, heartbeatMs: 1, closeTimeoutMs: 1, maxEarlyFrames: 1, maxBadFrames: 1, messageRate: 1, messageBurst: 1, highWaterMarkBytes: 1, maxLagEvents: 1, maxOutgoingBytes: 1, maxEarlyBytes: 1, maxEarlyBytesTotal: 1, userMessageRate: 1, userMessageBurst: 1 } };
 export const machineId: string = connectionMachine.id;
 `;
 

@@ -67,6 +67,7 @@ export const MODEL_LIMITS = {
   backendTimeoutMs: 2_000,
   heartbeatMs: 3_000,
   closeTimeoutMs: 4_000,
+  joinTimeoutMs: 7_000,
   messageRate: 2, // rateRefill: 500 ms
   messageBurst: 2,
   maxEarlyFrames: 2,
@@ -94,6 +95,7 @@ export function delayMs(eventType: string): number {
     backendTimeout: MODEL_LIMITS.backendTimeoutMs,
     heartbeat: MODEL_LIMITS.heartbeatMs,
     closeTimeout: MODEL_LIMITS.closeTimeoutMs,
+    joinTimeout: MODEL_LIMITS.joinTimeoutMs,
     rateRefill: 1000 / MODEL_LIMITS.messageRate,
     // The model's tokens expire 1000 ms after verification (test/model/connection-model.ts).
     tokenExpiry: 1000,

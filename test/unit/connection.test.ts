@@ -375,6 +375,21 @@ describe('connection machine (driver): handshake → ready ordering', () => {
     expect(t.handled).toEqual([]);
   });
 
+  it('a delivery layer that never answers the join (Redis frozen) → 1013 stream join timeout at joinTimeoutMs, held frames never handled', async () => {
+    const t = connectionUnderTest({ autoJoin: false, limits: { joinTimeoutMs: 500 } });
+    await flush();
+    expect(t.state()).toBe('joining');
+    t.frame(msg('m'));
+    t.clock.increment(499);
+    expect(t.state()).toBe('joining');
+    t.clock.increment(1);
+    await flush();
+    expect(t.state()).toBe('closing');
+    expect(t.rec.closes).toEqual([{ code: 1013, reason: 'stream join timeout' }]);
+    expect(t.rec.sent).toEqual([]);
+    expect(t.rec.handled).toEqual([]);
+  });
+
   it('early overflow: maxEarlyFrames=3, the 4th early frame closes 1008 too many frames before ready', async () => {
     const t = driver({ backend: () => new Promise(() => {}), limits: { maxEarlyFrames: 3 } });
     t.frame(msg('1'));
