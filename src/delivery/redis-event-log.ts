@@ -18,7 +18,7 @@ import { LockstepError } from '../protocol/errors.js';
 export interface RedisEventLogOptions {
   /** Key prefix, so several deployments can share one Redis. Default `lockstep:`. */
   prefix?: string;
-  /** Events kept per user (stream MAXLEN). Default 1000. */
+  /** Events kept per user (the stream is trimmed to this many entries). Default 1000. */
   retainEvents?: number;
   /** How long events and message ids are kept, in ms. Default 15 minutes. */
   retainMs?: number;

@@ -23,7 +23,7 @@ local epoch = redis.call('GET', ${key})`;
  * key beside the stream, with the same TTL, so both vanish together; a total that is missing
  * while the stream exists (written before byte retention existed) is recounted once from the
  * entries. Trimming is XTRIM MINID on the seq ids: exact, and a read past a trimmed seq sees
- * the hole (readAfter then answers "gap", exactly as for MAXLEN).
+ * the hole (readAfter then answers "gap", exactly as for the count bound).
  */
 const APPEND_TRIMMED = `local function entryBytes(entry) return string.len(entry[2][2] or '') end
 local function appendTrimmed(stream, bytesKey, seq, json, maxlen, maxBytes, ttl)
