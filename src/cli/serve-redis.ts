@@ -1,10 +1,12 @@
 /** `lockstep serve --redis URL`: connects the shared backend, or exits with a clear message. */
-import { createRedisScaleOut, type RedisScaleOut } from '../delivery/redis-scale-out.js';
+import { createRedisScaleOut, type RedisScaleOut, type RedisScaleOutOptions } from '../delivery/redis-scale-out.js';
 
-export async function connectRedis(url: string, leaseMs: number | undefined): Promise<RedisScaleOut> {
+/** `retention`: the serve flags that bound the Redis log too (`--retain-bytes-per-user`). */
+export async function connectRedis(url: string, leaseMs: number | undefined, retention: Pick<RedisScaleOutOptions, 'retainBytesPerUser'> = {}): Promise<RedisScaleOut> {
   let lastError = '';
   const connecting = createRedisScaleOut(url, {
     ...(leaseMs === undefined ? {} : { leaseMs }),
+    ...retention,
     onError: (error) => {
       const message = error instanceof Error ? error.message : String(error);
       if (message !== lastError) console.error(`lockstep: redis: ${message}`);
@@ -18,7 +20,7 @@ export async function connectRedis(url: string, leaseMs: number | undefined): Pr
   const scaleOut = await connecting.catch((error: unknown) => {
     throw new Error(`--redis ${redactedUrl(url)}: ${error instanceof Error ? error.message : String(error)}`);
   });
-  console.error(`lockstep: scaled out on ${redactedUrl(url)} (epoch ${scaleOut.eventLog.epoch}, run lease ${scaleOut.eventLog.leaseMs} ms)`);
+  console.error(`lockstep: scaled out on ${redactedUrl(url)} (epoch ${scaleOut.eventLog.epoch}, run lease ${scaleOut.eventLog.leaseMs} ms, ${scaleOut.eventLog.retainBytesPerUser} bytes retained per user)`);
   return scaleOut;
 }
 

@@ -31,7 +31,7 @@ export const SERVE_USAGE = `Usage: lockstep serve [--port 8080] [--host 127.0.0.
   --max-connections-per-address N
                          live upgrades per remote address; the next gets HTTP 429  default 256
   --retain-bytes-per-user N
-                         without --redis: bytes of events kept per user for resume
+                         bytes of events kept per user for resume, in memory or in Redis
                          (JSON length; older ones age out, resume says gap)  default 8388608
   --retain-bytes-total N without --redis: bytes of events kept across all users
                          (the oldest of any user go first)             default 268435456
@@ -98,14 +98,16 @@ export async function serve(argv: string[]): Promise<void> {
     ...positiveFlag('retainBytesPerUser', 'retain-bytes-per-user', values['retain-bytes-per-user']),
     ...positiveFlag('retainBytesTotal', 'retain-bytes-total', values['retain-bytes-total']),
   };
-  if (redisUrl && Object.keys(retention).length > 0) throw new Error('--retain-bytes-* apply to the in-memory log; with --redis they are not supported');
-  const scaleOut = redisUrl ? await connectRedis(redisUrl, leaseMs) : undefined;
+  if (redisUrl && retention.retainBytesTotal !== undefined) {
+    throw new Error('--retain-bytes-total applies to the in-memory log; with --redis bound the total with Redis maxmemory (docs/operations.md)');
+  }
+  const scaleOut = redisUrl ? await connectRedis(redisUrl, leaseMs, retention) : undefined;
   const stepMs = nonNegativeInteger('demo-step-ms', values['demo-step-ms']);
   const server = createLockstepServer({
     // `lockstep serve` is the demo: without a secret it uses dev tokens, and says so below.
     ...(process.env.LOCKSTEP_JWT_SECRET ? {} : { auth: 'dev' as const }),
     ...(scaleOut ? { scaleOut } : {}),
-    ...(Object.keys(retention).length > 0 ? { eventLog: new MemoryEventLog(retention) } : {}),
+    ...(!scaleOut && Object.keys(retention).length > 0 ? { eventLog: new MemoryEventLog(retention) } : {}),
     ...(stepMs > 0 ? { handler: pacedDemoAgent(stepMs) } : {}),
     ...positiveFlag('drainMs', 'drain-ms', values['drain-ms']),
     ...positiveFlag('closeGraceMs', 'close-grace-ms', values['close-grace-ms']),

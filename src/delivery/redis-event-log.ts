@@ -1,7 +1,8 @@
 /**
- * The shared `EventLog` on Redis: one Redis Stream per user (entry id `<seq>-1`, bounded by
- * MAXLEN), a counter per user for seqs, the epoch in one key every node reads, message ids
- * as keys with a TTL. Appends, reads and lease changes are Lua scripts (redis-scripts.ts),
+ * The shared `EventLog` on Redis: one Redis Stream per user (entry id `<seq>-1`, trimmed to
+ * `retainEvents` entries and `retainBytesPerUser` bytes), a counter per user for seqs, the epoch
+ * in one key every node reads, message ids per user (bounded in count and bytes, and across
+ * users in count) with a TTL. Appends, reads and lease changes are Lua scripts (redis-scripts.ts),
  * each atomic. Every method answers with a promise; while Redis is unreachable the client
  * queues commands in order and sends them when it returns.
  */
@@ -11,15 +12,31 @@ import type { EventLog, NewStreamEvent } from './event-log.js';
 import { RedisKeys } from './redis-keys.js';
 import { APPEND, READ_AFTER, RECORD_MESSAGE, RENEW_LEASES, SWEEP_EXPIRED } from './redis-scripts.js';
 import type { AgentEventName, StreamEvent } from '../protocol/frames.js';
+import { LockstepError } from '../protocol/errors.js';
 
 /** Options of `RedisEventLog`: retention and key prefix. */
 export interface RedisEventLogOptions {
   /** Key prefix, so several deployments can share one Redis. Default `lockstep:`. */
   prefix?: string;
-  /** Events kept per user (stream MAXLEN). Default 1000. */
+  /** Events kept per user (the stream is trimmed to this many entries). Default 1000. */
   retainEvents?: number;
   /** How long events and message ids are kept, in ms. Default 15 minutes. */
   retainMs?: number;
+  /**
+   * Bytes of events kept per user: the UTF-8 length of each event's JSON as stored in the
+   * stream. Default 8 MiB (as `MemoryEventLog`). The oldest events go first, in the same atomic
+   * step as the append; an event larger than this alone is still appended and kept alone.
+   */
+  retainBytesPerUser?: number;
+  /** Message ids remembered per user for exactly-once. Default: retainEvents. */
+  retainMessageIds?: number;
+  /** Bytes of message ids remembered per user (message id + run id per entry). Default 256 KiB. */
+  retainMessageBytesPerUser?: number;
+  /**
+   * Message ids remembered across all users. Default 100 000. Over it, the oldest ids of any
+   * user are forgotten first (a resend of a forgotten id is a new message).
+   */
+  retainMessageIdsTotal?: number;
   /** How long a run's lease lasts without renewal, in ms. Default 10000. */
   leaseMs?: number;
   /** Wall clock for age-based retention of reads. Default Date.now. */
@@ -31,11 +48,20 @@ type Entry = [id: string, fields: string[]];
 interface ScriptCommands {
   lockstepAppend(...args: Array<string | number>): Promise<[number, string]>;
   lockstepReadAfter(seqKey: string, streamKey: string, epochKey: string, fromSeq: number, epochCandidate: string): Promise<[number, Entry[], string]>;
-  lockstepRecordMessage(key: string, runId: string, retainMs: number): Promise<string | null>;
+  lockstepRecordMessage(...args: Array<string | number>): Promise<string | null>;
   lockstepRenewLeases(leasesKey: string, leaseMs: number, ...members: string[]): Promise<string[]>;
-  lockstepSweepExpired(leasesKey: string, prefix: string, maxlen: number, retainMs: number): Promise<number>;
+  lockstepSweepExpired(leasesKey: string, prefix: string, maxlen: number, retainMs: number, maxBytes: number): Promise<number>;
 }
 
+const MiB = 1024 * 1024;
+
+function positiveInteger(name: string, value: number | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (!Number.isSafeInteger(value) || value <= 0) {
+    throw new LockstepError('LOCKSTEP_ERR_INVALID_OPTION', `RedisEventLog option ${name} must be a positive integer, got ${String(value)}`);
+  }
+  return value;
+}
 const ENDS_RUN: ReadonlySet<AgentEventName> = new Set(['agent_completed', 'agent_error']);
 
 /** A run started on this node and not ended yet: its lease is renewed from here. */
@@ -48,6 +74,10 @@ export class RedisEventLog implements EventLog {
   readonly retainEvents: number;
   readonly retainMs: number;
   readonly leaseMs: number;
+  readonly retainBytesPerUser: number;
+  readonly retainMessageIds: number;
+  readonly retainMessageBytesPerUser: number;
+  readonly retainMessageIdsTotal: number;
   readonly #redis: Redis & ScriptCommands;
   readonly #now: () => number;
   readonly #ownRuns = new Map<string, OwnRun>();
@@ -58,10 +88,14 @@ export class RedisEventLog implements EventLog {
     this.retainEvents = options.retainEvents ?? 1000;
     this.retainMs = options.retainMs ?? 15 * 60_000;
     this.leaseMs = options.leaseMs ?? 10_000;
+    this.retainBytesPerUser = positiveInteger('retainBytesPerUser', options.retainBytesPerUser, 8 * MiB);
+    this.retainMessageIds = positiveInteger('retainMessageIds', options.retainMessageIds, this.retainEvents);
+    this.retainMessageBytesPerUser = positiveInteger('retainMessageBytesPerUser', options.retainMessageBytesPerUser, 256 * 1024);
+    this.retainMessageIdsTotal = positiveInteger('retainMessageIdsTotal', options.retainMessageIdsTotal, 100_000);
     this.#now = options.now ?? Date.now;
-    redis.defineCommand('lockstepAppend', { lua: APPEND, numberOfKeys: 5 });
+    redis.defineCommand('lockstepAppend', { lua: APPEND, numberOfKeys: 6 });
     redis.defineCommand('lockstepReadAfter', { lua: READ_AFTER, numberOfKeys: 3 });
-    redis.defineCommand('lockstepRecordMessage', { lua: RECORD_MESSAGE, numberOfKeys: 1 });
+    redis.defineCommand('lockstepRecordMessage', { lua: RECORD_MESSAGE, numberOfKeys: 4 });
     redis.defineCommand('lockstepRenewLeases', { lua: RENEW_LEASES, numberOfKeys: 1 });
     redis.defineCommand('lockstepSweepExpired', { lua: SWEEP_EXPIRED, numberOfKeys: 1 });
     this.#redis = redis as Redis & ScriptCommands;
@@ -94,8 +128,9 @@ export class RedisEventLog implements EventLog {
     if (kind === 'end') this.#ownRuns.delete(event.runId);
     const [seq, epoch] = await this.#redis.lockstepAppend(
       this.keys.seq(userId), this.keys.stream(userId), this.keys.leases, this.keys.run(event.runId), this.keys.epoch,
+      this.keys.streamBytes(userId),
       this.retainEvents, JSON.stringify(event), this.keys.channel(userId), run.member, kind,
-      this.leaseMs, appendId, this.retainMs, randomUUID(),
+      this.leaseMs, appendId, this.retainMs, randomUUID(), this.retainBytesPerUser,
     );
     // Before the hub sees the event: it compares this epoch with each connection's.
     this.#epoch = epoch;
@@ -113,7 +148,7 @@ export class RedisEventLog implements EventLog {
     this.#epoch = epoch;
     if (afterSeq > lastSeq) return undefined;
     const events = entries.map(parseEntry);
-    // MAXLEN or the key's TTL dropped some: the list would not be complete.
+    // Trimming (count or bytes) or the key's TTL dropped some: the list would not be complete.
     if (events.length !== lastSeq - afterSeq || (events[0] !== undefined && events[0].seq !== afterSeq + 1)) return undefined;
     const oldest = events[0];
     if (oldest !== undefined && oldest.ts < this.#now() - this.retainMs) return undefined;
@@ -121,7 +156,12 @@ export class RedisEventLog implements EventLog {
   }
 
   async recordMessage(userId: string, messageId: string, runId: string): Promise<string | undefined> {
-    const original = await this.#redis.lockstepRecordMessage(this.keys.message(userId, messageId), runId, this.retainMs);
+    const { keys } = this;
+    const original = await this.#redis.lockstepRecordMessage(
+      keys.messageRuns(userId), keys.messageOrder(userId), keys.messageBytes(userId), keys.messageIndex,
+      messageId, runId, this.retainMs, this.retainMessageIds, this.retainMessageBytesPerUser, this.retainMessageIdsTotal,
+      keys.prefix, userId,
+    );
     // Our own SET, resent after a reconnect, must not look like a duplicate of itself.
     return original === null || original === runId ? undefined : original;
   }
@@ -136,7 +176,7 @@ export class RedisEventLog implements EventLog {
 
   /** Ends every run whose lease expired with `agent_error { reason: 'node_lost' }`. */
   sweepExpiredLeases(): Promise<number> {
-    return this.#redis.lockstepSweepExpired(this.keys.leases, this.keys.prefix, this.retainEvents, this.retainMs);
+    return this.#redis.lockstepSweepExpired(this.keys.leases, this.keys.prefix, this.retainEvents, this.retainMs, this.retainBytesPerUser);
   }
 
   /** Runs started on this node and not ended (for metrics and tests). */

@@ -12,5 +12,12 @@ export class RedisKeys {
     return channel.startsWith(head) ? channel.slice(head.length) : undefined;
   }
   run(runId: string): string { return `${this.prefix}run:${runId}`; }
-  message(userId: string, messageId: string): string { return `${this.prefix}msg:${userId}:${messageId.length}:${messageId}`; }
+  /** Bytes of the user's retained stream entries (their JSON), kept next to the stream with the same TTL. */
+  streamBytes(userId: string): string { return `${this.prefix}stream-bytes:${userId}`; }
+  /** The user's remembered message ids: hash id → run id, sorted set id → accepted at (ms), and their bytes. */
+  messageRuns(userId: string): string { return `${this.prefix}msg-runs:${userId}`; }
+  messageOrder(userId: string): string { return `${this.prefix}msg-order:${userId}`; }
+  messageBytes(userId: string): string { return `${this.prefix}msg-bytes:${userId}`; }
+  /** Every user's remembered message ids, oldest first (members `<userId>\n<messageId>`): the total bound. */
+  get messageIndex(): string { return `${this.prefix}msg-index`; }
 }

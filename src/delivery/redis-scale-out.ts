@@ -38,7 +38,11 @@ export interface RedisScaleOut extends ScaleOut {
 
 /** Connects (resolves once Redis answered and the shared epoch is known). */
 export async function createRedisScaleOut(url: string, options: RedisScaleOutOptions = {}): Promise<RedisScaleOut> {
-  for (const name of ['retainEvents', 'retainMs', 'leaseMs', 'availabilityTimeoutMs'] as const) {
+  const bounds = [
+    'retainEvents', 'retainMs', 'leaseMs', 'availabilityTimeoutMs',
+    'retainBytesPerUser', 'retainMessageIds', 'retainMessageBytesPerUser', 'retainMessageIdsTotal',
+  ] as const;
+  for (const name of bounds) {
     const value = options[name];
     if (value !== undefined && (!Number.isInteger(value) || value <= 0)) {
       throw new LockstepError('LOCKSTEP_ERR_INVALID_OPTION', `${name} must be a positive integer, got ${String(value)}`);

@@ -17,13 +17,50 @@ const EPOCH = (key: string, candidate: string) => `redis.call('SET', ${key}, ${c
 local epoch = redis.call('GET', ${key})`;
 
 /**
- * KEYS: seq, stream, leases, run's applied-appends hash, epoch.
+ * Appends one entry to a user's stream and trims the stream's oldest entries while it holds
+ * more than `maxlen` entries or more than `maxBytes` bytes of event JSON (its UTF-8 length as
+ * stored); the entry just appended always stays, however large. The byte total lives in its own
+ * key beside the stream, with the same TTL, so both vanish together; a total that is missing
+ * while the stream exists (written before byte retention existed) is recounted once from the
+ * entries. Trimming is XTRIM MINID on the seq ids: exact, and a read past a trimmed seq sees
+ * the hole (readAfter then answers "gap", exactly as for the count bound).
+ */
+const APPEND_TRIMMED = `local function entryBytes(entry) return string.len(entry[2][2] or '') end
+local function appendTrimmed(stream, bytesKey, seq, json, maxlen, maxBytes, ttl)
+  local bytes = 0
+  if redis.call('EXISTS', stream) == 1 then
+    local counted = redis.call('GET', bytesKey)
+    if counted then
+      bytes = tonumber(counted)
+    else
+      for _, entry in ipairs(redis.call('XRANGE', stream, '-', '+')) do bytes = bytes + entryBytes(entry) end
+    end
+  end
+  redis.call('XADD', stream, seq .. '-1', 'e', json)
+  bytes = bytes + string.len(json)
+  local len = redis.call('XLEN', stream)
+  local cut = nil
+  while len > 1 and (len > maxlen or bytes > maxBytes) do
+    local oldest = redis.call('XRANGE', stream, cut and ('(' .. cut) or '-', '+', 'COUNT', 1)[1]
+    bytes = bytes - entryBytes(oldest)
+    len = len - 1
+    cut = oldest[1]
+  end
+  -- Ids are "<seq>-1": MINID "<seq>-2" drops every entry up to and including the cut one.
+  if cut then redis.call('XTRIM', stream, 'MINID', string.match(cut, '^%d+') .. '-2') end
+  redis.call('PEXPIRE', stream, ttl)
+  redis.call('SET', bytesKey, bytes, 'PX', ttl)
+end`;
+
+/**
+ * KEYS: seq, stream, leases, run's applied-appends hash, epoch, stream bytes.
  * ARGV: maxlen, event json (no seq), channel, lease member, kind (start|step|end),
- *       leaseMs, append id, retainMs, epoch candidate.
+ *       leaseMs, append id, retainMs, epoch candidate, max stream bytes.
  * Returns { seq, epoch }; the notification is "<seq> <epoch> <json>". Idempotent per append id (a command resent after a reconnect is not
  * appended twice). Fenced: a run whose lease is gone (ended as node_lost) cannot append.
  */
 export const APPEND = `
+${APPEND_TRIMMED}
 ${EPOCH('KEYS[5]', 'ARGV[9]')}
 local applied = redis.call('HGET', KEYS[4], ARGV[7])
 if applied then return { tonumber(applied), epoch } end
@@ -33,8 +70,7 @@ if kind ~= 'start' and not redis.call('ZSCORE', KEYS[3], ARGV[4]) then
 end
 ${NOW_MS}
 local seq = redis.call('INCR', KEYS[1])
-redis.call('XADD', KEYS[2], 'MAXLEN', ARGV[1], seq .. '-1', 'e', ARGV[2])
-redis.call('PEXPIRE', KEYS[2], ARGV[8])
+appendTrimmed(KEYS[2], KEYS[6], seq, ARGV[2], tonumber(ARGV[1]), tonumber(ARGV[10]), ARGV[8])
 redis.call('HSET', KEYS[4], ARGV[7], seq)
 redis.call('PEXPIRE', KEYS[4], ARGV[8])
 if kind == 'start' then
@@ -56,12 +92,61 @@ if tonumber(ARGV[1]) > last + 1 then return { last, {}, epoch } end
 return { last, redis.call('XRANGE', KEYS[2], ARGV[1], '+'), epoch }`;
 
 /**
- * KEYS: message key. ARGV: run id, retainMs.
+ * KEYS: the user's message runs (hash id → run id), order (sorted set id → accepted at, ms),
+ * bytes (string), and every user's index (sorted set "<userId>\\n<id>" → accepted at).
+ * ARGV: message id, run id, retainMs, max ids per user, max bytes per user, max ids in total,
+ * key prefix, user id.
  * Returns nil when the message id is new (recorded now), else the run id it started.
+ *
+ * An id's bytes are its length plus its run id's. Before the lookup, the user's ids older than
+ * retainMs are forgotten; before recording a new one, the user's oldest ids until one more fits
+ * both per-user bounds, then the oldest ids of any user while the index holds more than the
+ * total. The per-user keys and the index expire retainMs after the last record.
  */
 export const RECORD_MESSAGE = `
-if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return false end
-return redis.call('GET', KEYS[1])`;
+${NOW_MS}
+local prefix, userId = ARGV[7], ARGV[8]
+local ttl = ARGV[3]
+local function forget(user, id, runs, order, bytesKey)
+  local runId = redis.call('HGET', runs, id)
+  if runId then
+    redis.call('HDEL', runs, id)
+    redis.call('DECRBY', bytesKey, string.len(id) + string.len(runId))
+  end
+  redis.call('ZREM', order, id)
+  redis.call('ZREM', KEYS[4], user .. '\\n' .. id)
+end
+for _, id in ipairs(redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now - tonumber(ttl))) do
+  forget(userId, id, KEYS[1], KEYS[2], KEYS[3])
+end
+local seen = redis.call('HGET', KEYS[1], ARGV[1])
+if seen then return seen end
+local size = string.len(ARGV[1]) + string.len(ARGV[2])
+local count = redis.call('ZCARD', KEYS[2])
+local bytes = tonumber(redis.call('GET', KEYS[3]) or '0')
+while count > 0 and (count + 1 > tonumber(ARGV[4]) or bytes + size > tonumber(ARGV[5])) do
+  local oldest = redis.call('ZRANGE', KEYS[2], 0, 0)[1]
+  forget(userId, oldest, KEYS[1], KEYS[2], KEYS[3])
+  count = count - 1
+  bytes = tonumber(redis.call('GET', KEYS[3]) or '0')
+end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+redis.call('ZADD', KEYS[2], now, ARGV[1])
+redis.call('INCRBY', KEYS[3], size)
+redis.call('ZADD', KEYS[4], now, userId .. '\\n' .. ARGV[1])
+-- The index: entries past retainMs are dead everywhere (each user forgets them on its next record or by TTL).
+redis.call('ZREMRANGEBYSCORE', KEYS[4], '-inf', now - tonumber(ttl))
+local newest = userId .. '\\n' .. ARGV[1]
+while redis.call('ZCARD', KEYS[4]) > tonumber(ARGV[6]) do
+  -- Oldest first; ids recorded in the same ms tie, and the one just recorded always stays.
+  local two = redis.call('ZRANGE', KEYS[4], 0, 1)
+  local member = two[1] == newest and two[2] or two[1]
+  local cut = string.find(member, '\\n', 1, true)
+  local user = string.sub(member, 1, cut - 1)
+  forget(user, string.sub(member, cut + 1), prefix .. 'msg-runs:' .. user, prefix .. 'msg-order:' .. user, prefix .. 'msg-bytes:' .. user)
+end
+for i = 1, 4 do redis.call('PEXPIRE', KEYS[i], ttl) end
+return false`;
 
 /**
  * KEYS: leases. ARGV: leaseMs, members…  Extends each lease still held; returns the members
@@ -80,12 +165,13 @@ end
 return lost`;
 
 /**
- * KEYS: leases. ARGV: key prefix, maxlen, retainMs.
+ * KEYS: leases. ARGV: key prefix, maxlen, retainMs, max stream bytes.
  * Claims up to 100 expired leases and, in the same step, appends the run's final
  * \`agent_error { reason: node_lost }\`: a run is ended exactly once, by exactly one node.
  * Lease members are "<runId>\\n<userId>". Returns the number of runs ended.
  */
 export const SWEEP_EXPIRED = `
+${APPEND_TRIMMED}
 ${NOW_MS}
 local epoch = redis.call('GET', ARGV[1] .. 'epoch') or ''
 local expired = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, 100)
@@ -97,9 +183,7 @@ for _, member in ipairs(expired) do
   local seq = redis.call('INCR', ARGV[1] .. 'seq:' .. userId)
   local json = cjson.encode({ runId = runId, event = 'agent_error', ts = now,
     data = { reason = 'node_lost', message = 'the node running this run stopped renewing its lease' } })
-  local stream = ARGV[1] .. 'stream:' .. userId
-  redis.call('XADD', stream, 'MAXLEN', ARGV[2], seq .. '-1', 'e', json)
-  redis.call('PEXPIRE', stream, ARGV[3])
+  appendTrimmed(ARGV[1] .. 'stream:' .. userId, ARGV[1] .. 'stream-bytes:' .. userId, seq, json, tonumber(ARGV[2]), tonumber(ARGV[4]), ARGV[3])
   redis.call('PUBLISH', ARGV[1] .. 'events:' .. userId, seq .. ' ' .. epoch .. ' ' .. json)
 end
 return #expired`;

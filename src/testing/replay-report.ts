@@ -31,6 +31,8 @@ export function describeEntry(entry: ConnectionTraceEntry): string {
       return entry.result.ok ? `verifyToken resolved (user ${entry.result.userId})` : `verifyToken rejected: ${entry.result.error}`;
     case 'backend':
       return entry.result.ok ? 'backend ready' : `backend not ready: ${entry.result.error}`;
+    case 'refresh':
+      return entry.result.ok ? `verifyRefresh resolved (user ${entry.result.userId})` : `verifyRefresh rejected: ${entry.result.error}`;
     case 'delay':
       return `delay ${entry.delay} fired (${entry.actor})`;
   }

@@ -1,7 +1,7 @@
 /**
  * `replayTrace(trace)`: re-runs a recorded connection (src/trace) against the pure machines,
- * deterministically and synchronously. The handshake's verifyToken and readiness actors settle
- * exactly when and how the trace says; a SimulatedClock is set to each entry's time, so the
+ * deterministically and synchronously. The handshake's verifyToken and readiness actors, and
+ * the verifyRefresh actor of each token refresh, settle exactly when and how the trace says; a SimulatedClock is set to each entry's time, so the
  * named delays fire where they fired; effects are observed, never performed. The result lists
  * every transition with its effects, and the divergences from the recording: entries that did
  * not happen the same way (e.g. a delay that fired early), effects that differ, another end.
@@ -10,7 +10,7 @@ import { createActor, fromPromise, SimulatedClock, type AnyActorRef, type Inspec
 import { connectionMachine } from '../../machines/connection.js';
 import { handshakeMachine, type VerifiedIdentity } from '../../machines/handshake.js';
 import { classify, type Observed } from '../trace/classify.js';
-import { parseTrace, type ConnectionTrace, type TraceEffect, type ConnectionTraceEntry, type TraceFinal } from '../trace/format.js';
+import { parseTrace, type ConnectionTrace, type TraceEffect, type ConnectionTraceEntry, type TraceFinal, type VerifyResult } from '../trace/format.js';
 
 /** One replayed transition: the state before, the entry, the state after, and the effects it produced. */
 export interface ReplayStep {
@@ -70,12 +70,22 @@ function entryKey(entry: ConnectionTraceEntry | Exclude<Observed, { kind: 'effec
     case 'delay':
       return `delay ${entry.actor} ${entry.event}`;
     case 'verify':
-    case 'backend': {
+    case 'backend':
+    case 'refresh': {
       if ('result' in entry) return `${entry.kind} ${entry.result.ok ? `ok ${'userId' in entry.result ? entry.result.userId : ''}` : 'failed'}`;
-      const userId = entry.kind === 'verify' && entry.outcome === 'resolve' ? ((entry.data as Partial<VerifiedIdentity> | undefined)?.userId ?? null) : '';
+      const userId = entry.kind !== 'backend' && entry.outcome === 'resolve' ? ((entry.data as Partial<VerifiedIdentity> | undefined)?.userId ?? null) : '';
       return `${entry.kind} ${entry.outcome === 'resolve' ? `ok ${userId}` : 'failed'}`;
     }
   }
+}
+
+/** The identity a recorded verifyToken / verifyRefresh resolved with (version 1 traces: the user id only). */
+function identityOf(result: VerifyResult & { ok: true }): VerifiedIdentity {
+  return {
+    userId: result.userId ?? (undefined as unknown as string),
+    ...(result.expiresAt === undefined ? {} : { expiresAt: result.expiresAt }),
+    ...(result.verifiedAt === undefined ? {} : { verifiedAt: result.verifiedAt }),
+  };
 }
 
 const json = (value: unknown): string => JSON.stringify(value) ?? 'undefined';
@@ -105,13 +115,14 @@ export function replayTrace(input: unknown, options: ReplayOptions = {}): Replay
   const clock = new SimulatedClock();
   // The promise actors the handshake invokes never settle by themselves: the replay settles
   // them by sending the promise actor the event a settled promise would have sent.
-  const waiting: Partial<Record<'verify' | 'backend', AnyActorRef>> = {};
-  const scripted = (kind: 'verify' | 'backend') => ({ self }: { self: AnyActorRef }) => {
+  const waiting: Partial<Record<'verify' | 'backend' | 'refresh', AnyActorRef>> = {};
+  const scripted = (kind: 'verify' | 'backend' | 'refresh') => ({ self }: { self: AnyActorRef }) => {
     waiting[kind] = self;
     return new Promise<never>(() => {});
   };
   const machine = (options.machine ?? connectionMachine).provide({
     actors: {
+      verifyRefresh: fromPromise<VerifiedIdentity, { token: string }>(scripted('refresh')),
       handshake: handshakeMachine.provide({
         actors: {
           verifyToken: fromPromise<VerifiedIdentity, { token: string }>(scripted('verify')),
@@ -148,12 +159,12 @@ export function replayTrace(input: unknown, options: ReplayOptions = {}): Replay
     const effectsBefore = effects.length;
     clock.set(Math.max(clock.now(), entry.at));
     if (entry.kind === 'event') actor.send(entry.event);
-    if (entry.kind === 'verify' || entry.kind === 'backend') {
+    if (entry.kind === 'verify' || entry.kind === 'backend' || entry.kind === 'refresh') {
       const promise = waiting[entry.kind];
       // Not waiting (already settled or stopped): a real promise would have been ignored too.
       if (promise !== undefined && (promise.getSnapshot() as { status: string }).status === 'active') {
         const settle: Settle = entry.result.ok
-          ? { type: 'xstate.promise.resolve', data: entry.kind === 'verify' && 'userId' in entry.result ? { userId: entry.result.userId ?? undefined } : undefined }
+          ? { type: 'xstate.promise.resolve', data: entry.kind === 'backend' ? undefined : identityOf(entry.result as VerifyResult & { ok: true }) }
           : { type: 'xstate.promise.reject', data: new Error(entry.result.error) };
         promise.send(settle);
       }

@@ -1,7 +1,8 @@
 /**
  * Which of the actor system's inspection events a trace keeps. Only what the machines
  * cannot derive themselves: events sent to the connection from outside (socket, stream,
- * acks, shutdown), the outcomes of the two handshake promises, and fired delays. Everything
+ * acks, shutdown), the outcomes of the two handshake promises and of token refreshes
+ * (verifyRefresh), and fired delays. Everything
  * else (raised frames, `sendTo` the handshake, child done events) follows from those, so the
  * recorder and the replay classify with this same function and compare the results.
  */
@@ -26,10 +27,16 @@ export type Observed =
   | { kind: 'event'; event: ConnectionEvent }
   | { kind: 'verify'; outcome: 'resolve' | 'reject'; data: unknown }
   | { kind: 'backend'; outcome: 'resolve' | 'reject'; data: unknown }
+  | { kind: 'refresh'; outcome: 'resolve' | 'reject'; data: unknown }
   | { kind: 'delay'; actor: 'connection' | 'handshake'; delay: string; event: string }
   | { kind: 'effect'; effect: TraceEffect };
 
-const PROMISE_SOURCES: Record<string, 'verify' | 'backend'> = { verifyToken: 'verify', checkBackend: 'backend' };
+const PROMISE_SOURCES: Record<string, 'verify' | 'backend' | 'refresh'> = {
+  verifyToken: 'verify',
+  checkBackend: 'backend',
+  // Invoked by the connection itself (ready.tokenRefresh), not by the handshake.
+  verifyRefresh: 'refresh',
+};
 const AFTER_PREFIX = 'xstate.after.';
 
 export function classify(inspection: InspectionEvent, root: AnyActorRef): Observed | undefined {
@@ -46,7 +53,7 @@ export function classify(inspection: InspectionEvent, root: AnyActorRef): Observ
     return { kind: 'delay', actor: actorRef === root ? 'connection' : 'handshake', delay, event: event.type };
   }
   if (event.type === 'xstate.promise.resolve' || event.type === 'xstate.promise.reject') {
-    // An invoked actor's `src` is the key it was provided under (handshake.ts: invoke.src).
+    // An invoked actor's `src` is the key it was provided under (invoke.src in the machines).
     const src = (actorRef as { src?: unknown }).src;
     const kind = typeof src === 'string' ? PROMISE_SOURCES[src] : undefined;
     if (kind === undefined) return undefined;

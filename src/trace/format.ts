@@ -2,7 +2,9 @@
  * The connection trace file: what a recorded connection received, in order, with the time
  * each entry happened (ms since the connection started, on one consistent virtual
  * timeline), and what it did (effects) and where it ended. `replayTrace` re-runs it against
- * the pure machines. Bump TRACE_VERSION when the shape changes.
+ * the pure machines. Bump TRACE_VERSION when the shape changes, and keep reading the older
+ * versions (READABLE_TRACE_VERSIONS): version 2 added `refresh` entries and the token expiry of
+ * `verify` results; a version 1 trace has neither and replays as before.
  */
 import { DEFAULT_CONNECTION_LIMITS, type ConnectionEvent, type ConnectionLimits } from '../../machines/connection.js';
 import type { CredentialSource } from '../protocol/credentials.js';
@@ -10,13 +12,21 @@ import type { ResumeRequest } from '../protocol/frames.js';
 import { LockstepError } from '../protocol/errors.js';
 
 export const TRACE_FORMAT = 'lockstep.trace';
-export const TRACE_VERSION = 1;
+export const TRACE_VERSION = 2;
+/** Every version `parseTrace` reads (a trace of an older lockstep still replays). */
+export const READABLE_TRACE_VERSIONS: readonly number[] = [1, 2];
 /** What a token is replaced with, everywhere a trace would otherwise hold one. */
 export const REDACTED = '[redacted]';
 
 /** A verifyToken or readiness promise outcome: only what the handshake uses of it. */
-/** `userId: null`: the verifier resolved without a string user id (the handshake then rejects). */
-export type VerifyResult = { ok: true; userId: string | null } | { ok: false; error: string };
+/**
+ * `userId: null`: the verifier resolved without a string user id (the handshake then rejects).
+ * `expiresAt`/`verifiedAt` (ms epoch, version 2): the token's expiry and when it was checked,
+ * present when the identity had them (the connection's expiry delay follows from them).
+ */
+export type VerifyResult =
+  | { ok: true; userId: string | null; expiresAt?: number; verifiedAt?: number }
+  | { ok: false; error: string };
 /** How the backend readiness check ended in a recorded connection. */
 export type BackendResult = { ok: true } | { ok: false; error: string };
 
@@ -28,6 +38,12 @@ export type ConnectionTraceEntry =
   | { at: number; kind: 'verify'; result: VerifyResult }
   /** The backend readiness actor settled. */
   | { at: number; kind: 'backend'; result: BackendResult }
+  /**
+   * The verifyRefresh actor of a token refresh (an `auth` frame after ready) settled (version 2):
+   * the identity it resolved with (accepted, or refused by the machine: another subject, out of
+   * bounds, already expired) or its error.
+   */
+  | { at: number; kind: 'refresh'; result: VerifyResult }
   /** A named delay fired (`actor` is the machine that owns it). */
   | { at: number; kind: 'delay'; actor: 'connection' | 'handshake'; delay: string; event: string };
 
@@ -52,7 +68,7 @@ export interface TraceFinal {
  */
 export type TruncationCause = 'maxEntries' | 'maxBytes' | 'maxTotalBytes' | 'tokens' | 'unrecordable';
 
-/** A recorded connection (format `lockstep.trace`, version 1): input, entries in order, and how it ended. Tokens are redacted. */
+/** A recorded connection (format `lockstep.trace`, version 2; version 1 is read too): input, entries in order, and how it ended. Tokens are redacted. */
 export interface ConnectionTrace {
   format: typeof TRACE_FORMAT;
   version: number;
@@ -77,7 +93,7 @@ export interface ConnectionTrace {
   final: TraceFinal;
 }
 
-const ENTRY_KINDS = new Set(['event', 'verify', 'backend', 'delay']);
+const ENTRY_KINDS = new Set(['event', 'verify', 'backend', 'delay', 'refresh']);
 
 /** Limits added after trace version 1 was defined (issue 14's byte bounds). */
 const LIMITS_ADDED_LATER = new Set(['maxOutgoingBytes', 'maxEarlyBytes', 'maxEarlyBytesTotal', 'userMessageRate', 'userMessageBurst']);
@@ -94,8 +110,8 @@ function isRecord(value: unknown): value is Record<string, unknown> {
 export function parseTrace(value: unknown): ConnectionTrace {
   if (!isRecord(value)) invalid('expected a JSON object');
   if (value.format !== TRACE_FORMAT) invalid(`"format" must be "${TRACE_FORMAT}", got ${JSON.stringify(value.format)}`);
-  if (value.version !== TRACE_VERSION) {
-    invalid(`"version" ${JSON.stringify(value.version)} is not supported (this lockstep reads version ${TRACE_VERSION})`);
+  if (typeof value.version !== 'number' || !READABLE_TRACE_VERSIONS.includes(value.version)) {
+    invalid(`"version" ${JSON.stringify(value.version)} is not supported (this lockstep reads versions ${READABLE_TRACE_VERSIONS.join(', ')})`);
   }
   if (typeof value.connectionId !== 'string') invalid('"connectionId" must be a string');
   const input = value.input;
@@ -123,7 +139,8 @@ export function parseTrace(value: unknown): ConnectionTrace {
     if (entry.kind === 'event' && (!isRecord(entry.event) || typeof entry.event.type !== 'string')) {
       invalid(`entries[${index}].event must be an object with a string "type"`);
     }
-    if ((entry.kind === 'verify' || entry.kind === 'backend') && (!isRecord(entry.result) || typeof entry.result.ok !== 'boolean')) {
+    if (entry.kind === 'refresh' && value.version === 1) invalid(`entries[${index}]: "refresh" entries need trace version 2`);
+    if ((entry.kind === 'verify' || entry.kind === 'backend' || entry.kind === 'refresh') && (!isRecord(entry.result) || typeof entry.result.ok !== 'boolean')) {
       invalid(`entries[${index}].result must be an object with a boolean "ok"`);
     }
     if (entry.kind === 'delay' && typeof entry.event !== 'string') invalid(`entries[${index}].event must be a string`);

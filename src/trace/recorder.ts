@@ -27,6 +27,7 @@ import {
   type ConnectionTraceEntry,
   type TraceFinal,
   type TruncationCause,
+  type VerifyResult,
 } from './format.js';
 import { redactFrame, redactText } from './redact.js';
 import type { TraceBudget } from './budget.js';
@@ -84,9 +85,17 @@ class StopRecording {
   constructor(readonly cause: TruncationCause) {}
 }
 
-function userIdOf(identity: unknown): string | null {
-  const userId = (identity as { userId?: unknown } | undefined)?.userId;
-  return typeof userId === 'string' ? userId : null;
+/** What a replay needs of a resolved identity: the user id and, when present, the expiry facts. */
+function identityResult(identity: unknown): VerifyResult {
+  const { userId, expiresAt, verifiedAt } = (identity ?? {}) as { userId?: unknown; expiresAt?: unknown; verifiedAt?: unknown };
+  return {
+    ok: true,
+    userId: typeof userId === 'string' ? userId : null,
+    // Numbers only (JSON keeps them; NaN/Infinity would become null and replay differently, so
+    // those stay absent and the trace is compared as the machine saw it: no expiry fact).
+    ...(typeof expiresAt === 'number' && Number.isFinite(expiresAt) ? { expiresAt } : {}),
+    ...(typeof verifiedAt === 'number' && Number.isFinite(verifiedAt) ? { verifiedAt } : {}),
+  };
 }
 
 function messageOf(error: unknown): string {
@@ -228,11 +237,12 @@ export function recordConnection(options: RecordingOptions): ConnectionRecording
         push({ at: currentAt(), ...observed });
         return;
       case 'verify':
+      case 'refresh':
         push({
           at: currentAt(),
-          kind: 'verify',
+          kind: observed.kind,
           result: observed.outcome === 'resolve'
-            ? { ok: true, userId: userIdOf(observed.data) }
+            ? identityResult(observed.data)
             : { ok: false, error: redactText(messageOf(observed.data), tokens) },
         });
         return;

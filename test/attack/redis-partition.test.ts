@@ -3,7 +3,8 @@
  * - frozen (SIGSTOP: the socket stays connected, nothing answers): new handshakes close 1013
  *   within the availability bound instead of sitting in `joining`, and the node recovers after
  *   SIGCONT (the live tab's message sent during the freeze runs, a bystander loses nothing);
- * - restarted empty: see test/integration/redis/redis-empty-restart.test.ts (1001, reason epoch).
+ * - restarted empty: see test/integration/redis/redis-empty-restart.test.ts (1001, reason epoch)
+ *   and test/attack/redis-empty-restart.test.ts (the same with a bystander that loses nothing).
  */
 import { afterAll, expect, it } from 'vitest';
 import { TestClient } from '../integration/client.js';

@@ -5,10 +5,9 @@
  * in-memory log keeps at most retainBytesPerUser (8 MiB default) per user, so the server's RSS
  * stays bounded, a resume from seq 0 afterwards is told `gap`, and a bystander loses nothing.
  */
-import { once } from 'node:events';
 import { afterEach, beforeEach, expect, it } from 'vitest';
-import WebSocket from 'ws';
-import { bystanderRoundTrips, ServeProcess, within } from './attack-harness.js';
+import { bystanderRoundTrips, ServeProcess } from './attack-harness.js';
+import { resumeReady as resumeAt, sendLargeMessages as sendTo, type Sender } from './large-messages.js';
 
 const MiB = 1024 * 1024;
 /** Just under maxPayload (1 MiB) once framed as a message. */
@@ -31,67 +30,20 @@ afterEach(async () => {
   await serve.kill();
 });
 
-interface Sender { lastSeq: number; epoch: string; peakRss: number }
-
-/**
- * A reading client that keeps only counters (not the frames: they are hundreds of MiB): sends
- * each message after the previous run completed, so it stays far under the rate limits.
- */
-async function sendLargeMessages(user: string, text: string, sender: Sender, count = MESSAGES_PER_USER): Promise<void> {
-  const ws = new WebSocket(serve.wsUrl, ['lockstep.v1', `lockstep.bearer.${user}`], { maxPayload: 16 * MiB });
-  let waiter: { what: (frame: Record<string, unknown>) => boolean; resolve: () => void } | undefined;
-  ws.on('message', (data: Buffer) => {
-    const frame = JSON.parse(data.toString()) as Record<string, unknown>;
-    if (frame.type === 'ready') sender.epoch = frame.epoch as string;
-    if (frame.type === 'event') sender.lastSeq = frame.seq as number;
-    if (frame.type === 'error') throw new Error(`${user} got ${data.toString().slice(0, 200)}`);
-    if (waiter?.what(frame)) waiter.resolve();
-  });
-  const until = (what: (frame: Record<string, unknown>) => boolean, label: string) =>
-    within(new Promise<void>((resolve) => { waiter = { what, resolve }; }), 20_000, label);
-  const ready = until((f) => f.type === 'ready', `${user} ready`);
-  await within(once(ws, 'open'), 10_000, `${user} upgrade`);
-  await ready;
-  for (let i = 1; i <= count; i += 1) {
-    const completed = until((f) => f.type === 'event' && f.event === 'agent_completed', `${user} run of message ${i}`);
-    ws.send(JSON.stringify({ type: 'message', id: `${user}-${i}`, text }));
-    await completed;
-    sender.peakRss = Math.max(sender.peakRss, serve.rssBytes());
-  }
-  ws.close();
-  await within(once(ws, 'close'), 5_000, `${user} close`);
-}
-
-/** The `ready` frame of a connection that resumes `user` from `lastSeq`. */
-async function resumeReady(user: string, epoch: string, lastSeq: number): Promise<Record<string, unknown>> {
-  const url = `${serve.wsUrl}?epoch=${epoch}&lastSeq=${lastSeq}`;
-  const ws = new WebSocket(url, ['lockstep.v1', `lockstep.bearer.${user}`], { maxPayload: 64 * MiB });
-  const ready = within(
-    new Promise<Record<string, unknown>>((resolve) => {
-      ws.on('message', (data: Buffer) => {
-        const frame = JSON.parse(data.toString()) as Record<string, unknown>;
-        if (frame.type === 'ready') resolve(frame);
-      });
-    }),
-    10_000,
-    `${user} resume ready`,
-  );
-  const frame = await ready;
-  ws.close();
-  await within(once(ws, 'close'), 5_000, `${user} resume close`);
-  return frame;
-}
+const sendLargeMessages = (user: string, text: string, sender: Sender, count = MESSAGES_PER_USER) =>
+  sendTo(serve.wsUrl, user, text, sender, count, () => serve.rssBytes());
+const resumeReady = (user: string, epoch: string, lastSeq: number) => resumeAt(serve.wsUrl, user, epoch, lastSeq);
 
 it('2 users × 100 messages of ~1 MiB: RSS stays bounded, resume from seq 0 is a gap, a bystander loses nothing', async () => {
   const before = serve.rssBytes();
   const text = 'x'.repeat(TEXT_CHARS);
-  const senders: Sender[] = [{ lastSeq: 0, epoch: '', peakRss: 0 }, { lastSeq: 0, epoch: '', peakRss: 0 }];
+  const senders: Sender[] = [{ lastSeq: 0, epoch: '', peak: 0 }, { lastSeq: 0, epoch: '', peak: 0 }];
   await Promise.all([
     sendLargeMessages('big-a', text, senders[0]!),
     sendLargeMessages('big-b', text, senders[1]!),
     bystanderRoundTrips(serve.wsUrl, 20),
   ]);
-  const growth = Math.max(...senders.map((s) => s.peakRss), serve.rssBytes()) - before;
+  const growth = Math.max(...senders.map((s) => s.peak), serve.rssBytes()) - before;
   expect(growth, `RSS grew by ${(growth / MiB).toFixed(0)} MiB`).toBeLessThan(RSS_GROWTH_BOUND);
   expect(senders[0]!.lastSeq).toBe(MESSAGES_PER_USER * 5);
   const resumed = await resumeReady('big-a', senders[0]!.epoch, 0);
@@ -107,7 +59,7 @@ it('--retain-bytes-per-user sets the per-user byte bound; a bound that is not a 
   await serve.kill();
   await expect(ServeProcess.start(['--retain-bytes-per-user', '0'])).rejects.toThrow(/exited/);
   serve = await ServeProcess.start(['--retain-bytes-per-user', '20000', '--retain-bytes-total', '1000000']);
-  const sender: Sender = { lastSeq: 0, epoch: '', peakRss: 0 };
+  const sender: Sender = { lastSeq: 0, epoch: '', peak: 0 };
   await sendLargeMessages('small', 'y'.repeat(5_000), sender, 3); // ~15 KB per run: only the last run fits
   expect(await resumeReady('small', sender.epoch, 0)).toMatchObject({ resumed: false, reason: 'gap', lastSeq: 15 });
   expect(await resumeReady('small', sender.epoch, 10)).toMatchObject({ resumed: true, lastSeq: 15 });

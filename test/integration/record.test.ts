@@ -174,6 +174,49 @@ describe('record and replay', () => {
     expect(sentFrames(accepted)).toEqual(good.frames);
   });
 
+  it('token refreshes (accepted, rejected, another subject) are recorded and replay to the same frames', async () => {
+    // The handshake token and the accepted refresh expire (in an hour: no expiry fires here),
+    // so the replay must also reproduce the expiresAt of ready and auth_ok from the trace.
+    const refreshing = async (token: string) => {
+      if (token === TOKEN) return { userId: USER, expiresAt: Date.now() + 3_600_000 };
+      if (token === `${TOKEN}.later`) return { userId: USER, expiresAt: Date.now() + 7_200_000 };
+      if (token === `${TOKEN}.bob`) return { userId: 'bob' };
+      throw new Error(`unknown token ${token}`);
+    };
+    const rec = await recordingServer({ verifyToken: refreshing });
+    servers.push(rec);
+    const client = new TestClient(rec.h.url, { protocols: ['lockstep.v1', `lockstep.bearer.${TOKEN}`] });
+    await client.untilType('ready');
+    const answers = () => client.frames.filter((f) => f.type === 'auth_ok' || f.type === 'error');
+    const refresh = async (token: string, answered: number) => {
+      client.send({ type: 'auth', token });
+      await client.until(() => answers().length === answered, `the answer to refresh #${answered}`);
+    };
+    await refresh(`${TOKEN}.later`, 1);
+    await refresh('not-a-token-at-all', 2);
+    await refresh(`${TOKEN}.bob`, 3);
+    client.send({ type: 'message', id: 'after-refreshes', text: 'still alice' });
+    await client.until(() => eventsOf(client.frames).length === RUN_EVENTS.length, 'the run after the refreshes');
+    await client.close();
+    expect(answers()).toMatchObject([
+      { type: 'auth_ok', userId: USER },
+      { type: 'error', code: 'LOCKSTEP_E_INVALID_TOKEN' },
+      { type: 'error', code: 'LOCKSTEP_E_SUBJECT_MISMATCH' },
+    ]);
+
+    const trace = await rec.next();
+    expect(trace.entries.filter((e) => e.kind === 'refresh').map((e) => e.kind === 'refresh' && e.result)).toMatchObject([
+      { ok: true, userId: USER, expiresAt: expect.any(Number), verifiedAt: expect.any(Number) },
+      { ok: false },
+      { ok: true, userId: 'bob' },
+    ]);
+    const result = replayFile(trace);
+    expect(result.divergences).toEqual([]);
+    expect(sentFrames(result)).toEqual(client.frames);
+    expect(JSON.stringify(trace)).not.toContain(TOKEN);
+    expect(JSON.stringify(trace)).not.toContain('not-a-token-at-all');
+  });
+
   it('real timers firing between socket and stream events (1 ms rate refills) replay in the recorded order', async () => {
     // messageRate 1000/s: the token bucket refills every 1 ms, so real delays fire (late, as
     // real timers do) in between frames, acks and run events of several concurrent connections.

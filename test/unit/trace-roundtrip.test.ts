@@ -1,7 +1,8 @@
 /**
  * The recorder and the replay agree on every interleaving: fast-check drives a connection
  * actor with the recorder attached through random sequences of client frames, pongs, stream
- * events, drains, verifier and readiness outcomes, shutdown, closes and time — with timers that
+ * events, drains, verifier, readiness and token-refresh outcomes (accepted, another subject,
+ * out of bounds, rejected; tokens with and without expiry), shutdown, closes and time — with timers that
  * fire *late* (as real timers do: due, but not yet run while other events arrive) — and the
  * replay of each recorded trace must match it exactly: same entries, same effects, same end.
  */
@@ -62,14 +63,27 @@ const LIMITS: ConnectionLimits = {
 type Command =
   | { kind: 'frame'; data: string | null }
   | { kind: 'verify' | 'backend'; ok: boolean }
+  | { kind: 'verify'; ok: true; expiresInMs: number }
+  | { kind: 'refresh'; outcome: RefreshOutcome }
+  /** An auth frame after ready and, once the frame was handled, its verifier's answer. */
+  | { kind: 'authRefresh'; outcome: RefreshOutcome }
   | { kind: 'advance'; ms: number }
   | { kind: 'fireDue' }
   | { kind: 'pong' | 'drain' | 'shutdown' | 'error' }
   | { kind: 'streamEvent'; bufferedBytes: number }
   | { kind: 'close'; code: number };
 
+/** How a token refresh's verifier answers: the same user (optionally expiring), another, an invalid subject, an error. */
+type RefreshOutcome = 'same' | 'sameExpiring' | 'expired' | 'otherSubject' | 'invalidSubject' | 'reject';
+
+/** A verified identity as the server hands it over: expiry facts from the verifier and the server's clock. */
+const VERIFIED_AT = 1_700_000_000_000;
+const identity = (userId: string, expiresInMs?: number): VerifiedIdentity =>
+  expiresInMs === undefined ? { userId } : { userId, expiresAt: VERIFIED_AT + expiresInMs, verifiedAt: VERIFIED_AT };
+
 const frames = [
   JSON.stringify({ type: 'auth', token: 'secret-token' }),
+  JSON.stringify({ type: 'auth', token: 'fresh-token' }),
   JSON.stringify({ type: 'message', id: 'm', text: 'hi' }),
   JSON.stringify({ type: 'ping', id: 'p' }),
   '{not json',
@@ -79,6 +93,17 @@ const frames = [
 const command: fc.Arbitrary<Command> = fc.oneof(
   { weight: 5, arbitrary: fc.constantFrom(...frames).map((data) => ({ kind: 'frame', data }) as const) },
   { weight: 2, arbitrary: fc.record({ kind: fc.constantFrom('verify' as const, 'backend' as const), ok: fc.boolean() }) },
+  { weight: 1, arbitrary: fc.integer({ min: 1, max: 120 }).map((expiresInMs) => ({ kind: 'verify', ok: true, expiresInMs }) as const) },
+  {
+    weight: 3,
+    arbitrary: fc.constantFrom<RefreshOutcome>('same', 'sameExpiring', 'expired', 'otherSubject', 'invalidSubject', 'reject')
+      .map((outcome) => ({ kind: 'refresh', outcome }) as const),
+  },
+  {
+    weight: 3,
+    arbitrary: fc.constantFrom<RefreshOutcome>('same', 'sameExpiring', 'expired', 'otherSubject', 'invalidSubject', 'reject')
+      .map((outcome) => ({ kind: 'authRefresh', outcome }) as const),
+  },
   { weight: 4, arbitrary: fc.integer({ min: 1, max: 25 }).map((ms) => ({ kind: 'advance', ms }) as const) },
   { weight: 3, arbitrary: fc.constant({ kind: 'fireDue' } as const) },
   { weight: 3, arbitrary: fc.integer({ min: 0, max: 200 }).map((bufferedBytes) => ({ kind: 'streamEvent', bufferedBytes }) as const) },
@@ -90,23 +115,21 @@ const flush = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 async function recordRun(commands: Command[], upgradeToken: boolean): Promise<ConnectionTrace> {
   const clock = new LateClock();
-  const settle: Partial<Record<'verify' | 'backend', { resolve: (v: unknown) => void; reject: (e: Error) => void }>> = {};
-  const pending = (kind: 'verify' | 'backend') =>
+  const settle: Partial<Record<'verify' | 'backend' | 'refresh', { resolve: (v: unknown) => void; reject: (e: Error) => void; token: string }>> = {};
+  // `token`: what the verifier was given (its error names it, as real verifiers' errors may).
+  const pending = (kind: 'verify' | 'backend' | 'refresh', token = '') =>
     new Promise<never>((resolve, reject) => {
-      settle[kind] = { resolve: resolve as (v: unknown) => void, reject };
+      settle[kind] = { resolve: resolve as (v: unknown) => void, reject, token };
     });
   let seq = 0;
   let trace: ConnectionTrace | undefined;
   const machine = connectionMachine.provide({
     actors: {
-      // Token refreshes (an auth frame after ready) are not recorded in traces yet (issue 14
-      // follow-up): a refresh stays pending here exactly as it does in the replay, so the round
-      // trip compares what traces do record. Without this, the default actor's rejection raced
-      // the next command and the recording held an error frame the replay could not know of.
-      verifyRefresh: fromPromise<VerifiedIdentity, { token: string }>(() => new Promise<never>(() => {})),
+      // A token refresh settles when a `refresh` command says so; the trace records how.
+      verifyRefresh: fromPromise<VerifiedIdentity, { token: string }>(({ input }) => pending('refresh', input.token)),
       handshake: handshakeMachine.provide({
         actors: {
-          verifyToken: fromPromise<VerifiedIdentity, { token: string }>(() => pending('verify')),
+          verifyToken: fromPromise<VerifiedIdentity, { token: string }>(({ input }) => pending('verify', input.token)),
           checkBackend: fromPromise<void, void>(() => pending('backend')),
         },
       }),
@@ -141,9 +164,29 @@ async function recordRun(commands: Command[], upgradeToken: boolean): Promise<Co
     switch (c.kind) {
       case 'frame': actor.send({ type: 'socket.frame', data: c.data }); break;
       case 'verify':
-        if (c.ok) settle.verify?.resolve({ userId: 'u' });
-        else settle.verify?.reject(new Error('bad secret-token'));
+        if (c.ok) settle.verify?.resolve(identity('u', 'expiresInMs' in c ? c.expiresInMs : undefined));
+        else settle.verify?.reject(new Error(`bad ${settle.verify.token}`));
         break;
+      case 'authRefresh':
+        actor.send({ type: 'socket.frame', data: JSON.stringify({ type: 'auth', token: 'fresh-token' }) });
+        await flush();
+      // falls through: the verifier answers
+      case 'refresh': {
+        const refresh = settle.refresh;
+        if (c.outcome === 'reject') refresh?.reject(new Error(`bad ${refresh.token}`));
+        else {
+          const outcomes: Record<Exclude<RefreshOutcome, 'reject'>, VerifiedIdentity> = {
+            same: identity('u'),
+            sameExpiring: identity('u', 60),
+            expired: identity('u', -1),
+            otherSubject: identity('someone-else'),
+            invalidSubject: identity('bad\nsubject'),
+          };
+          refresh?.resolve(outcomes[c.outcome]);
+        }
+        delete settle.refresh; // settled once; the next refresh makes a new promise
+        break;
+      }
       case 'backend':
         if (c.ok) settle.backend?.resolve(undefined);
         else settle.backend?.reject(new Error('down'));
@@ -170,12 +213,48 @@ async function recordRun(commands: Command[], upgradeToken: boolean): Promise<Co
 describe('record → replay round trip (fast-check, late timers)', () => {
   it('every recorded interleaving replays exactly, and no trace holds the token', async () => {
     await fc.assert(
-      fc.asyncProperty(fc.array(command, { maxLength: 40 }), fc.boolean(), async (commands, upgradeToken) => {
-        const trace = await recordRun(commands, upgradeToken);
+      // Half the runs start on a connection that reaches ready at once (an upgrade token, both
+      // handshake promises resolved), so that refreshes, which exist only in ready, are common.
+      fc.asyncProperty(fc.array(command, { maxLength: 40 }), fc.boolean(), fc.boolean(), async (commands, upgradeToken, readyFirst) => {
+        const ready: Command[] = [{ kind: 'verify', ok: true }, { kind: 'backend', ok: true }];
+        const trace = await recordRun(upgradeToken && readyFirst ? [...ready, ...commands] : commands, upgradeToken);
         const result = replayTrace(JSON.parse(JSON.stringify(trace)));
         expect(result.divergences, formatReplay(result).join('\n')).toEqual([]);
         expect(JSON.stringify(trace)).not.toContain('secret-token');
+        expect(JSON.stringify(trace)).not.toContain('fresh-token');
       }),
+      // 200 runs: about one in sixteen reaches a refresh answered in ready (the examples below cover each outcome).
+      { numRuns: 200 },
     );
+  });
+});
+
+describe('record → replay round trip of token refreshes', () => {
+  const frame = (value: unknown): Command => ({ kind: 'frame', data: JSON.stringify(value) });
+  const toReady: Command[] = [{ kind: 'verify', ok: true }, { kind: 'backend', ok: true }];
+  const refreshFrame = frame({ type: 'auth', token: 'fresh-token' });
+  const sent = (trace: ConnectionTrace) =>
+    trace.effects.filter((e) => e.type === 'sendFrame').map((e) => (e.params as { frame: { type: string; code?: string } }).frame);
+
+  it.each<[RefreshOutcome, { type: string; code?: string }]>([
+    ['same', { type: 'auth_ok' }],
+    ['sameExpiring', { type: 'auth_ok' }],
+    ['expired', { type: 'error', code: 'LOCKSTEP_E_INVALID_TOKEN' }],
+    ['otherSubject', { type: 'error', code: 'LOCKSTEP_E_SUBJECT_MISMATCH' }],
+    ['invalidSubject', { type: 'error', code: 'LOCKSTEP_E_INVALID_TOKEN' }],
+    ['reject', { type: 'error', code: 'LOCKSTEP_E_INVALID_TOKEN' }],
+  ])('a refresh answered %s is recorded as a refresh entry and replays to the same frames', async (outcome, answer) => {
+    const trace = await recordRun([
+      ...toReady, refreshFrame, { kind: 'refresh', outcome },
+      frame({ type: 'message', id: 'after', text: 'hi' }),
+      // An accepted expiring refresh (60 ms) closes 4401 at expiry, in the recording and the replay.
+      { kind: 'advance', ms: 25 }, { kind: 'fireDue' }, { kind: 'advance', ms: 40 }, { kind: 'fireDue' },
+    ], true);
+    expect(trace.entries.filter((e) => e.kind === 'refresh')).toHaveLength(1);
+    expect(sent(trace)).toContainEqual(expect.objectContaining(answer));
+    const result = replayTrace(JSON.parse(JSON.stringify(trace)));
+    expect(result.divergences, formatReplay(result).join('\n')).toEqual([]);
+    expect(sent({ ...trace, effects: result.effects })).toEqual(sent(trace));
+    if (outcome === 'sameExpiring') expect(result.final.closeCode).toBe(4401);
   });
 });

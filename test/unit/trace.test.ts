@@ -24,7 +24,9 @@ describe('parseTrace', () => {
   it.each([
     ['not an object', 42, /expected a JSON object/],
     ['another format', { ...minimal(), format: 'har' }, /"format" must be "lockstep.trace"/],
-    ['another version', { ...minimal(), version: 2 }, /"version" 2 is not supported/],
+    ['another version', { ...minimal(), version: 3 }, /"version" 3 is not supported \(this lockstep reads versions 1, 2\)/],
+    ['a refresh entry in a version 1 trace', { ...minimal(), version: 1, entries: [{ at: 0, kind: 'refresh', result: { ok: true, userId: 'u' } }] }, /"refresh" entries need trace version 2/],
+    ['a refresh outcome without ok', { ...minimal(), entries: [{ at: 0, kind: 'refresh', result: { userId: 'u' } }] }, /entries\[0\]\.result/],
     ['an unknown entry kind', { ...minimal(), entries: [{ at: 0, kind: 'teleport' }] }, /entries\[0\] must have a kind/],
     ['time going backwards', { ...minimal(), entries: [{ at: 5, kind: 'event', event: { type: 'socket.pong' } }, { at: 4, kind: 'event', event: { type: 'socket.pong' } }] }, /entries\[1\]\.at/],
     ['a missing limit', { ...minimal(), input: { ...minimal().input, limits: { ...DEFAULT_CONNECTION_LIMITS, heartbeatMs: undefined } } }, /input\.limits\.heartbeatMs/],

@@ -52,7 +52,7 @@ describeWithRedis('RedisEventLog (real redis-server)', () => {
     expect(await a.readAfter('nobody', 0)).toEqual([]);
   });
 
-  it('readAfter answers undefined once MAXLEN dropped a wanted event', async () => {
+  it('readAfter answers undefined once the count bound dropped a wanted event', async () => {
     const log = await node({ retainEvents: 3 });
     await log.append('u', ev('r', 'agent_started'));
     for (let i = 0; i < 4; i++) await log.append('u', ev('r'));

@@ -74,17 +74,21 @@ export class RedisProcess {
     return `redis://127.0.0.1:${this.port}`;
   }
 
-  static async start(): Promise<RedisProcess> {
+  /** `aof: false`: no persistence at all (tests that write hundreds of MiB and never restart). */
+  static async start(options: { aof?: boolean } = {}): Promise<RedisProcess> {
     if (!redisInstalled) throw new Error(MISSING);
     const redis = new RedisProcess(await freePort(), mkdtempSync(join(tmpdir(), 'lockstep-redis-')));
+    redis.#aof = options.aof ?? true;
     await redis.#spawn();
     return redis;
   }
 
+  #aof = true;
+
   async #spawn(): Promise<void> {
     const child = spawn(REDIS_BIN, [
       '--port', String(this.port), '--bind', '127.0.0.1', '--dir', this.dir,
-      '--save', '', '--appendonly', 'yes', '--appendfsync', 'always', '--protected-mode', 'no',
+      '--save', '', '--appendonly', this.#aof ? 'yes' : 'no', '--appendfsync', 'always', '--protected-mode', 'no',
     ], { stdio: ['ignore', 'pipe', 'pipe'] });
     this.#child = child;
     await waitForOutput(child, child.stdout!, /Ready to accept connections/, 'redis-server');
