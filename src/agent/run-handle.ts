@@ -74,6 +74,36 @@ function finalStateAfter(snapshot: RunSnapshot, event: AgentRunEvent): string | 
 }
 
 /**
+ * Whether `event` leaves `snapshot` exactly as it is: one transition with no guard and no
+ * actions, to no target or back to the same atomic state, which has no entry, exit, delay or
+ * invocation (e.g. `run.thinking` in `thinking`: every streamed delta). Such an event needs no
+ * step of the actor: the machine's answer is known from its definition. Computed once per
+ * machine, state and event type, from the machine given (a variant answers for itself).
+ */
+const inertSteps = new WeakMap<AgentRunMachine, Map<string, boolean>>();
+function isInertStep(snapshot: RunSnapshot, event: AgentRunEvent): boolean {
+  if (typeof snapshot.value !== 'string' || snapshot.status !== 'active') return false;
+  let known = inertSteps.get(snapshot.machine);
+  if (known === undefined) {
+    known = new Map();
+    inertSteps.set(snapshot.machine, known);
+  }
+  const key = `${snapshot.value}\u0000${event.type}`;
+  let inert = known.get(key);
+  if (inert === undefined) {
+    const [transition, ...others] = snapshot.machine.getTransitionData(snapshot, event);
+    const node = snapshot._nodes.at(-1);
+    const target = transition?.target;
+    inert =
+      transition !== undefined && others.length === 0 && transition.guard === undefined && transition.actions.length === 0 &&
+      (target === undefined || (target.length === 1 && target[0] === node)) &&
+      node !== undefined && node.entry.length === 0 && node.exit.length === 0 && node.after.length === 0 && node.invoke.length === 0;
+    known.set(key, inert);
+  }
+  return inert;
+}
+
+/**
  * A run handle checked by the run machine. The actor is created when the run first leaves
  * its initial state for a state that is not final: a run that ends in one step (the handler
  * answered at once, or failed) is checked against the machine's shared initial snapshot
@@ -133,6 +163,11 @@ class CheckedRun implements RunHandle {
 
   #step(event: AgentRunEvent, data: unknown): void {
     const snapshot = this.#actor?.getSnapshot() ?? initialSnapshotOf(this.#machine);
+    // The steady case of a streaming run (a delta while thinking): allowed, and changes nothing.
+    if (this.#actor !== undefined && isInertStep(snapshot, event)) {
+      this.#emit(EVENT_NAME[event.type], data);
+      return;
+    }
     if (this.#endedIn !== undefined || !snapshot.can(event)) {
       const state = this.#endedIn !== undefined
         ? `${this.#endedIn} (ended)`

@@ -362,3 +362,34 @@ describe('runHandler: more outcomes', () => {
     expect(events.at(-1)).toEqual({ event: 'agent_error', data: { reason: 'tool_calls_open', openToolCalls: ['x', 'y'] } });
   });
 });
+
+describe('run handle: the streaming steady case skips the actor only where the machine allows it', () => {
+  it('1000 deltas while thinking, then a tool call and the end: every event in order, grammar still enforced', () => {
+    const { run, names } = recordedRun();
+    for (let i = 0; i < 1000; i++) run.thinking({ delta: i });
+    run.toolStarted('t1');
+    run.thinking({ delta: 'inside a tool call' });
+    expectOrderError(() => run.complete(), /open tool calls: t1/);
+    run.toolCompleted('t1');
+    run.complete();
+    expect(names()).toEqual(['agent_started', ...Array(1000).fill('agent_thinking'), 'tool_executing', 'agent_thinking', 'tool_completed', 'agent_completed']);
+    expectOrderError(() => run.thinking(), /ended/);
+  });
+
+  it('a machine whose thinking loop has an action still runs it on every delta (the shortcut is read off the definition)', () => {
+    let steps = 0;
+    const counting = agentRunMachine.provide({}) as AgentRunMachine;
+    const variant = createMachine({
+      ...counting.config,
+      states: {
+        ...counting.config.states,
+        thinking: { ...counting.config.states!.thinking, on: { ...counting.config.states!.thinking!.on, 'run.thinking': { target: 'thinking', actions: () => void steps++ } } },
+      },
+    }) as unknown as AgentRunMachine;
+    const run = startRun('r2', 'alice', () => {}, variant);
+    for (let i = 0; i < 5; i++) run.thinking();
+    // The first delta leaves `started`; the other four are thinking → thinking with an action.
+    expect(steps).toBe(4);
+  });
+});
+
