@@ -1,6 +1,6 @@
 /**
  * Scenario sizes and run knobs. Every knob is a flag or an environment variable:
- *   --quick            BENCH_QUICK=1     small sizes, 1 run: proves the harness (< 1 min)
+ *   --quick            BENCH_QUICK=1     small sizes, 1 run: proves the harness (≈ 1–2 min)
  *   --runs N           BENCH_RUNS        alternating runs per scenario (default 3, quick 1)
  *   --scale F          BENCH_SCALE       multiplies every count (connections, messages, events)
  *   --only a,b         BENCH_ONLY        scenarios: throughput,latency,setup,memory,fanout,stream,verify,sockfuzz,floors
@@ -10,10 +10,11 @@
  */
 const FULL = {
   runs: 3,
-  throughput: { conns: 100, messages: 2000, window: 50 },
-  latency: { conns: 100, rate: 20, seconds: 5, warmupSeconds: 1 },
+  // Sized for five targets × 3 runs in about 7 minutes on a quiet 2-core machine.
+  throughput: { conns: 100, messages: 1000, window: 50 },
+  latency: { conns: 100, rate: 20, seconds: 3, warmupSeconds: 1 },
   setup: { total: 5000, inflight: 200 },
-  memory: { conns: 10000 },
+  memory: { conns: 5000 },
   fanout: { users: 1000, tabs: 2, events: 50, timeoutSeconds: 60 },
   stream: { users: 100, tabs: 2, runsPerUser: 1, deltasMin: 50, deltasMax: 200, deltaBytesMin: 20, deltaBytesMax: 60, intervalMs: 20, seed: 13, timeoutSeconds: 60 },
   verify: { seconds: 3 },

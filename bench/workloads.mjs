@@ -14,6 +14,7 @@
  * before the event was handed to the target; the load generator, on the same machine, reads
  * the same clock on arrival.
  */
+import { clearInterval } from 'node:timers';
 
 /** CLOCK_MONOTONIC in ms: one clock for every process of this machine (performance.now() has a per-process origin). */
 export function monotonicMs() {

@@ -19,6 +19,7 @@
  * across all users' logs, per-address and total connection caps, origin checks, metrics.
  */
 import { randomUUID } from 'node:crypto';
+import { URLSearchParams } from 'node:url';
 
 export const LIMITS = {
   maxPayload: 1024 * 1024,
@@ -297,11 +298,10 @@ export class Streams {
 
   /** A run on `stream`: agent_started now; thinking / complete / fail until it ended, then refused. */
   startRun(stream, runId) {
-    const streams = this;
     let ended = false;
     const emit = (event, data) => {
       if (ended) throw new Error(`run ${runId} already ended: ${event} refused`);
-      streams.publish(stream, runId, event, data);
+      this.publish(stream, runId, event, data);
     };
     emit('agent_started', {});
     return {

@@ -19,6 +19,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { createServer } from 'node:http';
+import { clearInterval } from 'node:timers';
 import { WebSocketServer } from 'ws';
 import { LIMITS, Streams, TokenBucket, countFrame, devUserId, errorFrame, parseClientFrame, resumeFromQuery, tokenFromUpgrade } from './protocol-by-hand.mjs';
 
