@@ -1,7 +1,7 @@
 /**
  * Server process: starts one target (lockstep | ws-protocol | socketio-protocol | ws | socketio)
- * on 127.0.0.1:0 and answers the orchestrator over the IPC channel. Server-side figures (CPU time, heap, RSS) are read
- * here, in the process that serves, never in the load generator.
+ * on 127.0.0.1:0 and answers the orchestrator over the IPC channel. Server-side figures (CPU
+ * time, heap, RSS) are read here, in the process that serves, never in the load generator.
  * Run with --expose-gc so `mem` measures live memory, not garbage.
  */
 import { driveStreams, fanoutRuns } from './workloads.mjs';

@@ -2,8 +2,9 @@
  * lockstep under test: the full protocol (auth from the upgrade header, handshake machine,
  * JSON frames, ack, a run with `agent_started` + `agent_completed` per message, per-user
  * `seq`), with an instantly-ready backend and a handler that does nothing. Limits that would
- * throttle a load test on purpose (rate limit, per-user, per-address and total connection caps) are lifted; the
- * backpressure bounds stay at their defaults.
+ * throttle a load test on purpose (the connection's and the user's message buckets, per-user,
+ * per-address and total connection caps) are lifted; the backpressure bounds stay at their
+ * defaults. Pushed runs (fan-out, streaming) go through `server.startRun` and its RunHandle.
  */
 import { createLockstepServer } from '../../dist/src/index.js';
 

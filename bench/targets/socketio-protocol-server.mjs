@@ -110,6 +110,8 @@ export async function startTarget() {
   }
 
   function onFrame(conn, value) {
+    // socket.io carries binary attachments as Buffers: refused like a binary WebSocket frame.
+    if (value instanceof Uint8Array) return refuse(conn, errorFrame('LOCKSTEP_E_BINARY_UNSUPPORTED'));
     const { frame, error } = checkClientFrame(value);
     if (error) return refuse(conn, error);
     switch (frame.type) {

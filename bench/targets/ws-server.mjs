@@ -23,7 +23,6 @@ export async function startTarget() {
   return {
     port: http.address().port,
     connections: () => wss.clients.size,
-    // Same schedule as the lockstep target: one event per user per round.
     /** A pushed run with no protocol work: event frames numbered per user, to every tab. */
     startRun(user) {
       const runId = `push.${nextRun++}`;
@@ -36,6 +35,7 @@ export async function startTarget() {
       emit('agent_started', {});
       return { runId, thinking: (data) => emit('agent_thinking', data), complete: (data) => emit('agent_completed', data) };
     },
+    // Same schedule as the lockstep target: one event per user per round.
     fanout(users, events, done) {
       let round = 0;
       const step = () => {
