@@ -1,20 +1,22 @@
 /**
  * Scenario sizes and run knobs. Every knob is a flag or an environment variable:
- *   --quick            BENCH_QUICK=1     small sizes, 1 run: proves the harness (< 1 min)
+ *   --quick            BENCH_QUICK=1     small sizes, 1 run: proves the harness (≈ 1–2 min)
  *   --runs N           BENCH_RUNS        alternating runs per scenario (default 3, quick 1)
  *   --scale F          BENCH_SCALE       multiplies every count (connections, messages, events)
- *   --only a,b         BENCH_ONLY        scenarios: throughput,latency,setup,memory,fanout,verify,sockfuzz,floors
- *   --impls a,b        BENCH_IMPLS       targets: lockstep,ws,socketio
+ *   --only a,b         BENCH_ONLY        scenarios: throughput,latency,setup,memory,fanout,stream,verify,sockfuzz,floors
+ *   --impls a,b        BENCH_IMPLS       targets: lockstep,ws-protocol,socketio-protocol,ws,socketio
  *   --out FILE         BENCH_OUT         report (default bench/results.md)
  *   --job-timeout S    BENCH_JOB_TIMEOUT seconds before a server/load pair is killed (default 120)
  */
 const FULL = {
   runs: 3,
-  throughput: { conns: 100, messages: 2000, window: 50 },
-  latency: { conns: 100, rate: 20, seconds: 5, warmupSeconds: 1 },
+  // Sized for five targets × 3 runs in about 7 minutes on a quiet 2-core machine.
+  throughput: { conns: 100, messages: 1000, window: 50 },
+  latency: { conns: 100, rate: 20, seconds: 3, warmupSeconds: 1 },
   setup: { total: 5000, inflight: 200 },
-  memory: { conns: 10000 },
+  memory: { conns: 5000 },
   fanout: { users: 1000, tabs: 2, events: 50, timeoutSeconds: 60 },
+  stream: { users: 100, tabs: 2, runsPerUser: 1, deltasMin: 50, deltasMax: 200, deltaBytesMin: 20, deltaBytesMax: 60, intervalMs: 20, seed: 13, timeoutSeconds: 60 },
   verify: { seconds: 3 },
   sockfuzz: { seconds: 5, lanes: 50, seed: 7 },
   floors: { events: 200000, connections: 5000 },
@@ -27,6 +29,7 @@ const QUICK = {
   setup: { total: 300, inflight: 50 },
   memory: { conns: 500 },
   fanout: { users: 100, tabs: 2, events: 10, timeoutSeconds: 20 },
+  stream: { users: 25, tabs: 2, runsPerUser: 1, deltasMin: 50, deltasMax: 100, deltaBytesMin: 20, deltaBytesMax: 60, intervalMs: 20, seed: 13, timeoutSeconds: 20 },
   verify: { seconds: 1 },
   sockfuzz: { seconds: 1, lanes: 10, seed: 7 },
   floors: { events: 20000, connections: 500 },
@@ -39,15 +42,19 @@ const SCALED = {
   setup: ['total'],
   memory: ['conns'],
   fanout: ['users', 'events'],
+  stream: ['users'],
   verify: [],
   sockfuzz: [],
   floors: ['events', 'connections'],
 };
 
-export const ALL_SCENARIOS = ['throughput', 'latency', 'setup', 'memory', 'fanout', 'verify', 'sockfuzz', 'floors'];
+export const ALL_SCENARIOS = ['throughput', 'latency', 'setup', 'memory', 'fanout', 'stream', 'verify', 'sockfuzz', 'floors'];
 /** lockstep-only scenarios (lockstep's guarantees, or the XState floors under its figures). */
 export const LOCKSTEP_ONLY = ['verify', 'sockfuzz', 'floors'];
-export const ALL_IMPLS = ['lockstep', 'ws', 'socketio'];
+/** lockstep, the two hand-written protocol baselines (the fair comparison), the two echo servers. */
+export const ALL_IMPLS = ['lockstep', 'ws-protocol', 'socketio-protocol', 'ws', 'socketio'];
+/** The baselines every lockstep figure is divided by, in the report's column order. */
+export const BASELINES = ['ws-protocol', 'socketio-protocol', 'ws', 'socketio'];
 
 function flag(argv, name) {
   const i = argv.indexOf(`--${name}`);

@@ -9,6 +9,7 @@ import fc from 'fast-check';
 import WebSocket from 'ws';
 import { connect } from './clients.mjs';
 import { percentile, sortedCopy } from './stats.mjs';
+import { monotonicMs, streamEvents, streamPlan } from './workloads.mjs';
 
 let nextRpc = 0;
 const pending = new Map();
@@ -52,10 +53,18 @@ const scenarios = {
     const violations = [];
     let finished = 0;
     let allDone;
-    const done = new Promise((resolve) => (allDone = resolve));
+    let failNow;
+    const done = new Promise((resolve, reject) => {
+      allDone = resolve;
+      failNow = reject;
+    });
     const state = Array.from({ length: conns }, () => ({ sent: 0, replied: 0 }));
     const clients = await openMany(impl, port, conns, 200, (i) => `t${i}`, (i) => ({
-      onViolation: (text) => violations.push(text),
+      onViolation: (text) => {
+        violations.push(text);
+        // A refused message (an error frame) never completes: say why now instead of at the job timeout.
+        if (text.includes(': unexpected ')) failNow(new Error(`throughput: ${text}`));
+      },
       onReply: () => {
         const s = state[i];
         s.replied += 1;
@@ -212,6 +221,69 @@ const scenarios = {
       violations: violations.length,
     };
   },
+};
+
+/**
+ * Token streaming (bench/workloads.mjs): `users` × `tabs` connections; the server streams
+ * `users` × `runsPerUser` concurrent runs of small deltas. Every tab checks every run's events:
+ * agent_started first, then `n` = 1, 2, … in order, agent_completed last; latency is the
+ * monotonic clock on arrival minus the server's `t` stamped at emission.
+ */
+scenarios.stream = async (impl, port, params) => {
+  const { users, tabs, timeoutSeconds } = params;
+  const plan = streamPlan(params);
+  const expected = streamEvents(plan) * tabs;
+  const violations = [];
+  const latencies = new Float64Array(expected);
+  let samples = 0;
+  let received = 0;
+  let duplicates = 0;
+  let outOfOrder = 0;
+  let allDone;
+  const done = new Promise((resolve) => (allDone = resolve));
+  // Per tab: run id → the `n` its next event must carry (0 before agent_started).
+  const runsOfTab = Array.from({ length: users * tabs }, () => new Map());
+  const onEvent = (tab) => (frame) => {
+    const arrived = monotonicMs();
+    received += 1;
+    const runs = runsOfTab[tab];
+    const next = runs.get(frame.runId);
+    const n = frame.event === 'agent_started' ? 0 : frame.data?.n;
+    if (next === undefined && n !== 0) duplicates += 1; // an event of a run that ended (or never started here)
+    else if (n < (next ?? 0)) duplicates += 1;
+    else if (n > (next ?? 0)) outOfOrder += 1;
+    else if (frame.event === 'agent_completed') runs.delete(frame.runId);
+    else runs.set(frame.runId, n + 1);
+    if (typeof frame.data?.t === 'number' && samples < latencies.length) latencies[samples++] = arrived - frame.data.t;
+    if (received === expected) allDone();
+  };
+  const clients = await openMany(impl, port, users * tabs, 200, (i) => `r${Math.floor(i / tabs)}`, (i) => ({
+    onViolation: (text) => violations.push(text),
+    onEvent: onEvent(i),
+  }));
+  const userIds = Array.from({ length: users }, (_, u) => `r${u}`);
+  const cpu0 = await cpu();
+  const t0 = performance.now();
+  const { maxLagMs } = await server('stream', { ...params, userIds });
+  const timeout = new Promise((resolve) => setTimeout(resolve, timeoutSeconds * 1000).unref());
+  await Promise.race([done, timeout]);
+  const seconds = (performance.now() - t0) / 1000;
+  const cpuMicros = (await cpu()) - cpu0;
+  for (const client of clients) client.terminate();
+  const sorted = latencies.subarray(0, samples).sort();
+  return {
+    eventsPerSec: received / seconds,
+    cpuPerEventMicros: cpuMicros / Math.max(1, received),
+    p50Ms: percentile(sorted, 50),
+    p99Ms: percentile(sorted, 99),
+    maxMs: sorted[sorted.length - 1],
+    samples,
+    lost: Math.max(0, expected - (received - duplicates)),
+    duplicates,
+    outOfOrder,
+    violations: violations.length,
+    scheduleLagMs: maxLagMs,
+  };
 };
 
 /**

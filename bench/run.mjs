@@ -3,8 +3,9 @@
  * each run (A B C A B C …), and writes bench/results.md. Knobs: see bench/config.mjs.
  */
 import { execFileSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
+import { dirname } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { LOCKSTEP_ONLY, readConfig } from './config.mjs';
 import { runInProcessJob, runLoadJob } from './jobs.mjs';
@@ -61,6 +62,7 @@ const report = renderReport({
   loadAfter: os.loadavg().map((v) => v.toFixed(2)).join(' '),
   versions,
 });
+mkdirSync(dirname(config.out), { recursive: true });
 writeFileSync(config.out, report);
 writeFileSync(config.out.replace(/\.md$/, '') + '.json', JSON.stringify({ config, machine, startedAt, seconds, results, failures }, null, 2) + '\n');
 console.log(`bench: wrote ${config.out} in ${seconds.toFixed(0)} s`);

@@ -1,9 +1,11 @@
 /**
- * Server process: starts one target (lockstep | ws | socketio) on 127.0.0.1:0 and answers
- * the orchestrator over the IPC channel. Server-side figures (CPU time, heap, RSS) are read
- * here, in the process that serves, never in the load generator.
+ * Server process: starts one target (lockstep | ws-protocol | socketio-protocol | ws | socketio)
+ * on 127.0.0.1:0 and answers the orchestrator over the IPC channel. Server-side figures (CPU
+ * time, heap, RSS) are read here, in the process that serves, never in the load generator.
  * Run with --expose-gc so `mem` measures live memory, not garbage.
  */
+import { driveStreams, fanoutRuns } from './workloads.mjs';
+
 const impl = process.argv[2];
 const { startTarget } = await import(`./targets/${impl}-server.mjs`);
 const target = await startTarget();
@@ -28,8 +30,12 @@ const commands = {
   connections: () => ({ connections: target.connections() }),
   fanout: ({ users, events }) => new Promise((resolve) => {
     const before = cpuMicros();
-    target.fanout(users, events, () => resolve({ cpuMicros: cpuMicros() - before }));
+    const done = () => resolve({ cpuMicros: cpuMicros() - before });
+    if (target.fanout) target.fanout(users, events, done);
+    else fanoutRuns(target.startRun, users, events, done);
   }),
+  /** The token-streaming workload (bench/workloads.mjs) on the target's startRun. */
+  stream: ({ userIds, ...params }) => new Promise((resolve) => driveStreams(target.startRun, userIds, params, resolve)),
 };
 
 process.on('message', async (message) => {

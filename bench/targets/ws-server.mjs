@@ -6,6 +6,8 @@ export async function startTarget() {
   const http = createServer();
   const wss = new WebSocketServer({ server: http });
   const byUser = new Map();
+  const seqs = new Map();
+  let nextRun = 0;
   wss.on('connection', (ws, req) => {
     const user = new URL(req.url ?? '/', 'http://x').searchParams.get('user') ?? 'anon';
     let tabs = byUser.get(user);
@@ -21,6 +23,18 @@ export async function startTarget() {
   return {
     port: http.address().port,
     connections: () => wss.clients.size,
+    /** A pushed run with no protocol work: event frames numbered per user, to every tab. */
+    startRun(user) {
+      const runId = `push.${nextRun++}`;
+      const emit = (event, data) => {
+        const seq = (seqs.get(user) ?? 0) + 1;
+        seqs.set(user, seq);
+        const frame = JSON.stringify({ type: 'event', seq, runId, event, data });
+        for (const ws of byUser.get(user) ?? []) ws.send(frame);
+      };
+      emit('agent_started', {});
+      return { runId, thinking: (data) => emit('agent_thinking', data), complete: (data) => emit('agent_completed', data) };
+    },
     // Same schedule as the lockstep target: one event per user per round.
     fanout(users, events, done) {
       let round = 0;
