@@ -2,6 +2,7 @@
  * A user's event stream: every agent event gets the next `seq` of its user, within an
  * `epoch` that names the log instance (a new epoch means earlier seqs are meaningless).
  */
+import { eventJson } from '../protocol/codec.js';
 import { randomUUID } from 'node:crypto';
 import type { AgentEventName, StreamEvent } from '../protocol/frames.js';
 import type { MaybePromise } from './maybe-promise.js';
@@ -137,7 +138,7 @@ export class MemoryEventLog implements EventLog {
     const stream = this.#stream(userId);
     const stored: StreamEvent = { seq: stream.lastSeq + 1, ...event };
     stream.lastSeq = stored.seq;
-    const node: Retained = { event: stored, bytes: JSON.stringify(stored).length, stream, older: this.#newest, newer: undefined };
+    const node: Retained = { event: stored, bytes: eventJson(stored).length, stream, older: this.#newest, newer: undefined };
     if (this.#newest) this.#newest.newer = node;
     else this.#oldest = node;
     this.#newest = node;

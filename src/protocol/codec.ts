@@ -72,17 +72,23 @@ export function encodeServerFrame(frame: ServerFrame): string {
   return JSON.stringify(frame);
 }
 
-let lastEncodedEvent: StreamEvent | undefined;
-let lastEncodedText = '';
+let lastEvent: StreamEvent | undefined;
+let lastEventJson = '';
 
 /**
- * An event frame's JSON text, encoded once per event for every tab of its user: the hub hands
- * the same event object to each of them in a row, so a one-entry memo is enough.
+ * A stored event's JSON text, computed once per event: the log measures it (its byte bounds)
+ * and every tab's event frame is built from it. Appending and handing to the user's tabs
+ * happen in a row, so a one-entry memo is enough.
  */
-export function encodeEventFrame(event: StreamEvent): string {
-  if (event !== lastEncodedEvent) {
-    lastEncodedText = JSON.stringify({ type: 'event', ...event });
-    lastEncodedEvent = event;
+export function eventJson(event: StreamEvent): string {
+  if (event !== lastEvent) {
+    lastEventJson = JSON.stringify(event);
+    lastEvent = event;
   }
-  return lastEncodedText;
+  return lastEventJson;
+}
+
+/** An event frame's JSON text (`{"type":"event",…the event's fields}`), from {@link eventJson}. */
+export function encodeEventFrame(event: StreamEvent): string {
+  return `{"type":"event",${eventJson(event).slice(1)}`;
 }

@@ -152,3 +152,13 @@ describe('encodeServerFrame', () => {
     expect(encodeServerFrame({ type: 'pong' })).toBe('{"type":"pong"}');
   });
 });
+
+describe('encodeEventFrame', () => {
+  it('is the same text as encoding the event frame object, for every tab of the user', async () => {
+    const { encodeEventFrame, encodeServerFrame } = await import('../../src/protocol/codec.js');
+    const event = { seq: 3, runId: 'c.1', event: 'agent_thinking' as const, data: { text: 'héllo "x"', n: [1, 2] }, ts: 17 };
+    expect(encodeEventFrame(event)).toBe(encodeServerFrame({ type: 'event', ...event }));
+    expect(encodeEventFrame({ ...event, data: {} })).toBe(encodeServerFrame({ type: 'event', ...event, data: {} }));
+    expect(JSON.parse(encodeEventFrame(event))).toEqual({ type: 'event', ...event });
+  });
+});
