@@ -194,7 +194,12 @@ export type ConnectionEvent =
   | { type: 'auth.refresh'; token: string }
   /** Raised by the machine itself: a refresh was accepted; the expiry timer restarts. */
   | { type: 'auth.renewed' }
-  | { type: 'server.shutdown' };
+  | { type: 'server.shutdown' }
+  /**
+   * The delivery layer can no longer hand this connection a gap-free stream (its log started a
+   * new epoch, dropped events it had not seen, or failed): 1001, and the resume says why.
+   */
+  | { type: 'stream.lost' };
 
 /** Parameters of the `invokeHandler` effect: one accepted `message` frame, with its run id. */
 export interface HandlerInvocation {
@@ -273,6 +278,14 @@ const outgoingOverflow = {
   guard: 'outgoingOverLimit',
   target: '#connection.terminating',
   actions: closeWith(CloseCode.POLICY, CloseReason.OUTGOING_OVERFLOW),
+} as const;
+
+/** The stream this connection joined is gone (stream-hub.ts): close 1001 so the client resumes. */
+const streamLost = {
+  'stream.lost': {
+    target: '#connection.closing',
+    actions: closeWith(CloseCode.GOING_AWAY, CloseReason.STREAM_LOST),
+  },
 } as const;
 
 /** Transitions shared by every state in which the socket is still open for writing. */
@@ -545,6 +558,7 @@ export const connectionMachine = connectionSetup.createMachine({
           { actions: 'holdFrame' },
         ],
         ...whileOpen,
+        ...streamLost,
         // The user already has `maxConnectionsPerUser` live connections.
         'stream.refused': {
           target: 'closing',
@@ -619,6 +633,7 @@ export const connectionMachine = connectionSetup.createMachine({
           },
         ],
         ...whileOpen,
+        ...streamLost,
       },
       states: {
         // Backpressure: events always go to the log; a congested socket is not written to and

@@ -72,6 +72,10 @@ export const connectionChart = createMachine({
           target: '#connection.closing',
           actions: ['setClose'],
         },
+        'stream.lost': {
+          target: '#connection.closing',
+          actions: ['setClose'],
+        },
         'stream.refused': {
           target: '#connection.closing',
           actions: ['setClose'],
@@ -125,6 +129,10 @@ export const connectionChart = createMachine({
           actions: ['recordSocketError'],
         },
         'server.shutdown': {
+          target: '#connection.closing',
+          actions: ['setClose'],
+        },
+        'stream.lost': {
           target: '#connection.closing',
           actions: ['setClose'],
         },

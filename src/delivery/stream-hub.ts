@@ -29,7 +29,7 @@ export type StreamMessage =
    * had not seen yet, or the log failed): the connection closes 1001 and the client's resume
    * is told `resumed:false` — never a silent gap.
    */
-  | { type: 'server.shutdown' };
+  | { type: 'stream.lost' };
 
 /** A connection's inbox, registered by `join`. */
 export type Deliver = (message: StreamMessage) => void;
@@ -276,7 +276,7 @@ export class StreamHub {
     // Once: the connection is closing; nothing more is handed to it.
     subscriber.left = true;
     this.#onError(error);
-    subscriber.deliver({ type: 'server.shutdown' });
+    subscriber.deliver({ type: 'stream.lost' });
   }
 }
 

@@ -32,6 +32,7 @@ export const CloseReason = {
   BACKEND_NOT_READY: 'backend not ready',
   BACKEND_TIMEOUT: 'backend readiness timeout',
   JOIN_TIMEOUT: 'stream join timeout',
+  STREAM_LOST: 'stream lost, resume',
   HEARTBEAT: 'no pong',
   INTERNAL_FAULT: 'internal fault',
   OUTGOING_OVERFLOW: 'send buffer over limit',

@@ -67,6 +67,7 @@ describeWithRedis('Redis restarted empty with a live tab and a round-tripping by
     // The tab: closed 1001, nothing of the new history, and its resume is told "epoch".
     const closed = await within(tab.closed, 10_000, 'the tab closed after Redis came back empty');
     expect(closed.code).toBe(1001);
+    expect(closed.reason).toBe('stream lost, resume');
     expect(eventsOf(tab.frames)).toHaveLength(seen);
     const resumed = connect(`${serve.wsUrl}?epoch=${epoch}&lastSeq=${seen}`, 'restart-tab');
     await within(resumed.untilType('ready'), 10_000, 'the tab resume ready frame');

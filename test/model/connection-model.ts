@@ -38,6 +38,7 @@ export function connectionEvents(snapshot: AnyMachineSnapshot): ModelEvent[] {
     { type: 'socket.frame', data: PING_FRAME, bufferedBytes: MODEL_LIMITS.maxOutgoingBytes },
     { type: 'message.accepted', id: 'm0', runId: 'r', duplicate: true, bufferedBytes: MODEL_LIMITS.maxOutgoingBytes },
     { type: 'server.shutdown' },
+    { type: 'stream.lost' },
     // The handshake child cannot accept before it has credentials (its own model shows
     // `accepted` is only reached through `verifying`), so no accept is offered before then.
     ...(ctx.awaitingAuthFrame ? [] : [{ type: 'xstate.done.actor.handshake', output: { ok: true, userId: 'u' } }]),

@@ -568,6 +568,14 @@ describe('connection machine (driver): heartbeat, shutdown, close', () => {
     expect(t.closes).toEqual([{ code: 1001, reason: 'server shutting down' }]);
   });
 
+  it('stream.lost in ready → 1001 "stream lost, resume" (the log started a new epoch or failed)', async () => {
+    const t = connectionUnderTest({});
+    await flush();
+    t.actor.send({ type: 'stream.lost' });
+    expect(t.state()).toBe('closing');
+    expect(t.rec.closes).toEqual([{ code: 1001, reason: 'stream lost, resume' }]);
+  });
+
   it('server.shutdown in ready → 1001; closing + closeTimeoutMs → terminateSocket', async () => {
     const t = driver({ limits: { closeTimeoutMs: 250 } });
     await flush();

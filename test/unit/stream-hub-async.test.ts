@@ -105,7 +105,7 @@ describe('StreamHub with an asynchronous log and a fanout', () => {
     fanout.notify('u', stored[6]!);
     log.release();
     await flush();
-    expect(got.at(-1)).toEqual({ type: 'server.shutdown' });
+    expect(got.at(-1)).toEqual({ type: 'stream.lost' });
     expect(seqs(got)).toEqual([]);
   });
 

@@ -50,6 +50,7 @@ describeWithRedis('Redis restarted empty while a tab is live', () => {
       for (let i = 0; i < 3; i++) tab.send({ type: 'message', id: `after${trial}-${i}`, text: 'after' });
       const closed = await within(tab.closed, 10_000, `trial ${trial}: the tab closed after Redis came back empty`);
       expect(closed.code, `trial ${trial}: the tab is closed 1001`).toBe(1001);
+      expect(closed.reason, `trial ${trial}: the close says why`).toBe('stream lost, resume');
       // Nothing of the new history reached the old connection.
       expect(eventsOf(tab.frames)).toHaveLength(seen);
 
