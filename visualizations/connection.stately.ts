@@ -52,7 +52,7 @@ export const connectionChart = createMachine({
       },
     },
     joining: {
-      description: 'Subscribes to the user\'s event stream (and resume point); still holding early frames.',
+      description: 'Subscribes to the user\'s event stream (and resume point); still holding early frames. No answer within joinTimeout → 1013.',
       on: {
         'socket.frame': [
           {
@@ -92,7 +92,7 @@ export const connectionChart = createMachine({
       },
     },
     ready: {
-      description: 'Sends the `ready` frame first, replays missed events, then re-raises held frames in order; three regions run in parallel.',
+      description: 'Sends the `ready` frame first, replays missed events, then re-raises held frames in order; installs the ack path (acks written without a transition while under maxOutgoingBytes); its regions run in parallel.',
       type: 'parallel',
       on: {
         'socket.frame': [
@@ -143,7 +143,7 @@ export const connectionChart = createMachine({
           initial: 'flowing',
           states: {
             flowing: {
-              description: 'Each event is written as it arrives.',
+              description: 'Installs the event path: the next seq under the high-water mark is written without a transition (once encoded for all tabs); anything else is handed back as stream.event.',
               on: {
                 'stream.event': [
                   {

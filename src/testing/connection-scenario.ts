@@ -11,7 +11,7 @@
  * recorded effects and hands the rest to the actor.
  */
 import { createActor, fromPromise, SimulatedClock } from 'xstate';
-import { connectionMachine, heartbeatPongPayload, type ConnectionLimits } from '../../machines/connection.js';
+import { connectionMachine, DEFAULT_CONNECTION_LIMITS, heartbeatPongPayload, type ConnectionLimits } from '../../machines/connection.js';
 import { handshakeMachine } from '../../machines/handshake.js';
 import { ConnectionDataPath, type DataPath, type DataPathFactory } from '../../machines/connection-data-path.js';
 import type { ServerFrame, StreamEvent } from '../protocol/frames.js';
@@ -254,12 +254,14 @@ export async function runConnectionScenario(
   const clock = new SimulatedClock();
   options.onClock?.(clock);
   const machine = scenarioMachine(options.machine ?? connectionMachine);
+  // A scenario saved before a limit existed runs with that limit's default.
+  const limits: ConnectionLimits = { ...DEFAULT_CONNECTION_LIMITS, ...scenario.limits };
   const actor = createActor(machine, {
     clock,
     input: {
       connectionId: 'c',
       token: scenario.credentials === 'upgrade' ? 'token' : undefined,
-      limits: scenario.limits,
+      limits,
     },
   });
   harnesses.set(actor.system, harness);
@@ -274,7 +276,7 @@ export async function runConnectionScenario(
         writeAck: (frame) => effects.push({ kind: 'send', frame }),
         toMachine: (event) => actor.send(event),
       },
-      scenario.limits,
+      limits,
     );
   }
   actor.subscribe({ error: (error) => (actorError = error) });
@@ -375,7 +377,7 @@ export async function runConnectionScenario(
   // runs past every timeout. The machine must give up by itself, then reach `closed` when
   // the socket finally closes.
   if (!socketGone) {
-    const longest = longestTimeout(scenario.limits);
+    const longest = longestTimeout(limits);
     for (let i = 0; i < 6; i++) {
       clock.increment(longest);
       await flush();

@@ -96,7 +96,7 @@ export interface ConnectionTrace {
 const ENTRY_KINDS = new Set(['event', 'verify', 'backend', 'delay', 'refresh']);
 
 /** Limits added after trace version 1 was defined (issue 14's byte bounds). */
-const LIMITS_ADDED_LATER = new Set(['maxOutgoingBytes', 'maxEarlyBytes', 'maxEarlyBytesTotal', 'userMessageRate', 'userMessageBurst']);
+const LIMITS_ADDED_LATER = new Set(['maxOutgoingBytes', 'maxEarlyBytes', 'maxEarlyBytesTotal', 'userMessageRate', 'userMessageBurst', 'joinTimeoutMs']);
 
 function invalid(message: string): never {
   throw new LockstepError('LOCKSTEP_ERR_INVALID_TRACE', `invalid trace: ${message}`);

@@ -12,10 +12,10 @@ export const STATE_NOTES: Record<string, string> = {
   'handshake.rejected': 'Final: the close code and reason become the machine\'s output.',
 
   'connection.handshaking': 'Runs the handshake child and holds every early frame in arrival order (at most `maxEarlyFrames`, else 1008).',
-  'connection.joining': 'Subscribes to the user\'s event stream (and resume point); still holding early frames.',
-  'connection.ready': 'Sends the `ready` frame first, replays missed events, then re-raises held frames in order; three regions run in parallel.',
+  'connection.joining': 'Subscribes to the user\'s event stream (and resume point); still holding early frames. No answer within joinTimeout → 1013.',
+  'connection.ready': 'Sends the `ready` frame first, replays missed events, then re-raises held frames in order; installs the ack path (acks written without a transition while under maxOutgoingBytes); its regions run in parallel.',
   'connection.ready.flow': 'Region: writing the user\'s events to the socket, under backpressure.',
-  'connection.ready.flow.flowing': 'Each event is written as it arrives.',
+  'connection.ready.flow.flowing': 'Installs the event path: the next seq under the high-water mark is written without a transition (once encoded for all tabs); anything else is handed back as stream.event.',
   'connection.ready.flow.congested': 'The socket buffer passed `highWaterMarkBytes`: events wait in the log; too much lag closes 1008.',
   'connection.ready.flow.catchingUp': 'The socket drained: missed events are read back from the log, in order, before flowing again.',
   'connection.ready.messageRate': 'Region: the token bucket that rate-limits `message` frames.',
