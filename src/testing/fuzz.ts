@@ -91,7 +91,7 @@ export async function fuzzInvariants(options: FuzzOptions): Promise<FuzzReport> 
         }
         stepCount += trace.steps.length;
       },
-    }) as fc.IAsyncProperty<[unknown]>,
+    }) as unknown as fc.IAsyncProperty<[unknown]>,
     options,
   );
   const outcomes = [

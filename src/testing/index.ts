@@ -9,6 +9,7 @@
 export { checkStreamHistory, type HistoryViolation } from './history-checker.js';
 export {
   runConnectionScenario,
+  runConnectionScenarioSync,
   serializeState,
   SCENARIO_USER,
   type ConnectionCommand,

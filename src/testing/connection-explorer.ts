@@ -1,0 +1,325 @@
+/**
+ * Bounded exhaustive exploration of the connection machine, the way a model checker does it:
+ * every command sequence up to a depth, over a fixed alphabet of commands, enumerated depth-first
+ * from shared prefixes. A prefix is run once; each continuation starts from a fork of the actor
+ * at the end of it (./scenario-fork.ts) instead of replaying it from a fresh actor. Every
+ * sequence — every node of the tree, not only the leaves — is a scenario in its own right: it
+ * gets the silent-peer finale and the same invariant checks as the random properties
+ * (./connection-invariants.ts).
+ *
+ * States are identified as a model checker identifies them: a state is everything the future
+ * of the connection depends on — the machine's persisted snapshot (state, context, children),
+ * its pending timers (time left, in order), and the harness's answers and stream. What a command
+ * does from a state, and what the finale does, depends on nothing else; so each command is run
+ * once per distinct state (on a fork of the actor that first reached it) and each finale once,
+ * and a sequence's trace is assembled from those recorded pieces, shifted to where they occur.
+ * The machine runs once per distinct (state, command); every sequence is still checked whole.
+ */
+import type { ConnectionLimits } from '../../machines/connection.js';
+import { checkConnectionInvariants, type ConnectionInvariant, type Violation } from './connection-invariants.js';
+import {
+  applyCommand,
+  finishScenario,
+  startScenario,
+  type ConnectionCommand,
+  type ConnectionScenario,
+  type Effect,
+  type RunScenarioOptions,
+  type ScenarioHead,
+  type ScenarioRun,
+  type ScenarioTrace,
+  type Step,
+} from './connection-scenario.js';
+import { forkScenario } from './scenario-fork.js';
+
+/** Options of `exploreConnection`. */
+export interface ExploreOptions extends RunScenarioOptions {
+  /** Longest command sequence explored (every shorter one is explored too). */
+  depth: number;
+  /** The commands each step chooses from; default `explorationAlphabet(head.limits)`. */
+  alphabet?: readonly ConnectionCommand[];
+  /** The invariants checked on every sequence; default all. */
+  invariants?: readonly ConnectionInvariant[];
+  /** Stop after this many sequences (the report says it stopped early). */
+  maxSequences?: number;
+  /** Stop when this many distinct states are held (each keeps an actor alive). Default 50,000. */
+  maxStates?: number;
+  /** Sees every checked trace. */
+  onTrace?: (trace: ScenarioTrace) => void;
+}
+
+/** A sequence whose trace broke an invariant. */
+export interface ExploredViolation {
+  scenario: ConnectionScenario;
+  violations: Violation[];
+}
+
+/** What an exploration covered. */
+export interface ExploreReport {
+  /** Command sequences run and checked (interleavings). */
+  sequences: number;
+  /** Distinct states reached (machine snapshot + timers + harness), the start included. */
+  distinctStates: number;
+  /** Distinct state values (`ready.flow.flowing|…`), as `lockstep fuzz` counts them for random scenarios. */
+  distinctStateValues: number;
+  /** Commands the machine ran: one per distinct (state, command) pair. */
+  commands: number;
+  /** Finales the machine ran: one per distinct state. */
+  finales: number;
+  forks: number;
+  /** True when `maxSequences` or `maxStates` stopped it before every sequence was explored. */
+  truncated: boolean;
+  /** The first violation found (the exploration stops there). */
+  violation?: ExploredViolation;
+}
+
+/** What a command (or the finale) did from a state: what it appended, relative to where it started. */
+interface Piece {
+  effects: Effect[];
+  /** Steps with `effectCount` relative to the effects before the piece. */
+  steps: Step[];
+  /** Message ids it sent (`m<n>`, numbered on from the sequence's count). */
+  sent: number;
+  /** The actor's error, if an action threw during the piece. */
+  error: { value: unknown } | undefined;
+}
+
+/** A distinct state at a depth (the depth matters: it numbers the next command, e.g. ping ids). */
+interface StateNode {
+  /** An actor in this state, kept to fork from; consumed once every continuation is known. */
+  run: ScenarioRun | undefined;
+  persisted: unknown;
+  /** Socket gone or actor stopped: nothing can follow. */
+  ended: boolean;
+  depth: number;
+  stateValue: string;
+  finale?: Piece;
+  next: ({ piece: Piece; node: StateNode } | undefined)[];
+}
+
+/**
+ * The alphabet the exploration chooses from, for the given limits: every command kind, with
+ * the parameters that lead to different behaviour (results that succeed or fail, a stream event
+ * above and below the high-water mark, a short clock step, one to the shortest timeout and one
+ * past the longest).
+ */
+export function explorationAlphabet(limits: ConnectionLimits): ConnectionCommand[] {
+  const shortest = Math.min(limits.authTimeoutMs, limits.backendTimeoutMs, limits.heartbeatMs, limits.closeTimeoutMs);
+  const longest = Math.max(limits.authTimeoutMs + limits.backendTimeoutMs, limits.heartbeatMs, limits.closeTimeoutMs);
+  return [
+    { kind: 'message' },
+    { kind: 'ping' },
+    { kind: 'garbage' },
+    { kind: 'binary' },
+    { kind: 'auth' },
+    { kind: 'verify', ok: true },
+    { kind: 'verify', ok: false },
+    { kind: 'backend', ok: true },
+    { kind: 'backend', ok: false },
+    { kind: 'streamEvent', bufferedBytes: 0 },
+    { kind: 'streamEvent', bufferedBytes: limits.highWaterMarkBytes + 1 },
+    { kind: 'drain' },
+    { kind: 'pong' },
+    { kind: 'advance', ms: 25 },
+    { kind: 'advance', ms: shortest },
+    { kind: 'advance', ms: longest },
+    { kind: 'peerClose', code: 1000 },
+    { kind: 'socketError', closeCode: 1009 },
+    { kind: 'shutdown' },
+  ];
+}
+
+/** Small limits that short sequences exhaust: two early frames, two bad frames, a burst of two. */
+export const EXPLORATION_LIMITS: ConnectionLimits = {
+  authTimeoutMs: 1_000,
+  backendTimeoutMs: 2_000,
+  heartbeatMs: 3_000,
+  closeTimeoutMs: 500,
+  maxEarlyFrames: 2,
+  maxBadFrames: 2,
+  messageRate: 2,
+  messageBurst: 2,
+  highWaterMarkBytes: 1_000,
+  maxLagEvents: 2,
+  maxOutgoingBytes: 2_000,
+  maxEarlyBytes: 200,
+  maxEarlyBytesTotal: 64 * 1024 * 1024,
+  userMessageRate: 40,
+  userMessageBurst: 80,
+};
+
+/** Everything the rest of a scenario depends on, as one string (equal strings: equal futures). */
+function fingerprint(run: ScenarioRun, persisted: unknown, withTime: boolean): string {
+  const now = run.clock.now();
+  // Timer keys start with the actor's session id, which differs between forks: keep the rest.
+  const timers = run.clock.pendingTimers().map((t) => `${t.start + t.timeout - now}:${t.key.slice(t.key.indexOf('.') + 1)}`);
+  const { harness } = run;
+  return JSON.stringify([
+    persisted,
+    timers,
+    // A hook that reads the clock (a mutant's) can make absolute time matter.
+    withTime ? now : 0,
+    run.socketGone,
+    run.actor.getSnapshot().status,
+    harness.subscribed,
+    harness.log.length,
+    harness.verify,
+    harness.backend,
+    harness.pending.map((p) => `${p.dependency}:${p.ref.getSnapshot().status}`),
+    run.sentMessageIds.length,
+    run.error === undefined,
+  ]);
+}
+
+/** What `run` appended since it had `effects` effects, `steps` steps and `sent` message ids. */
+function pieceSince(run: ScenarioRun, effects: number, steps: number, sent: number, error: ScenarioRun['error']): Piece {
+  return {
+    effects: run.harness.effects.slice(effects),
+    steps: run.steps.slice(steps).map((step) => ({ ...step, effectCount: step.effectCount - effects })),
+    sent: run.sentMessageIds.length - sent,
+    error: run.error === error ? undefined : run.error,
+  };
+}
+
+/** Explores every command sequence up to `depth` from one scenario head; stops at the first violation. */
+export function exploreConnection(head: ScenarioHead, options: ExploreOptions): ExploreReport {
+  const alphabet = options.alphabet ?? explorationAlphabet(head.limits);
+  const maxSequences = options.maxSequences ?? Number.POSITIVE_INFINITY;
+  const maxStates = options.maxStates ?? 50_000;
+  const withTime = options.onClock !== undefined;
+  const report: ExploreReport = { sequences: 0, distinctStates: 0, distinctStateValues: 0, commands: 0, finales: 0, forks: 0, truncated: false };
+  const states = new Set<string>();
+  const stateValues = new Set<string>();
+  const nodes = new Map<string, StateNode>();
+
+  const nodeOf = (run: ScenarioRun, depth: number): StateNode => {
+    const persisted = run.actor.getPersistedSnapshot();
+    const state = fingerprint(run, persisted, withTime);
+    states.add(state);
+    const key = `${depth}|${state}`;
+    const known = nodes.get(key);
+    if (known !== undefined) {
+      run.actor.stop();
+      return known;
+    }
+    const ended = run.socketGone || run.actor.getSnapshot().status !== 'active';
+    const node: StateNode = { run, persisted, ended, depth, stateValue: run.steps.at(-1)!.state, next: [] };
+    nodes.set(key, node);
+    if (nodes.size >= maxStates) report.truncated = true;
+    return node;
+  };
+  const fork = (node: StateNode): ScenarioRun => {
+    report.forks++;
+    return forkScenario(node.run!, options, node.persisted);
+  };
+
+  // The sequence being visited: its trace so far (absolute effect counts) and its commands.
+  const start = startScenario(head, options);
+  const effects: Effect[] = start.harness.effects.slice();
+  const steps: Step[] = start.steps.slice();
+  const commands: ConnectionCommand[] = [];
+  let sent = 0;
+  let error: ScenarioRun['error'];
+
+  const append = (piece: Piece) => {
+    const base = effects.length;
+    for (const effect of piece.effects) effects.push(effect);
+    for (const step of piece.steps) steps.push({ ...step, effectCount: step.effectCount + base });
+    sent += piece.sent;
+  };
+
+  const finaleOf = (node: StateNode): Piece => {
+    if (node.finale === undefined) {
+      // A state with no continuation to explore (ended, or at the depth bound) gives its own
+      // actor to the finale; the others fork one.
+      const last = node.ended || node.depth >= options.depth;
+      const run = last ? node.run! : fork(node);
+      if (last) node.run = undefined;
+      const before = { effects: run.harness.effects.length, steps: run.steps.length, error: run.error };
+      finishScenario(run, []);
+      node.finale = pieceSince(run, before.effects, before.steps, run.sentMessageIds.length, before.error);
+      report.finales++;
+    }
+    return node.finale;
+  };
+
+  const check = (node: StateNode) => {
+    const finale = finaleOf(node);
+    const effectCount = effects.length;
+    const stepCount = steps.length;
+    append(finale);
+    const actorError = error ?? finale.error;
+    const trace: ScenarioTrace = {
+      scenario: { ...head, commands: commands.slice() },
+      effects: effects.slice(),
+      steps: steps.slice(),
+      sentMessageIds: Array.from({ length: sent }, (_, i) => `m${i}`),
+      lastAppendedSeq: head.priorEvents + commands.filter((c) => c.kind === 'streamEvent').length,
+      actorError: actorError?.value,
+      statesSeen: new Set(steps.map((s) => s.state)),
+    };
+    effects.length = effectCount;
+    steps.length = stepCount;
+    sent -= finale.sent;
+    report.sequences++;
+    options.onTrace?.(trace);
+    const violations = checkConnectionInvariants(trace, options.invariants);
+    if (violations.length > 0) report.violation = { scenario: trace.scenario, violations };
+  };
+
+  const transition = (node: StateNode, depth: number, i: number) => {
+    let next = node.next[i];
+    if (next === undefined) {
+      const run = fork(node);
+      const before = { effects: run.harness.effects.length, steps: run.steps.length, sent: run.sentMessageIds.length, error: run.error };
+      applyCommand(run, alphabet[i]!, depth);
+      report.commands++;
+      const piece = pieceSince(run, before.effects, before.steps, before.sent, before.error);
+      next = { piece, node: nodeOf(run, depth + 1) };
+      node.next[i] = next;
+      // Every continuation known: the actor is no longer needed.
+      if (node.next.length === alphabet.length && !node.next.includes(undefined) && node.finale !== undefined) {
+        node.run?.actor.stop();
+        node.run = undefined;
+      }
+    }
+    return next;
+  };
+
+  const stopped = () => report.violation !== undefined || report.truncated;
+
+  const visit = (node: StateNode, depth: number) => {
+    if (report.sequences >= maxSequences) {
+      report.truncated = true;
+      return;
+    }
+    stateValues.add(node.stateValue);
+    check(node);
+    if (node.ended || depth >= options.depth) return;
+    for (let i = 0; i < alphabet.length && !stopped(); i++) {
+      const { piece, node: nextNode } = transition(node, depth, i);
+      if (stopped()) return;
+      const effectCount = effects.length;
+      const stepCount = steps.length;
+      const errorBefore = error;
+      commands.push(alphabet[i]!);
+      append(piece);
+      error ??= piece.error;
+      visit(nextNode, depth + 1);
+      commands.pop();
+      effects.length = effectCount;
+      steps.length = stepCount;
+      sent -= piece.sent;
+      error = errorBefore;
+    }
+  };
+
+  try {
+    visit(nodeOf(start, 0), 0);
+  } finally {
+    for (const node of nodes.values()) node.run?.actor.stop();
+  }
+  report.distinctStates = states.size;
+  report.distinctStateValues = stateValues.size;
+  return report;
+}
