@@ -44,6 +44,8 @@ export interface ExploreOptions extends RunScenarioOptions {
   maxSequences?: number;
   /** Stop when this many distinct states are held (each keeps an actor alive). Default 50,000. */
   maxStates?: number;
+  /** Stop after this long (the report says it stopped early). */
+  timeLimitMs?: number;
   /** Sees every checked trace. */
   onTrace?: (trace: ScenarioTrace) => void;
 }
@@ -67,7 +69,7 @@ export interface ExploreReport {
   /** Finales the machine ran: one per distinct state. */
   finales: number;
   forks: number;
-  /** True when `maxSequences` or `maxStates` stopped it before every sequence was explored. */
+  /** True when `maxSequences`, `maxStates` or `timeLimitMs` stopped it before every sequence was explored. */
   truncated: boolean;
   /** The first violation found (the exploration stops there). */
   violation?: ExploredViolation;
@@ -288,8 +290,9 @@ export function exploreConnection(head: ScenarioHead, options: ExploreOptions): 
 
   const stopped = () => report.violation !== undefined || report.truncated;
 
+  const deadline = options.timeLimitMs === undefined ? Number.POSITIVE_INFINITY : performance.now() + options.timeLimitMs;
   const visit = (node: StateNode, depth: number) => {
-    if (report.sequences >= maxSequences) {
+    if (report.sequences >= maxSequences || (report.sequences % 256 === 0 && performance.now() > deadline)) {
       report.truncated = true;
       return;
     }
