@@ -42,7 +42,10 @@ export interface ExploreOptions extends RunScenarioOptions {
   invariants?: readonly ConnectionInvariant[];
   /** Stop after this many sequences (the report says it stopped early). */
   maxSequences?: number;
-  /** Stop when this many distinct states are held (each keeps an actor alive). Default 50,000. */
+  /**
+   * Stop when this many states (distinct states at each depth) are recorded: each holds its
+   * pieces, and an actor until its continuations are known (~10–20 KiB in all). Default 20,000.
+   */
   maxStates?: number;
   /** Stop after this long (the report says it stopped early). */
   timeLimitMs?: number;
@@ -91,6 +94,8 @@ interface StateNode {
   /** An actor in this state, kept to fork from; consumed once every continuation is known. */
   run: ScenarioRun | undefined;
   persisted: unknown;
+  /** The state's fingerprint (the node is this state at `depth`). */
+  state: string;
   /** Socket gone or actor stopped: nothing can follow. */
   ended: boolean;
   depth: number;
@@ -187,27 +192,31 @@ function pieceSince(run: ScenarioRun, effects: number, steps: number, sent: numb
 export function exploreConnection(head: ScenarioHead, options: ExploreOptions): ExploreReport {
   const alphabet = options.alphabet ?? explorationAlphabet(head.limits);
   const maxSequences = options.maxSequences ?? Number.POSITIVE_INFINITY;
-  const maxStates = options.maxStates ?? 50_000;
+  const maxStates = options.maxStates ?? 20_000;
   const withTime = options.onClock !== undefined;
   const report: ExploreReport = { sequences: 0, distinctStates: 0, distinctStateValues: 0, commands: 0, finales: 0, forks: 0, truncated: false };
   const states = new Set<string>();
   const stateValues = new Set<string>();
-  const nodes = new Map<string, StateNode>();
+  /** The explored states, by fingerprint, then by depth. */
+  const nodes = new Map<string, StateNode[]>();
+  let nodeCount = 0;
+  const finales = new Map<string, Piece>();
 
   const nodeOf = (run: ScenarioRun, depth: number): StateNode => {
     const persisted = run.actor.getPersistedSnapshot();
     const state = fingerprint(run, persisted, withTime);
     states.add(state);
-    const key = `${depth}|${state}`;
-    const known = nodes.get(key);
+    let atDepths = nodes.get(state);
+    if (atDepths === undefined) nodes.set(state, (atDepths = []));
+    const known = atDepths[depth];
     if (known !== undefined) {
       run.actor.stop();
       return known;
     }
     const ended = run.socketGone || run.actor.getSnapshot().status !== 'active';
-    const node: StateNode = { run, persisted, ended, depth, stateValue: run.steps.at(-1)!.state, next: [] };
-    nodes.set(key, node);
-    if (nodes.size >= maxStates) report.truncated = true;
+    const node: StateNode = { run, persisted, state, ended, depth, stateValue: run.steps.at(-1)!.state, next: [] };
+    atDepths[depth] = node;
+    if (++nodeCount >= maxStates) report.truncated = true;
     return node;
   };
   const fork = (node: StateNode): ScenarioRun => {
@@ -221,7 +230,9 @@ export function exploreConnection(head: ScenarioHead, options: ExploreOptions): 
   const steps: Step[] = start.steps.slice();
   const commands: ConnectionCommand[] = [];
   let sent = 0;
+  let appended = 0;
   let error: ScenarioRun['error'];
+  const messageIds: string[] = [];
 
   const append = (piece: Piece) => {
     const base = effects.length;
@@ -231,38 +242,53 @@ export function exploreConnection(head: ScenarioHead, options: ExploreOptions): 
   };
 
   const finaleOf = (node: StateNode): Piece => {
-    if (node.finale === undefined) {
-      // A state with no continuation to explore (ended, or at the depth bound) gives its own
-      // actor to the finale; the others fork one.
-      const last = node.ended || node.depth >= options.depth;
-      const run = last ? node.run! : fork(node);
-      if (last) node.run = undefined;
-      const before = { effects: run.harness.effects.length, steps: run.steps.length, error: run.error };
-      finishScenario(run, []);
-      node.finale = pieceSince(run, before.effects, before.steps, run.sentMessageIds.length, before.error);
-      report.finales++;
+    if (node.finale !== undefined) return node.finale;
+    // A state with no continuation to explore (ended, or at the depth bound) gives its own
+    // actor to the finale; the others fork one.
+    const last = node.ended || node.depth >= options.depth;
+    // The finale sends no command, so it depends on the state alone, not on the depth.
+    const known = finales.get(node.state);
+    if (known !== undefined) {
+      if (last) {
+        node.run?.actor.stop();
+        node.run = undefined;
+        node.persisted = undefined;
+      }
+      node.finale = known;
+      return known;
     }
+    const run = last ? node.run! : fork(node);
+    if (last) {
+      node.run = undefined;
+      node.persisted = undefined;
+    }
+    const before = { effects: run.harness.effects.length, steps: run.steps.length, error: run.error };
+    finishScenario(run, []);
+    node.finale = pieceSince(run, before.effects, before.steps, run.sentMessageIds.length, before.error);
+    finales.set(node.state, node.finale);
+    report.finales++;
     return node.finale;
   };
 
   const check = (node: StateNode) => {
     const finale = finaleOf(node);
-    const effectCount = effects.length;
-    const stepCount = steps.length;
-    append(finale);
+    const base = effects.length;
+    const traceSteps = steps.concat(finale.steps.map((step) => ({ ...step, effectCount: step.effectCount + base })));
     const actorError = error ?? finale.error;
+    const sentIds = sent + finale.sent;
+    while (messageIds.length < sentIds) messageIds.push(`m${messageIds.length}`);
     const trace: ScenarioTrace = {
       scenario: { ...head, commands: commands.slice() },
-      effects: effects.slice(),
-      steps: steps.slice(),
-      sentMessageIds: Array.from({ length: sent }, (_, i) => `m${i}`),
-      lastAppendedSeq: head.priorEvents + commands.filter((c) => c.kind === 'streamEvent').length,
+      effects: effects.concat(finale.effects),
+      steps: traceSteps,
+      sentMessageIds: messageIds.slice(0, sentIds),
+      lastAppendedSeq: head.priorEvents + appended,
       actorError: actorError?.value,
-      statesSeen: new Set(steps.map((s) => s.state)),
+      // Only a hook reads it (the checks do not): made when asked for.
+      get statesSeen() {
+        return new Set(this.steps.map((s) => s.state));
+      },
     };
-    effects.length = effectCount;
-    steps.length = stepCount;
-    sent -= finale.sent;
     report.sequences++;
     options.onTrace?.(trace);
     const violations = checkConnectionInvariants(trace, options.invariants);
@@ -272,7 +298,15 @@ export function exploreConnection(head: ScenarioHead, options: ExploreOptions): 
   const transition = (node: StateNode, depth: number, i: number) => {
     let next = node.next[i];
     if (next === undefined) {
-      const run = fork(node);
+      // The last continuation of a state whose others and finale are known takes its actor.
+      const last = i === alphabet.length - 1 && node.finale !== undefined && node.next.filter(Boolean).length === alphabet.length - 1;
+      const run = last ? node.run! : fork(node);
+      if (last) {
+        node.run = undefined;
+        node.persisted = undefined;
+        // A hook that holds the clock (a mutant's) must hold the one of the actor that runs now.
+        options.onClock?.(run.clock);
+      }
       const before = { effects: run.harness.effects.length, steps: run.steps.length, sent: run.sentMessageIds.length, error: run.error };
       applyCommand(run, alphabet[i]!, depth);
       report.commands++;
@@ -280,9 +314,10 @@ export function exploreConnection(head: ScenarioHead, options: ExploreOptions): 
       next = { piece, node: nodeOf(run, depth + 1) };
       node.next[i] = next;
       // Every continuation known: the actor is no longer needed.
-      if (node.next.length === alphabet.length && !node.next.includes(undefined) && node.finale !== undefined) {
-        node.run?.actor.stop();
+      if (node.run !== undefined && node.finale !== undefined && node.next.filter(Boolean).length === alphabet.length) {
+        node.run.actor.stop();
         node.run = undefined;
+        node.persisted = undefined;
       }
     }
     return next;
@@ -305,14 +340,17 @@ export function exploreConnection(head: ScenarioHead, options: ExploreOptions): 
       const effectCount = effects.length;
       const stepCount = steps.length;
       const errorBefore = error;
+      const streamEvent = alphabet[i]!.kind === 'streamEvent' ? 1 : 0;
       commands.push(alphabet[i]!);
       append(piece);
+      appended += streamEvent;
       error ??= piece.error;
       visit(nextNode, depth + 1);
       commands.pop();
       effects.length = effectCount;
       steps.length = stepCount;
       sent -= piece.sent;
+      appended -= streamEvent;
       error = errorBefore;
     }
   };
@@ -320,7 +358,7 @@ export function exploreConnection(head: ScenarioHead, options: ExploreOptions): 
   try {
     visit(nodeOf(start, 0), 0);
   } finally {
-    for (const node of nodes.values()) node.run?.actor.stop();
+    for (const atDepths of nodes.values()) for (const node of atDepths) node?.run?.actor.stop();
   }
   report.distinctStates = states.size;
   report.distinctStateValues = stateValues.size;

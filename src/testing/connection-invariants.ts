@@ -120,14 +120,17 @@ export function checkOrderedDelivery(trace: ScenarioTrace): Violation[] {
 /** I8: held frames and the lag behind the stream stay within their limits at every step. */
 export function checkBoundedMemory(trace: ScenarioTrace): Violation[] {
   const { maxEarlyFrames, maxLagEvents } = trace.scenario.limits;
-  return trace.steps.flatMap((step) => [
-    ...(step.early > maxEarlyFrames
-      ? [{ invariant: 'I8' as const, message: `${step.early} frames held (limit ${maxEarlyFrames}) in ${step.state}` }]
-      : []),
-    ...(step.lag > maxLagEvents && !step.state.includes('catchingUp')
-      ? [{ invariant: 'I8' as const, message: `${step.lag} events behind (limit ${maxLagEvents}) in ${step.state}` }]
-      : []),
-  ]);
+  // A plain loop: this runs for every step of every explored sequence.
+  const violations: Violation[] = [];
+  for (const step of trace.steps) {
+    if (step.early > maxEarlyFrames) {
+      violations.push({ invariant: 'I8', message: `${step.early} frames held (limit ${maxEarlyFrames}) in ${step.state}` });
+    }
+    if (step.lag > maxLagEvents && !step.state.includes('catchingUp')) {
+      violations.push({ invariant: 'I8', message: `${step.lag} events behind (limit ${maxLagEvents}) in ${step.state}` });
+    }
+  }
+  return violations;
 }
 
 const CLOSE_CODES_THE_MACHINE_DECIDES = new Set<number>([
