@@ -77,7 +77,7 @@ export async function fuzz(argv: string[]): Promise<void> {
     console.log(`  distinct connection states seen: ${report.distinctStates}; distinct state-to-state steps: ${report.distinctSteps}`);
     const x = report.exploration;
     if (x !== undefined) {
-      console.log(`  exploration, every sequence of up to ${x.depth} commands${x.truncated ? ' (stopped by the time limit)' : ''}: ${x.sequences} sequences (interleavings), ${Math.round(x.sequencesPerSecond)}/s`);
+      console.log(`  exploration, every sequence of up to ${x.depth} command${x.depth === 1 ? "" : "s"}${x.truncated ? ' (stopped by the time limit)' : ''}: ${x.sequences} sequences (interleavings), ${Math.round(x.sequencesPerSecond)}/s`);
       console.log(`    distinct states (snapshot, timers, harness): ${x.distinctStates}, ${Math.round(x.distinctStatesPerSecond)}/s; the machine ran ${x.commands} commands (once per distinct state and command)`);
     }
     if (failed && values.save !== undefined) console.log(`  failing scenario written to ${values.save}`);

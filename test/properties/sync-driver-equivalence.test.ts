@@ -28,19 +28,25 @@ async function expectSameTraces(numRuns: number, options: () => RunScenarioOptio
   );
 }
 
+// `npm test`: 1,000 scenarios and 100 per mutant; `npm run fuzz` (FC_NUM_RUNS): half of FC_NUM_RUNS
+// and a tenth (FC_NUM_RUNS=40000, run when the driver was written: 20,000 and 4,000 each).
+const fuzzRuns = process.env.FC_NUM_RUNS === undefined ? undefined : Number(process.env.FC_NUM_RUNS);
+const machineRuns = fuzzRuns === undefined ? 1_000 : Math.max(1_000, fuzzRuns / 2);
+const mutantRuns = fuzzRuns === undefined ? 100 : Math.max(100, fuzzRuns / 10);
+
 describe('the synchronous driver gives the traces of the promise-based one', () => {
-  it('the connection machine, 2,000 random scenarios', async () => {
-    await expectSameTraces(2_000);
+  it(`the connection machine, ${machineRuns} random scenarios`, async () => {
+    await expectSameTraces(machineRuns);
   });
 
-  it('mutant machines (handler while handshaking, early frames dropped, sleep gate), 200 scenarios each', async () => {
+  it(`mutant machines (handler while handshaking, early frames dropped, sleep gate), ${mutantRuns} scenarios each`, async () => {
     // One variant each (providing a machine is costly); the sleep gate's clock hook follows
     // whichever driver runs, one scenario at a time.
     const handler = handlerWhileHandshaking();
     const dropped = earlyFramesDropped();
     const gate = sleepGate();
-    await expectSameTraces(200, () => ({ machine: handler }));
-    await expectSameTraces(200, () => ({ machine: dropped }));
-    await expectSameTraces(200, () => gate);
+    await expectSameTraces(mutantRuns, () => ({ machine: handler }));
+    await expectSameTraces(mutantRuns, () => ({ machine: dropped }));
+    await expectSameTraces(mutantRuns, () => gate);
   });
 });
