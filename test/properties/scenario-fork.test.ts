@@ -61,7 +61,7 @@ describe('forkScenario', () => {
         scenario.commands.slice(at).forEach((command, offset) => applyCommand(fork, command, at + offset));
         expectSameTrace(finishScenario(fork, scenario.commands), expected);
       }),
-      { numRuns: Math.max(100, fc.readConfigureGlobal().numRuns! / 2) },
+      { numRuns: Math.max(60, fc.readConfigureGlobal().numRuns! * 0.3) },
     );
   });
 
@@ -78,7 +78,7 @@ describe('forkScenario', () => {
         });
         expectSameTrace(finishScenario(run, scenario.commands), expected);
       }),
-      { numRuns: Math.max(50, fc.readConfigureGlobal().numRuns! / 4) },
+      { numRuns: Math.max(30, fc.readConfigureGlobal().numRuns! * 0.15) },
     );
   });
 });
