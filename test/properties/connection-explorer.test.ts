@@ -13,9 +13,6 @@ const heads: ScenarioHead[] = [
   { credentials: 'authFrame', limits: EXPLORATION_LIMITS, priorEvents: 2, retainEvents: 3 },
 ];
 
-// `npm run fuzz` (FC_NUM_RUNS set) goes one command deeper: ~99,000 sequences per head.
-const fuzzing = process.env.FC_NUM_RUNS !== undefined;
-
 describe('exploreConnection', () => {
   it('every sequence of up to 2 commands has the trace of running it from a fresh actor', () => {
     for (const head of heads) {
