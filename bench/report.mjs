@@ -106,6 +106,7 @@ export function summarize(results) {
     streamP99VsWsProtocol: r('stream', 'ws-protocol', 'p99Ms'),
     heapPerConnKiB: m('memory', 'lockstep', 'heapPerConnBytes') / 1024,
     problems: problems(results).total,
+    exploredPerSec: m('verify', 'lockstep', 'exploredPerSec'),
   };
 }
 
@@ -132,6 +133,7 @@ function targetRows(s, results, failures) {
     row('server CPU per connection setup ≤ 1.5 × ws-protocol', [s.setupCpuVsWsProtocol], times, (v) => v <= 1.5),
     row('open → ready p99 ≤ 1 ms', [s.openToReadyP99Ms], (v) => `${v.toFixed(3)} ms`, (v) => v <= 1),
     row('pure-machine interleavings ≥ 20,000/s per core', [s.interleavingsPerSec], int, (v) => v >= 20_000),
+    row('≥ 50,000 interleavings/s per core with prefix sharing (exhaustive exploration)', [s.exploredPerSec], int, (v) => v >= 50_000),
     row('0 lost, duplicated or reordered frames in every run (every target)', [p.jobs ? p.total : undefined],
       (v) => `${v} in ${p.jobs} jobs${p.where.length ? ` (${p.where.join(', ')})` : ''}${failures.length ? `; ${failures.length} failed job(s) not counted` : ''}`,
       (v) => v === 0 && failures.length === 0),
@@ -189,6 +191,9 @@ export function renderReport({ config, results, failures, machine, startedAt, se
   if (config.scenarios.includes('verify')) {
     lines.push(lockstepOnly('fast-check interleavings/s, pure connection machine, 1 core', cell(runsOf(results, 'verify', 'lockstep', 'interleavingsPerSec'), int)));
     lines.push(lockstepOnly('… steps (events, timer advances) driven/s', cell(runsOf(results, 'verify', 'lockstep', 'stepsPerSec'), int)));
+    lines.push(lockstepOnly('… the same machine driven with promise actors (the previous figure, same rounds)', cell(runsOf(results, 'verify', 'lockstep', 'beforeInterleavingsPerSec'), int)));
+    lines.push(lockstepOnly('exhaustive exploration from shared prefixes, sequences/s, 1 core', cell(runsOf(results, 'verify', 'lockstep', 'exploredPerSec'), int)));
+    lines.push(lockstepOnly('… distinct states (snapshot, timers, harness) reached/s', cell(runsOf(results, 'verify', 'lockstep', 'distinctStatesPerSec'), int)));
   }
   if (config.scenarios.includes('floors')) lines.push(...FLOORS.map((f) => lockstepOnly(f.label, cell(runsOf(results, 'floors', 'lockstep', f.key), f.fmt))));
   if (config.scenarios.includes('sockfuzz')) {
@@ -298,9 +303,11 @@ function describeScenarios(p) {
     '   tabs; latency = arrival on the tab − the emission time stamped in the event (CLOCK_MONOTONIC,',
     '   shared by both processes). events/s is the offered rate unless a target falls behind (then the',
     '   schedule lag row grows); fan-out (5.) is the saturated figure.',
-    `7. Verification speed: fast-check runs/s of the connection-ordering property (random interleavings of`,
-    '   frames, backend readiness, clock advances, close and shutdown on the pure connection machine, checked',
-    `   for I1–I3) in one process for ${p.verify.seconds} s.`,
+    `7. Verification speed, per core (runs per CPU second), in alternating rounds of ${p.verify.seconds} s: fast-check runs/s of`,
+    '   the connection invariant property (random scenarios on the pure connection machine, driven synchronously,',
+    '   I1–I4, I8–I10 checked); the previous figure (promise actors, one event-loop turn per command, I1–I3);',
+    '   and the exhaustive exploration (every command sequence up to depth 4, forked from shared prefixes, each',
+    '   checked for every invariant), in sequences/s and distinct states/s.',
     `8. Socket fuzzing: random connection scripts (credentials from the header or an auth frame; messages,`,
     '   pings and garbage, some sent in the `open` callback before `ready`) on real loopback sockets,',
     `   ${p.sockfuzz.lanes} at a time for ${p.sockfuzz.seconds} s; each checked from the client: \`ready\` first, acks in`,

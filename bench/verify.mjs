@@ -1,14 +1,31 @@
 /**
- * Verification speed: how many random interleavings per second fast-check explores against
- * the pure connection machine (no sockets), on one core. One interleaving = one fast-check
- * run: a random sequence of up to 40 client frames, backend readiness/failure, clock advances,
- * peer close and shutdown, driven through a fresh actor and checked for I1, I2 and I3 —
- * the same scenario and checks as test/properties/connection-ordering.test.ts.
+ * Verification speed on the pure connection machine (no sockets), per core: every rate is runs
+ * per second of this process's CPU time (the machine is shared; wall time would count the
+ * others' work). Three figures, measured in alternating rounds in one process:
+ *
+ * - `interleavingsPerSec`: fast-check runs/s of the connection invariant property as the suite
+ *   runs it (lockstep/testing `connectionInvariantProperty`: random scenarios of up to 40
+ *   commands, small random limits, every invariant I1–I4, I8–I10 checked), driven synchronously
+ *   (stand-ins for verification and readiness, no event-loop turn).
+ * - `beforeInterleavingsPerSec`: the figure as it was measured before, in the same rounds: the
+ *   same machine driven with promise actors and one event-loop turn after every command
+ *   (a smaller scenario, checked for I1–I3).
+ * - `exploredPerSec` / `distinctStatesPerSec`: the exhaustive exploration (`exploreConnection`):
+ *   every command sequence up to `exploreDepth` commands (one of two heads per round, explored
+ *   completely), forked from shared prefixes, each sequence checked whole for every invariant;
+ *   distinct states = machine snapshot + timers + harness, as a model checker counts them.
  */
-import { performance } from 'node:perf_hooks';
 import fc from 'fast-check';
 import { createActor, fromPromise, SimulatedClock } from 'xstate';
 import { connectionMachine, DEFAULT_CONNECTION_LIMITS, handshakeMachine } from '../dist/machines/index.js';
+import { connectionInvariantProperty, EXPLORATION_LIMITS, exploreConnection } from '../dist/src/testing/index.js';
+
+const cpuSeconds = (since) => {
+  const { user, system } = process.cpuUsage(since);
+  return (user + system) / 1e6;
+};
+
+// ---- before: the previous harness (promise actors, one event-loop turn per command) ----
 
 const command = fc.oneof(
   { weight: 6, arbitrary: fc.constant({ kind: 'message' }) },
@@ -19,16 +36,9 @@ const command = fc.oneof(
   { weight: 1, arbitrary: fc.constant({ kind: 'peerClose' }) },
   { weight: 1, arbitrary: fc.constant({ kind: 'shutdown' }) },
 );
-
-// Lets the promise-based handshake steps settle between two commands, as the property test
-// does. (A few microtask turns instead give the same traces and are only ~10–30 % faster here:
-// the machine, not the flush, is the cost.)
 const flush = () => new Promise((resolve) => setImmediate(resolve));
-
-// Provided once: \`provide()\` rebuilds the whole state-node tree, which would cost more than
-// the run itself. The effects write to the scenario being run (\`current\`).
 let current;
-const machine = connectionMachine.provide({
+const promiseMachine = connectionMachine.provide({
   actors: {
     handshake: handshakeMachine.provide({
       actors: {
@@ -46,14 +56,14 @@ const machine = connectionMachine.provide({
   },
 });
 
-async function runScenario(commands, useAuthFrame) {
+async function promiseScenario(commands, useAuthFrame) {
   const effects = [];
   let settle;
   const backend = new Promise((resolve, reject) => (settle = { resolve, reject }));
   backend.catch(() => {});
   current = { effects, backend };
   const clock = new SimulatedClock();
-  const actor = createActor(machine, {
+  const actor = createActor(promiseMachine, {
     clock,
     input: { connectionId: 'c', token: useAuthFrame ? undefined : 'alice', limits: DEFAULT_CONNECTION_LIMITS },
   });
@@ -80,7 +90,7 @@ async function runScenario(commands, useAuthFrame) {
   return { effects, sentIds, snapshot: actor.getSnapshot(), peerClosed };
 }
 
-function check({ effects, sentIds, snapshot, peerClosed }) {
+function checkBefore({ effects, sentIds, snapshot, peerClosed }) {
   const firstSend = effects.findIndex((e) => e.kind === 'send');
   const firstHandler = effects.findIndex((e) => e.kind === 'handler');
   if (firstSend !== -1 && effects[firstSend].frame.type !== 'ready') throw new Error('I1: first frame is not ready');
@@ -96,26 +106,81 @@ function check({ effects, sentIds, snapshot, peerClosed }) {
   }
 }
 
-async function measure(seconds) {
+async function measureBefore(seconds) {
   let runs = 0;
-  let steps = 0;
   const property = fc.asyncProperty(fc.array(command, { maxLength: 40 }), fc.boolean(), async (commands, useAuthFrame) => {
-    check(await runScenario(commands, useAuthFrame));
+    checkBefore(await promiseScenario(commands, useAuthFrame));
     runs += 1;
-    steps += commands.length;
   });
-  const t0 = performance.now();
-  await fc.assert(property, {
-    numRuns: Number.MAX_SAFE_INTEGER,
-    interruptAfterTimeLimit: seconds * 1000,
-    markInterruptAsFailure: false,
-  });
-  const elapsed = (performance.now() - t0) / 1000;
-  return { interleavingsPerSec: runs / elapsed, stepsPerSec: steps / elapsed, runs, cpuCores: 1 };
+  const cpu = process.cpuUsage();
+  await fc.assert(property, { numRuns: Number.MAX_SAFE_INTEGER, interruptAfterTimeLimit: seconds * 1000, markInterruptAsFailure: false });
+  return runs / cpuSeconds(cpu);
 }
 
-// Standalone (`node bench/verify.mjs [seconds]`, e.g. under --cpu-prof): print the figure.
-if (!process.send && process.argv[1]?.endsWith('verify.mjs')) console.log(JSON.stringify(await measure(Number(process.argv[2] ?? 3))));
+// ---- now: the suite's property, driven synchronously ----
+
+function measureSync(seconds) {
+  let runs = 0;
+  let steps = 0;
+  const property = connectionInvariantProperty(undefined, {
+    onTrace: (trace) => {
+      runs += 1;
+      steps += trace.steps.length;
+    },
+  });
+  const cpu = process.cpuUsage();
+  fc.assert(property, { numRuns: Number.MAX_SAFE_INTEGER, interruptAfterTimeLimit: seconds * 1000, markInterruptAsFailure: false });
+  const elapsed = cpuSeconds(cpu);
+  return { interleavingsPerSec: runs / elapsed, stepsPerSec: steps / elapsed };
+}
+
+// ---- the exhaustive exploration from shared prefixes ----
+
+const HEADS = [
+  { credentials: 'upgrade', limits: EXPLORATION_LIMITS, priorEvents: 0, retainEvents: 1 },
+  { credentials: 'authFrame', limits: EXPLORATION_LIMITS, priorEvents: 2, retainEvents: 3 },
+];
+
+/** One complete exploration (no time limit: a cut-off DFS would over-weight its first, costliest subtrees). */
+function measureExploration(head, depth) {
+  const cpu = process.cpuUsage();
+  const report = exploreConnection(head, { depth });
+  if (report.violation !== undefined) throw new Error(`exploration found a violation: ${JSON.stringify(report.violation)}`);
+  const elapsed = cpuSeconds(cpu);
+  return { exploredPerSec: report.sequences / elapsed, distinctStatesPerSec: report.distinctStates / elapsed, sequences: report.sequences, truncated: report.truncated };
+}
+
+const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
+
+// Depth 4 (~99,000 sequences a head) unless the run is a quick one.
+async function measure(seconds, { rounds = 3, depth = seconds >= 3 ? 4 : 3 } = {}) {
+  const before = [];
+  const sync = [];
+  const explore = [];
+  for (let round = 0; round < rounds; round++) {
+    before.push(await measureBefore(seconds));
+    sync.push(measureSync(seconds));
+    explore.push(measureExploration(HEADS[round % HEADS.length], depth));
+  }
+  return {
+    interleavingsPerSec: median(sync.map((s) => s.interleavingsPerSec)),
+    stepsPerSec: median(sync.map((s) => s.stepsPerSec)),
+    beforeInterleavingsPerSec: median(before),
+    exploredPerSec: median(explore.map((e) => e.exploredPerSec)),
+    distinctStatesPerSec: median(explore.map((e) => e.distinctStatesPerSec)),
+    exploreDepth: depth,
+    exploredSequences: median(explore.map((e) => e.sequences)),
+    exploreTruncated: explore.some((e) => e.truncated),
+    rounds,
+    cpuCores: 1,
+  };
+}
+
+// Standalone (`node bench/verify.mjs [seconds] [depth]`, e.g. under --cpu-prof): print the figures.
+if (!process.send && process.argv[1]?.endsWith('verify.mjs')) {
+  const seconds = Number(process.argv[2] ?? 3);
+  console.log(JSON.stringify(await measure(seconds, process.argv[3] === undefined ? {} : { depth: Number(process.argv[3]) })));
+}
 
 process.on('message', async (message) => {
   if (message.type !== 'run') return;

@@ -82,6 +82,10 @@ export interface DataPath {
   offerAccepted(accepted: Omit<MessageAccepted, 'type' | 'bufferedBytes'>): void;
   /** Seq of the last event written on this connection, by the path or by the machine. */
   readonly lastSeq: number;
+  /** True between `installEvents` and `removeEvents`. */
+  readonly eventsInstalled: boolean;
+  /** True between `installAcks` and `removeAcks`. */
+  readonly acksInstalled: boolean;
 }
 
 /** Builds a connection's data path from its ports (the scenario harness swaps in broken ones). */

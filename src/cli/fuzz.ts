@@ -1,6 +1,6 @@
 /**
- * `lockstep fuzz`: runs the invariant properties against the built machines and reports what
- * was explored. Exit code 1 when a counterexample is found; it is printed with its
+ * `lockstep fuzz`: runs the invariant properties against the built machines, then explores every
+ * connection command sequence up to --depth exhaustively, and reports what was explored. Exit code 1 when a counterexample is found; it is printed with its
  * `{ seed, path }` and, with --save, written as a scenario file for test/regressions/.
  */
 import { writeFileSync } from 'node:fs';
@@ -8,11 +8,14 @@ import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
 import { fuzzInvariants } from '../testing/fuzz.js';
 
-export const FUZZ_USAGE = `Usage: lockstep fuzz [--runs 10000] [--seed S] [--time-limit SECONDS] [--save FILE] [--json]
+export const FUZZ_USAGE = `Usage: lockstep fuzz [--runs 10000] [--seed S] [--time-limit SECONDS] [--depth 3] [--save FILE] [--json]
 
   --runs N          runs per property                                     default 10000
   --seed S          fast-check seed (a failure prints the seed and path to replay it)
-  --time-limit S    stop each property after S seconds (fewer runs, not a failure)
+  --time-limit S    stop each property (and the exploration) after S seconds (fewer runs, not a failure)
+  --depth N         then check every connection command sequence of up to N commands
+                    (19 commands, each step from every state; forks share prefixes;
+                    N = 4: ~200,000 sequences), 0 to skip                 default 3
   --save FILE       write the failing connection scenario to FILE (for test/regressions/)
   --json            print the report as JSON`;
 
@@ -23,6 +26,12 @@ function positive(name: string, raw: string | undefined): number | undefined {
   return value;
 }
 
+function nonNegativeInteger(name: string, raw: string): number {
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < 0) throw new Error(`--${name} must be a whole number ≥ 0, got "${raw}"`);
+  return value;
+}
+
 export async function fuzz(argv: string[]): Promise<void> {
   const { values } = parseArgs({
     args: argv,
@@ -30,6 +39,7 @@ export async function fuzz(argv: string[]): Promise<void> {
       runs: { type: 'string', default: '10000' },
       seed: { type: 'string' },
       'time-limit': { type: 'string' },
+      depth: { type: 'string', default: '3' },
       save: { type: 'string' },
       json: { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
@@ -43,7 +53,8 @@ export async function fuzz(argv: string[]): Promise<void> {
   const seed = values.seed === undefined ? Date.now() ^ (Math.random() * 0x100000000) : Number(values.seed);
   if (!Number.isInteger(seed)) throw new Error(`--seed must be an integer, got "${values.seed}"`);
   const timeLimit = positive('time-limit', values['time-limit']);
-  const report = await fuzzInvariants({ runs, seed, ...(timeLimit === undefined ? {} : { timeLimitMs: timeLimit * 1000 }) });
+  const depth = nonNegativeInteger('depth', values.depth);
+  const report = await fuzzInvariants({ runs, seed, depth, ...(timeLimit === undefined ? {} : { timeLimitMs: timeLimit * 1000 }) });
   const failed = report.outcomes.some((o) => o.failed);
   if (failed && values.save !== undefined && report.failingScenario !== undefined) {
     writeFileSync(values.save, `${JSON.stringify(report.failingScenario, null, 2)}\n`);
@@ -64,6 +75,11 @@ export async function fuzz(argv: string[]): Promise<void> {
     console.log(`  interleavings/s (connection scenarios): ${Math.round(report.interleavingsPerSecond)}`);
     console.log(`  steps/s: ${Math.round(report.stepsPerSecond)}`);
     console.log(`  distinct connection states seen: ${report.distinctStates}; distinct state-to-state steps: ${report.distinctSteps}`);
+    const x = report.exploration;
+    if (x !== undefined) {
+      console.log(`  exploration, every sequence of up to ${x.depth} command${x.depth === 1 ? "" : "s"}${x.truncated ? ' (stopped by the time limit)' : ''}: ${x.sequences} sequences (interleavings), ${Math.round(x.sequencesPerSecond)}/s`);
+      console.log(`    distinct states (snapshot, timers, harness): ${x.distinctStates}, ${Math.round(x.distinctStatesPerSecond)}/s; the machine ran ${x.commands} commands (once per distinct state and command)`);
+    }
     if (failed && values.save !== undefined) console.log(`  failing scenario written to ${values.save}`);
   }
   if (failed) process.exitCode = 1;

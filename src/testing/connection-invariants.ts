@@ -4,7 +4,7 @@
  */
 import { CloseCode, CloseReason } from '../protocol/close-codes.js';
 import type { ReadyFrame } from '../protocol/frames.js';
-import type { ScenarioTrace, Effect, Step } from './connection-scenario.js';
+import type { ScenarioTrace, Effect } from './connection-scenario.js';
 import { checkStreamHistory } from './history-checker.js';
 
 /** The ids of the invariants I1–I11 (docs/testing.md). */
@@ -119,37 +119,36 @@ export function checkOrderedDelivery(trace: ScenarioTrace): Violation[] {
 
 /**
  * I8: held frames and the lag behind the stream stay within their limits at every step, and no
- * event is written in a step whose stream event found the socket at its high-water mark (the
- * machine or its data path stops writing there; the log keeps the event for the catch-up).
+ * event is written in a step whose stream event found the socket at its high-water mark, or
+ * while the connection was congested before it (the machine or its data path stops writing
+ * there; the log keeps the event for the catch-up after a drain).
  */
 export function checkBoundedMemory(trace: ScenarioTrace): Violation[] {
   const { maxEarlyFrames, maxLagEvents, highWaterMarkBytes } = trace.scenario.limits;
-  return trace.steps.flatMap((step, index) => [
-    ...writesWhileCongested(trace, step, trace.steps[index - 1], highWaterMarkBytes),
-    ...(step.early > maxEarlyFrames
-      ? [{ invariant: 'I8' as const, message: `${step.early} frames held (limit ${maxEarlyFrames}) in ${step.state}` }]
-      : []),
-    ...(step.lag > maxLagEvents && !step.state.includes('catchingUp')
-      ? [{ invariant: 'I8' as const, message: `${step.lag} events behind (limit ${maxLagEvents}) in ${step.state}` }]
-      : []),
-  ]);
-}
-
-/**
- * Events written by a stream event's step when the socket was at its high-water mark, or while
- * the connection was congested before it (only the catch-up after a drain writes then).
- */
-function writesWhileCongested(trace: ScenarioTrace, step: Step, before: Step | undefined, highWaterMarkBytes: number): Violation[] {
-  const command = trace.scenario.commands[step.command];
-  if (command?.kind !== 'streamEvent') return [];
-  const wasCongested = before?.state.includes('flow.congested') === true;
-  if (command.bufferedBytes < highWaterMarkBytes && !wasCongested) return [];
-  const why = wasCongested ? `while congested (${before?.state})` : `with ${command.bufferedBytes} bytes buffered (high-water mark ${highWaterMarkBytes})`;
-  return trace.effects.slice(before?.effectCount ?? 0, step.effectCount).flatMap((effect) =>
-    effect.kind === 'send' && effect.frame.type === 'event'
-      ? [{ invariant: 'I8' as const, message: `event seq ${effect.frame.seq} written ${why}` }]
-      : [],
-  );
+  // A plain loop: this runs for every step of every explored sequence.
+  const violations: Violation[] = [];
+  for (let index = 0; index < trace.steps.length; index++) {
+    const step = trace.steps[index]!;
+    if (step.early > maxEarlyFrames) {
+      violations.push({ invariant: 'I8', message: `${step.early} frames held (limit ${maxEarlyFrames}) in ${step.state}` });
+    }
+    if (step.lag > maxLagEvents && !step.state.includes('catchingUp')) {
+      violations.push({ invariant: 'I8', message: `${step.lag} events behind (limit ${maxLagEvents}) in ${step.state}` });
+    }
+    const command = trace.scenario.commands[step.command];
+    if (command?.kind !== 'streamEvent') continue;
+    const before = trace.steps[index - 1];
+    const wasCongested = before?.state.includes('flow.congested') === true;
+    if (command.bufferedBytes < highWaterMarkBytes && !wasCongested) continue;
+    const why = wasCongested ? `while congested (${before?.state})` : `with ${command.bufferedBytes} bytes buffered (high-water mark ${highWaterMarkBytes})`;
+    for (let at = before?.effectCount ?? 0; at < step.effectCount; at++) {
+      const effect = trace.effects[at]!;
+      if (effect.kind === 'send' && effect.frame.type === 'event') {
+        violations.push({ invariant: 'I8', message: `event seq ${effect.frame.seq} written ${why}` });
+      }
+    }
+  }
+  return violations;
 }
 
 const CLOSE_CODES_THE_MACHINE_DECIDES = new Set<number>([

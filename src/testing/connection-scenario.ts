@@ -5,16 +5,22 @@
  *
  * The harness plays the parts the server plays in production, with the same contracts:
  * `joinStream` answers synchronously, `invokeHandler` answers `message.accepted` at once,
- * `readFromLog` answers from the user's log. Nothing here decides anything the machine should.
- * The machine runs with its data path (connection-data-path.ts), as on the server: stream
- * events and accepted messages are offered to the path, which writes the steady case into the
- * recorded effects and hands the rest to the actor.
+ * `readFromLog` answers from the user's log. The machine runs with its data path
+ * (connection-data-path.ts), as on the server, unless `dataPath: false`. Nothing here decides anything the machine should.
+ *
+ * It drives the machines synchronously: no event-loop turn anywhere. Token verification,
+ * backend readiness and token refresh are invoked actors that the server implements with
+ * promises; here they are stand-ins (./scenario-stand-ins.ts) that settle when the scenario
+ * says so, right after the command that decided them — the moment a settled promise would
+ * have reached the actor — so the machine sees the same events in the same order.
  */
-import { createActor, fromPromise, SimulatedClock } from 'xstate';
+import { createActor, type Actor, type AnyActorRef, type SimulatedClock } from 'xstate';
 import { connectionMachine, DEFAULT_CONNECTION_LIMITS, heartbeatPongPayload, type ConnectionLimits } from '../../machines/connection.js';
-import { handshakeMachine } from '../../machines/handshake.js';
 import { ConnectionDataPath, type DataPath, type DataPathFactory } from '../../machines/connection-data-path.js';
+import { handshakeMachine, type VerifiedIdentity } from '../../machines/handshake.js';
 import type { ServerFrame, StreamEvent } from '../protocol/frames.js';
+import { ScenarioClock, type ScheduledEvents } from './scenario-clock.js';
+import { settleStandIn, standIn, type StandInOutcome } from './scenario-stand-ins.js';
 
 /** One step of a scenario: something the socket, the handshake's dependencies, the stream or the clock does. */
 export type ConnectionCommand =
@@ -106,13 +112,14 @@ export interface RunScenarioOptions {
   /** Called with the SimulatedClock before the actor starts (mutants that read time use it). */
   onClock?: (clock: SimulatedClock) => void;
   /**
-   * The data path the machine installs (default: lockstep's own); `false` runs the machine
-   * alone, every event through the actor (as traced connections do on the server).
+   * The data path the machine installs (default: lockstep's own, machines/connection-data-path.ts);
+   * `false` runs the machine alone, every event through the actor (as traced connections do).
    */
   dataPath?: DataPathFactory | false;
 }
 
-const lockstepDataPath: DataPathFactory = (ports, limits) => new ConnectionDataPath(ports, limits);
+/** lockstep's own data path (the default of `RunScenarioOptions.dataPath`). */
+export const lockstepDataPath: DataPathFactory = (ports, limits) => new ConnectionDataPath(ports, limits);
 
 /** `ready.flow.flowing` style: stable, sorted, so traces compare and states can be counted. */
 export function serializeState(value: unknown): string {
@@ -126,17 +133,6 @@ export function serializeState(value: unknown): string {
     .join('|');
 }
 
-function settleable() {
-  let settle!: (ok: boolean) => void;
-  const promise = new Promise<void>((resolve, reject) => {
-    settle = (ok) => (ok ? resolve() : reject(new Error('refused by the scenario')));
-  });
-  promise.catch(() => {});
-  return { promise, settle };
-}
-
-/** Lets promise actors settle and their results reach the actor (one event-loop turn). */
-const flush = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 /** Longer than every timeout the machine has, so the finale passes them all. */
 function longestTimeout(limits: ConnectionLimits): number {
@@ -146,15 +142,73 @@ function longestTimeout(limits: ConnectionLimits): number {
 /** The user id every scenario authenticates as. */
 export const SCENARIO_USER = 'alice';
 
+/** A dependency the server answers asynchronously; here a stand-in the scenario settles. */
+type Dependency = 'verify' | 'backend' | 'refresh';
+
 /** The per-scenario side of the harness: what the provided effects write to and read from. */
-interface Harness {
+export interface Harness {
   effects: Effect[];
   log: StreamEvent[];
   retainEvents: number;
   subscribed: boolean;
-  verify: Promise<void>;
-  backend: Promise<void>;
+  /** How verification and readiness answer: undefined until a command decided it (the first one does, as a promise settles once). */
+  verify: boolean | undefined;
+  backend: boolean | undefined;
+  /** Stand-ins started and not settled yet, in start order. */
+  pending: { ref: AnyActorRef; dependency: Dependency }[];
+  /**
+   * The connection's data path, as on the server: stream events and accepted messages are
+   * offered to it; it writes the steady case into `effects` and hands the rest to the actor.
+   */
   path: DataPath | undefined;
+  /** The socket's send buffer as the current command reports it (0 unless a stream event says otherwise). */
+  bufferedBytes: number;
+}
+
+// Errors are never read by the machines (onError only names a close code or an error frame).
+const REFUSED = new Error('refused by the scenario');
+const REFRESH_NOT_PROVIDED = new Error('connectionMachine: actor "verifyRefresh" was not provided');
+const VERIFIED: StandInOutcome = { ok: true, output: { userId: SCENARIO_USER } };
+const READY: StandInOutcome = { ok: true, output: undefined };
+const REFUSED_OUTCOME: StandInOutcome = { ok: false, error: REFUSED };
+// The harness provides no refresh verifier: like the machine's default, it refuses every refresh.
+const REFRESH_REFUSED: StandInOutcome = { ok: false, error: REFRESH_NOT_PROVIDED };
+
+function outcomeOf(harness: Harness, dependency: Dependency): StandInOutcome | undefined {
+  switch (dependency) {
+    case 'verify':
+      return harness.verify === undefined ? undefined : harness.verify ? VERIFIED : REFUSED_OUTCOME;
+    case 'backend':
+      return harness.backend === undefined ? undefined : harness.backend ? READY : REFUSED_OUTCOME;
+    case 'refresh':
+      return REFRESH_REFUSED;
+  }
+}
+
+/**
+ * Settles every waiting stand-in whose answer is decided, oldest first, until none is left:
+ * what the promises would have done before the next event-loop turn. Settling one may start
+ * the next (verification done → readiness check), which is settled too if already decided.
+ */
+export function settleDecided(harness: Harness): void {
+  const { pending } = harness;
+  let i = 0;
+  while (i < pending.length) {
+    const { ref, dependency } = pending[i]!;
+    if (ref.getSnapshot().status !== 'active') {
+      // Stopped before it settled (its state was left): a promise's late answer is ignored too.
+      pending.splice(i, 1);
+      continue;
+    }
+    const outcome = outcomeOf(harness, dependency);
+    if (outcome === undefined) {
+      i++;
+      continue;
+    }
+    pending.splice(i, 1);
+    settleStandIn(ref, outcome);
+    i = 0;
+  }
 }
 
 /**
@@ -168,27 +222,32 @@ const harnessOf = (system: object): Harness => {
   if (harness === undefined) throw new Error('runConnectionScenario: actor started outside a scenario');
   return harness;
 };
+/** Binds an actor system to the harness its effects write to. */
+export const bindHarness = (system: object, harness: Harness): void => void harnesses.set(system, harness);
 const provided = new WeakMap<ConnectionMachine, ConnectionMachine>();
 
-function scenarioMachine(machine: ConnectionMachine): ConnectionMachine {
+const waitFor = <TOutput, TInput>(dependency: Dependency) =>
+  standIn<TOutput, TInput>((ref, system) => harnessOf(system).pending.push({ ref, dependency }));
+
+/** The machine (or variant) with the harness's effects and stand-ins provided, cached per machine. */
+export function scenarioMachine(machine: ConnectionMachine): ConnectionMachine {
   const cached = provided.get(machine);
   if (cached !== undefined) return cached;
   const result = machine.provide({
     actors: {
       handshake: handshakeMachine.provide({
         actors: {
-          verifyToken: fromPromise(async ({ system }) => {
-            await harnessOf(system).verify;
-            return { userId: SCENARIO_USER };
-          }),
-          checkBackend: fromPromise(({ system }) => harnessOf(system).backend),
+          verifyToken: waitFor<VerifiedIdentity, { token: string }>('verify'),
+          checkBackend: waitFor<void, void>('backend'),
         },
       }),
+      verifyRefresh: waitFor<VerifiedIdentity, { token: string }>('refresh'),
     },
     actions: {
       sendFrame: ({ self }, p) => {
         const h = harnessOf(self.system);
         h.effects.push({ kind: 'send', frame: p.frame });
+        // As the server's adapter does: the path goes on after an event the machine wrote.
         if (p.frame.type === 'event') h.path?.machineWroteEvent(p.frame.seq);
       },
       closeSocket: ({ self }, p) => harnessOf(self.system).effects.push({ kind: 'close', code: p.code, reason: p.reason }),
@@ -230,164 +289,236 @@ function scenarioMachine(machine: ConnectionMachine): ConnectionMachine {
   return result;
 }
 
-/** Runs one scenario against the connection machine (or a variant) and returns everything it did: effects in order and the state after every step. */
-export async function runConnectionScenario(
-  scenario: ConnectionScenario,
-  options: RunScenarioOptions = {},
-): Promise<ScenarioTrace> {
-  const effects: Effect[] = [];
-  const steps: Step[] = [];
-  const statesSeen = new Set<string>();
-  const sentMessageIds: string[] = [];
-  const verify = settleable();
-  const backend = settleable();
-  const log: StreamEvent[] = [];
-  const append = () => {
-    const event: StreamEvent = { seq: log.length + 1, runId: 'r', event: 'agent_thinking', data: {}, ts: 0 };
-    log.push(event);
-    return event;
-  };
-  for (let i = 0; i < scenario.priorEvents; i++) append();
-  const harness: Harness = { effects, log, retainEvents: scenario.retainEvents, subscribed: false, verify: verify.promise, backend: backend.promise, path: undefined };
-  let actorError: unknown;
+/** The events of a user's stream: all alike but their seq, so one object per seq serves every scenario. */
+const streamEvents: StreamEvent[] = [];
+function streamEvent(seq: number): StreamEvent {
+  let event = streamEvents[seq];
+  if (event === undefined) {
+    event = Object.freeze({ seq, runId: 'r', event: 'agent_thinking', data: Object.freeze({}), ts: 0 }) as StreamEvent;
+    streamEvents[seq] = event;
+  }
+  return event;
+}
 
-  const clock = new SimulatedClock();
-  options.onClock?.(clock);
-  const machine = scenarioMachine(options.machine ?? connectionMachine);
+/** The part of a scenario that is fixed before its commands: credentials, limits and the stream so far. */
+export type ScenarioHead = Omit<ConnectionScenario, 'commands'>;
+
+/** A scenario being run: the actor, its clock and harness, and what has been recorded so far. */
+export interface ScenarioRun {
+  head: ScenarioHead;
+  actor: Actor<ConnectionMachine>;
+  clock: ScenarioClock;
+  harness: Harness;
+  steps: Step[];
+  sentMessageIds: string[];
+  statesSeen: Set<string>;
+  socketGone: boolean;
+  /** The actor's error, if an action threw. */
+  error: { value: unknown } | undefined;
+}
+
+/** Records the state and the bounded quantities after a command (or -1: outside the commands). */
+export function recordStep(run: ScenarioRun, command: number): void {
+  const snapshot = run.actor.getSnapshot();
+  const state = serializeState(snapshot.value);
+  const { harness } = run;
+  run.statesSeen.add(state);
+  run.steps.push({
+    command,
+    state,
+    status: snapshot.status,
+    early: snapshot.context.early.length,
+    // The seq written last: the machine's own, or the path's while it writes (it tells the machine when it hands over).
+    lag: harness.subscribed && snapshot.status === 'active' && state.startsWith('ready')
+      ? harness.log.length - Math.max(snapshot.context.lastSeq, harness.path?.lastSeq ?? 0)
+      : 0,
+    effectCount: harness.effects.length,
+  });
+}
+
+/** Observes the actor's error (an action that threw: the server would close 1011 and log it). */
+export function observeErrors(run: ScenarioRun): void {
+  run.actor.subscribe({ error: (error) => (run.error = { value: error }) });
+}
+
+/** Creates and starts the actor of a scenario, presents the credentials, and records the start. */
+export function startScenario(given: ScenarioHead, options: RunScenarioOptions = {}): ScenarioRun {
   // A scenario saved before a limit existed runs with that limit's default.
-  const limits: ConnectionLimits = { ...DEFAULT_CONNECTION_LIMITS, ...scenario.limits };
-  const actor = createActor(machine, {
+  const head: ScenarioHead = { ...given, limits: { ...DEFAULT_CONNECTION_LIMITS, ...given.limits } };
+  const log: StreamEvent[] = [];
+  for (let seq = 1; seq <= head.priorEvents; seq++) log.push(streamEvent(seq));
+  const harness: Harness = {
+    effects: [], log, retainEvents: head.retainEvents, subscribed: false, verify: undefined, backend: undefined, pending: [], path: undefined, bufferedBytes: 0,
+  };
+  const clock = new ScenarioClock();
+  options.onClock?.(clock);
+  const actor = createActor(scenarioMachine(options.machine ?? connectionMachine), {
     clock,
     input: {
       connectionId: 'c',
-      token: scenario.credentials === 'upgrade' ? 'token' : undefined,
-      limits,
+      token: head.credentials === 'upgrade' ? 'token' : undefined,
+      limits: head.limits,
     },
   });
-  harnesses.set(actor.system, harness);
-  // The socket's send buffer as the current command reports it (0 unless a stream event says otherwise).
-  let bufferedBytes = 0;
-  const createPath = options.dataPath ?? lockstepDataPath;
-  if (createPath !== false) {
-    harness.path = createPath(
-      {
-        bufferedBytes: () => bufferedBytes,
-        writeEvent: (event) => effects.push({ kind: 'send', frame: { type: 'event', ...event } }),
-        writeAck: (frame) => effects.push({ kind: 'send', frame }),
-        toMachine: (event) => actor.send(event),
-      },
-      limits,
-    );
-  }
-  actor.subscribe({ error: (error) => (actorError = error) });
-  const frame = (data: unknown) =>
-    actor.send({ type: 'socket.frame', data: data === null ? null : typeof data === 'string' ? data : JSON.stringify(data) });
-  // The seq written last: the machine's own, or the path's while it writes (it tells the machine when it hands over).
-  const deliveredSeq = (machineSeq: number) => Math.max(machineSeq, harness.path?.lastSeq ?? 0);
-  const record = (command: number) => {
-    const snapshot = actor.getSnapshot();
-    const state = serializeState(snapshot.value);
-    statesSeen.add(state);
-    steps.push({
-      command,
-      state,
-      status: snapshot.status,
-      early: snapshot.context.early.length,
-      lag: harness.subscribed && snapshot.status === 'active' && state.startsWith('ready') ? log.length - deliveredSeq(snapshot.context.lastSeq) : 0,
-      effectCount: effects.length,
-    });
-  };
-
+  clock.system = actor.system as unknown as ScheduledEvents;
+  bindHarness(actor.system, harness);
+  const run: ScenarioRun = { head, actor, clock, harness, steps: [], sentMessageIds: [], statesSeen: new Set(), socketGone: false, error: undefined };
+  attachDataPath(run, options.dataPath ?? lockstepDataPath);
+  observeErrors(run);
   actor.start();
-  if (scenario.credentials === 'authFrame') frame({ type: 'auth', token: 'token' });
-  await flush();
-  record(-1);
-  let socketGone = false;
-  for (const [index, command] of scenario.commands.entries()) {
-    if (socketGone) break;
-    switch (command.kind) {
-      case 'message': {
-        const id = `m${sentMessageIds.length}`;
-        sentMessageIds.push(id);
-        frame({ type: 'message', id, text: 'hello' });
-        break;
-      }
-      case 'ping':
-        frame({ type: 'ping', id: `p${index}` });
-        break;
-      case 'garbage':
-        frame('{not json');
-        break;
-      case 'binary':
-        frame(null);
-        break;
-      case 'auth':
-        frame({ type: 'auth', token: 'token' });
-        break;
-      case 'verify':
-        verify.settle(command.ok);
-        break;
-      case 'backend':
-        backend.settle(command.ok);
-        break;
-      case 'streamEvent': {
-        const event = append();
-        // The path is offered every event, even before the join (it must hand them to the
-        // machine until `ready.flow.flowing` installs it); the machine alone only once subscribed.
-        if (harness.path) {
-          bufferedBytes = command.bufferedBytes;
-          harness.path.offerEvent(event);
-          bufferedBytes = 0;
-        } else if (harness.subscribed) {
-          actor.send({ type: 'stream.event', event, bufferedBytes: command.bufferedBytes });
-        }
-        break;
-      }
-      case 'drain':
-        actor.send({ type: 'socket.drain' });
-        break;
-      case 'pong':
-        // A conforming peer's pong echoes the ping's payload (the machine's nonce).
-        actor.send({ type: 'socket.pong', payload: heartbeatPongPayload(actor.getSnapshot().context) });
-        break;
-      case 'advance':
-        clock.increment(command.ms);
-        break;
-      case 'peerClose':
-        socketGone = true;
-        effects.push({ kind: 'socketGone' });
-        actor.send({ type: 'socket.close', code: command.code, reason: '' });
-        break;
-      case 'socketError':
-        // ws emits 'error' and then 'close' with the code it sent.
-        actor.send({ type: 'socket.error', message: 'protocol error', closeCode: command.closeCode });
-        socketGone = true;
-        effects.push({ kind: 'socketGone' });
-        actor.send({ type: 'socket.close', code: command.closeCode, reason: '' });
-        break;
-      case 'shutdown':
-        actor.send({ type: 'server.shutdown' });
-        break;
-    }
-    await flush();
-    record(index);
-  }
+  if (head.credentials === 'authFrame') sendFrame(run, { type: 'auth', token: 'token' });
+  settleDecided(harness);
+  recordStep(run, -1);
+  return run;
+}
 
-  // Finale (I10): a silent peer. Pending verification and readiness never answer; the clock
-  // runs past every timeout. The machine must give up by itself, then reach `closed` when
-  // the socket finally closes.
-  if (!socketGone) {
-    const longest = longestTimeout(limits);
-    for (let i = 0; i < 6; i++) {
-      clock.increment(longest);
-      await flush();
+/**
+ * Gives `run` its data path (none for `false`), with ports into the run's effects and actor.
+ * `from`: the path of the run this one was forked from — the copy starts in the same mode,
+ * after the same seq (the fork's machine does not re-run the entry actions that installed it).
+ */
+export function attachDataPath(run: ScenarioRun, factory: DataPathFactory | false, from?: DataPath): void {
+  if (factory === false) {
+    run.harness.path = undefined;
+    return;
+  }
+  const path = factory(
+    {
+      bufferedBytes: () => run.harness.bufferedBytes,
+      writeEvent: (event) => run.harness.effects.push({ kind: 'send', frame: { type: 'event', ...event } }),
+      writeAck: (frame) => run.harness.effects.push({ kind: 'send', frame }),
+      toMachine: (event) => run.actor.send(event),
+    },
+    run.head.limits,
+  );
+  if (from !== undefined) {
+    if (from.lastSeq > 0) path.installEvents(from.lastSeq);
+    if (!from.eventsInstalled) path.removeEvents();
+    if (from.acksInstalled) path.installAcks();
+  }
+  run.harness.path = path;
+}
+
+function sendFrame(run: ScenarioRun, data: unknown): void {
+  run.actor.send({ type: 'socket.frame', data: data === null ? null : typeof data === 'string' ? data : JSON.stringify(data) });
+}
+
+/** Runs one command (unless the socket is already gone), settles what it decided, and records the step. */
+export function applyCommand(run: ScenarioRun, command: ConnectionCommand, index: number): void {
+  if (run.socketGone) return;
+  const { actor, harness } = run;
+  switch (command.kind) {
+    case 'message': {
+      const id = `m${run.sentMessageIds.length}`;
+      run.sentMessageIds.push(id);
+      sendFrame(run, { type: 'message', id, text: 'hello' });
+      break;
     }
-    record(-1);
-    effects.push({ kind: 'socketGone' });
+    case 'ping':
+      sendFrame(run, { type: 'ping', id: `p${index}` });
+      break;
+    case 'garbage':
+      sendFrame(run, '{not json');
+      break;
+    case 'binary':
+      sendFrame(run, null);
+      break;
+    case 'auth':
+      sendFrame(run, { type: 'auth', token: 'token' });
+      break;
+    case 'verify':
+      harness.verify ??= command.ok;
+      break;
+    case 'backend':
+      harness.backend ??= command.ok;
+      break;
+    case 'streamEvent': {
+      const event = streamEvent(harness.log.length + 1);
+      harness.log.push(event);
+      // The path is offered every event, even before the join (it must hand them to the
+      // machine until `ready.flow.flowing` installs it); the machine alone only once subscribed.
+      if (harness.path) {
+        harness.bufferedBytes = command.bufferedBytes;
+        harness.path.offerEvent(event);
+        harness.bufferedBytes = 0;
+      } else if (harness.subscribed) {
+        actor.send({ type: 'stream.event', event, bufferedBytes: command.bufferedBytes });
+      }
+      break;
+    }
+    case 'drain':
+      actor.send({ type: 'socket.drain' });
+      break;
+    case 'pong':
+      // A conforming peer's pong echoes the ping's payload (the machine's nonce).
+      actor.send({ type: 'socket.pong', payload: heartbeatPongPayload(actor.getSnapshot().context) });
+      break;
+    case 'advance':
+      run.clock.increment(command.ms);
+      break;
+    case 'peerClose':
+      run.socketGone = true;
+      harness.effects.push({ kind: 'socketGone' });
+      actor.send({ type: 'socket.close', code: command.code, reason: '' });
+      break;
+    case 'socketError':
+      // ws emits 'error' and then 'close' with the code it sent.
+      actor.send({ type: 'socket.error', message: 'protocol error', closeCode: command.closeCode });
+      run.socketGone = true;
+      harness.effects.push({ kind: 'socketGone' });
+      actor.send({ type: 'socket.close', code: command.closeCode, reason: '' });
+      break;
+    case 'shutdown':
+      actor.send({ type: 'server.shutdown' });
+      break;
+  }
+  settleDecided(harness);
+  recordStep(run, index);
+}
+
+/**
+ * Finale (I10): a silent peer. Pending verification and readiness never answer; the clock runs
+ * past every timeout. The machine must give up by itself, then reach `closed` when the socket
+ * finally closes. Stops the actor and returns the trace.
+ */
+export function finishScenario(run: ScenarioRun, commands: ConnectionCommand[]): ScenarioTrace {
+  const { actor, harness } = run;
+  if (!run.socketGone) {
+    const longest = longestTimeout(run.head.limits);
+    for (let i = 0; i < 6; i++) {
+      run.clock.increment(longest);
+      settleDecided(harness);
+    }
+    recordStep(run, -1);
+    harness.effects.push({ kind: 'socketGone' });
     actor.send({ type: 'socket.close', code: 1006, reason: '' });
-    await flush();
-    record(-1);
+    settleDecided(harness);
+    recordStep(run, -1);
   }
   actor.stop();
-  return { scenario, effects, steps, sentMessageIds, lastAppendedSeq: log.length, actorError, statesSeen };
+  return {
+    scenario: { ...run.head, commands },
+    effects: harness.effects,
+    steps: run.steps,
+    sentMessageIds: run.sentMessageIds,
+    lastAppendedSeq: harness.log.length,
+    actorError: run.error?.value,
+    statesSeen: run.statesSeen,
+  };
+}
+
+/**
+ * Runs one scenario against the connection machine (or a variant), synchronously, and returns
+ * everything it did: effects in order and the state after every step.
+ */
+export function runConnectionScenarioSync(scenario: ConnectionScenario, options: RunScenarioOptions = {}): ScenarioTrace {
+  const run = startScenario(scenario, options);
+  const { commands } = scenario;
+  for (let index = 0; index < commands.length && !run.socketGone; index++) applyCommand(run, commands[index]!, index);
+  return finishScenario(run, commands);
+}
+
+/** `runConnectionScenarioSync` behind a promise, as before the scenarios ran synchronously. */
+export async function runConnectionScenario(scenario: ConnectionScenario, options: RunScenarioOptions = {}): Promise<ScenarioTrace> {
+  return runConnectionScenarioSync(scenario, options);
 }

@@ -1,14 +1,17 @@
 /**
  * The fuzz campaign behind `lockstep fuzz`: every invariant property against the machines,
- * with a run budget, a seed and an optional time limit, and the figures that tell how much was
- * explored (runs, interleavings per second, distinct states and state-to-state steps seen).
+ * with a run budget, a seed and an optional time limit, then an exhaustive exploration of every
+ * command sequence up to a depth from shared prefixes (./connection-explorer.ts), and the
+ * figures that tell how much was explored (runs, interleavings per second, distinct states and
+ * state-to-state steps seen, sequences and distinct states per second of the exploration).
  */
 import fc from 'fast-check';
 import type { ConnectionLimits } from '../../machines/connection.js';
 import { connectionInvariantProperty } from './properties.js';
 import { runGrammarProperty } from './run-properties.js';
 import { streamDeliveryProperty } from './stream-properties.js';
-import type { ConnectionScenario } from './connection-scenario.js';
+import type { ConnectionScenario, ScenarioHead } from './connection-scenario.js';
+import { EXPLORATION_LIMITS, exploreConnection } from './connection-explorer.js';
 
 /** Options of `fuzzInvariants`. */
 export interface FuzzOptions {
@@ -17,8 +20,25 @@ export interface FuzzOptions {
   seed?: number;
   /** Stop each property after this long (it then reports fewer runs, not a failure). */
   timeLimitMs?: number;
-  /** Fuzz your deployment's limits instead of small random ones. */
+  /** Fuzz your deployment's limits instead of small random ones (the exploration uses them too). */
   limits?: ConnectionLimits;
+  /** Explore every command sequence up to this many commands (0: no exploration). Default 3. */
+  depth?: number;
+}
+
+/** What the exhaustive exploration covered (all heads together). */
+export interface ExplorationSummary {
+  depth: number;
+  /** Command sequences run and checked (interleavings), and per second. */
+  sequences: number;
+  sequencesPerSecond: number;
+  /** Distinct states reached (machine snapshot, timers, harness), and per second. */
+  distinctStates: number;
+  distinctStatesPerSecond: number;
+  /** Commands the machine actually ran: once per distinct (state, command). */
+  commands: number;
+  ms: number;
+  truncated: boolean;
 }
 
 /** The outcome of one property in a fuzz campaign, with `{ seed, path }` to replay a failure. */
@@ -44,8 +64,49 @@ export interface FuzzReport {
   distinctStates: number;
   distinctSteps: number;
   states: string[];
+  /** The exhaustive exploration, unless `depth` was 0. */
+  exploration?: ExplorationSummary;
   /** The first failing connection scenario, ready to save under test/regressions/. */
   failingScenario?: ConnectionScenario;
+}
+
+/** The heads the exploration starts from: both ways of presenting credentials, with and without a stream before. */
+function explorationHeads(limits: ConnectionLimits): ScenarioHead[] {
+  return [
+    { credentials: 'upgrade', limits, priorEvents: 0, retainEvents: 1 },
+    { credentials: 'authFrame', limits, priorEvents: 2, retainEvents: 3 },
+  ];
+}
+
+function explore(options: FuzzOptions, depth: number): { outcome: PropertyOutcome; summary: ExplorationSummary; failing?: ConnectionScenario } {
+  const started = performance.now();
+  const summary: ExplorationSummary = { depth, sequences: 0, sequencesPerSecond: 0, distinctStates: 0, distinctStatesPerSecond: 0, commands: 0, ms: 0, truncated: false };
+  let failing: { scenario: ConnectionScenario; error: string } | undefined;
+  for (const head of explorationHeads(options.limits ?? EXPLORATION_LIMITS)) {
+    const left = options.timeLimitMs === undefined ? undefined : Math.max(0, options.timeLimitMs - (performance.now() - started));
+    const report = exploreConnection(head, { depth, ...(left === undefined ? {} : { timeLimitMs: left }) });
+    summary.sequences += report.sequences;
+    summary.distinctStates += report.distinctStates;
+    summary.commands += report.commands;
+    summary.truncated ||= report.truncated;
+    if (report.violation !== undefined) {
+      failing = { scenario: report.violation.scenario, error: report.violation.violations.map((v) => `${v.invariant}: ${v.message}`).join('\n') };
+      break;
+    }
+  }
+  summary.ms = performance.now() - started;
+  summary.sequencesPerSecond = summary.sequences / (summary.ms / 1000);
+  summary.distinctStatesPerSecond = summary.distinctStates / (summary.ms / 1000);
+  const outcome: PropertyOutcome = {
+    name: `connection invariants, every sequence of up to ${depth} commands (exhaustive, shared prefixes)`,
+    runs: summary.sequences,
+    ms: summary.ms,
+    failed: failing !== undefined,
+    interrupted: summary.truncated,
+    seed: 0,
+    ...(failing === undefined ? {} : { counterexample: failing.scenario, error: failing.error }),
+  };
+  return { outcome, summary, ...(failing === undefined ? {} : { failing: failing.scenario }) };
 }
 
 async function runProperty(
@@ -91,7 +152,7 @@ export async function fuzzInvariants(options: FuzzOptions): Promise<FuzzReport> 
         }
         stepCount += trace.steps.length;
       },
-    }) as fc.IAsyncProperty<[unknown]>,
+    }) as unknown as fc.IAsyncProperty<[unknown]>,
     options,
   );
   const outcomes = [
@@ -99,6 +160,10 @@ export async function fuzzInvariants(options: FuzzOptions): Promise<FuzzReport> 
     await runProperty('run grammar I6 (run handle + run machine)', runGrammarProperty() as unknown as fc.IAsyncProperty<[unknown]>, options),
     await runProperty('delivery I4 I5 I7 (stream hub + memory log)', streamDeliveryProperty() as unknown as fc.IProperty<[unknown]>, options),
   ];
+  const depth = options.depth ?? 3;
+  const exploration = depth > 0 ? explore(options, depth) : undefined;
+  if (exploration !== undefined) outcomes.push(exploration.outcome);
+  const failingScenario = connection.failed ? (connection.counterexample as ConnectionScenario) : exploration?.failing;
   const seconds = connection.ms / 1000;
   return {
     outcomes,
@@ -107,6 +172,7 @@ export async function fuzzInvariants(options: FuzzOptions): Promise<FuzzReport> 
     distinctStates: states.size,
     distinctSteps: steps.size,
     states: [...states].sort(),
-    ...(connection.failed ? { failingScenario: connection.counterexample as ConnectionScenario } : {}),
+    ...(exploration === undefined ? {} : { exploration: exploration.summary }),
+    ...(failingScenario === undefined ? {} : { failingScenario }),
   };
 }

@@ -9,6 +9,7 @@
 export { checkStreamHistory, type HistoryViolation } from './history-checker.js';
 export {
   runConnectionScenario,
+  runConnectionScenarioSync,
   serializeState,
   SCENARIO_USER,
   type ConnectionCommand,
@@ -18,7 +19,16 @@ export {
   type Effect,
   type Step,
   type RunScenarioOptions,
+  type ScenarioHead,
 } from './connection-scenario.js';
+export {
+  exploreConnection,
+  explorationAlphabet,
+  EXPLORATION_LIMITS,
+  type ExploreOptions,
+  type ExploreReport,
+  type ExploredViolation,
+} from './connection-explorer.js';
 export { connectionCommand, connectionScenario, smallLimits, type ScenarioArbitraryOptions } from './connection-arbitraries.js';
 export {
   checkConnectionInvariants,
@@ -39,7 +49,7 @@ export { runGrammarProperty, runCall, type RunCall, type RunPropertyOptions } fr
 export { streamDeliveryProperty, hubOperation, type HubOperation, type StreamPropertyOptions } from './stream-properties.js';
 export { connectionInvariantProperty, describeTrace, InvariantViolation, type ConnectionPropertyOptions } from './properties.js';
 export { handlerProperty, type HandlerPropertyOptions } from './handler-property.js';
-export { fuzzInvariants, type FuzzOptions, type FuzzReport, type PropertyOutcome } from './fuzz.js';
+export { fuzzInvariants, type FuzzOptions, type FuzzReport, type PropertyOutcome, type ExplorationSummary } from './fuzz.js';
 export { replayTrace, describeConnectionState, type ReplayResult, type ReplayStep, type ReplayDivergence, type ReplayOptions } from './replay.js';
 export { formatReplay, describeEntry, describeEffect } from './replay-report.js';
 export { parseTrace, type ConnectionTrace } from '../trace/format.js';

@@ -7,7 +7,7 @@ import fc from 'fast-check';
 import type { ConnectionLimits } from '../../machines/connection.js';
 import { connectionScenario } from './connection-arbitraries.js';
 import { checkConnectionInvariants, type ConnectionInvariant, type Violation } from './connection-invariants.js';
-import { runConnectionScenario, type ScenarioTrace, type RunScenarioOptions } from './connection-scenario.js';
+import { runConnectionScenarioSync, type ScenarioTrace, type RunScenarioOptions } from './connection-scenario.js';
 
 /** Thrown by a property when an invariant does not hold; fast-check prints it with the counterexample. */
 export class InvariantViolation extends Error {
@@ -47,7 +47,10 @@ export interface ConnectionPropertyOptions extends RunScenarioOptions {
   onTrace?: (trace: ScenarioTrace) => void;
 }
 
-/** A property: for every scenario, the given connection invariants hold. */
+/**
+ * A property: for every scenario, the given connection invariants hold. Synchronous (the
+ * scenarios run with no event-loop turn); `fc.assert`/`fc.check` accept it, awaited or not.
+ */
 export function connectionInvariantProperty(
   invariants: readonly ConnectionInvariant[] | undefined,
   options: ConnectionPropertyOptions = {},
@@ -56,8 +59,8 @@ export function connectionInvariantProperty(
     ...(options.limits === undefined ? {} : { limits: options.limits }),
     ...(options.maxCommands === undefined ? {} : { maxCommands: options.maxCommands }),
   });
-  return fc.asyncProperty(scenarios, async (scenario) => {
-    const trace = await runConnectionScenario(scenario, options);
+  return fc.property(scenarios, (scenario) => {
+    const trace = runConnectionScenarioSync(scenario, options);
     options.onTrace?.(trace);
     const violations = checkConnectionInvariants(trace, invariants);
     if (violations.length > 0) throw new InvariantViolation(violations, describeTrace(trace));

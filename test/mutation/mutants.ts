@@ -100,6 +100,12 @@ function wrappedPath(override: (inner: ConnectionDataPath) => Partial<DataPath>)
       get lastSeq() {
         return inner.lastSeq;
       },
+      get eventsInstalled() {
+        return inner.eventsInstalled;
+      },
+      get acksInstalled() {
+        return inner.acksInstalled;
+      },
       ...changed,
     };
   };

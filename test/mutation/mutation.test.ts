@@ -6,6 +6,9 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { connectionInvariantProperty } from '../../src/testing/properties.js';
+import { EXPLORATION_LIMITS, exploreConnection } from '../../src/testing/connection-explorer.js';
+import type { ConnectionInvariant } from '../../src/testing/connection-invariants.js';
+import type { RunScenarioOptions } from '../../src/testing/connection-scenario.js';
 import { runGrammarProperty } from '../../src/testing/run-properties.js';
 import { streamDeliveryProperty } from '../../src/testing/stream-properties.js';
 import {
@@ -77,5 +80,27 @@ describe('mutation check: every broken variant is caught', () => {
 
   it('data path writes before ready → I1', async () => {
     await expectCaught('data path writes before ready', connectionInvariantProperty(['I1'], { dataPath: pathWritesBeforeReady() }), 'I1:');
+  });
+});
+
+/** The exhaustive exploration must find each connection mutant too, with its shortest sequence first found. */
+function expectExplorerCatches(name: string, options: RunScenarioOptions, invariant: ConnectionInvariant) {
+  const report = exploreConnection({ credentials: 'upgrade', limits: EXPLORATION_LIMITS, priorEvents: 0, retainEvents: 1 }, { ...options, depth: 3, invariants: [invariant] });
+  expect(report.violation, `${name} was not caught in ${report.sequences} sequences`).toBeDefined();
+  expect(report.violation!.violations[0]!.invariant).toBe(invariant);
+  console.log(`mutant "${name}" caught by the exploration (${invariant}) after ${report.sequences} sequence(s): ${JSON.stringify(report.violation!.scenario.commands)}\n  ${report.violation!.violations[0]!.message}\n`);
+}
+
+describe('mutation check, exhaustive exploration (depth 3): every connection mutant is caught', () => {
+  it('handler invoked while handshaking → I1', () => {
+    expectExplorerCatches('handler invoked while handshaking', { machine: handlerWhileHandshaking() }, 'I1');
+  });
+
+  it('early frames dropped → I3', () => {
+    expectExplorerCatches('early frames dropped', { machine: earlyFramesDropped() }, 'I3');
+  });
+
+  it('a "sleep 25 ms" gate instead of a state → I1', () => {
+    expectExplorerCatches('sleep 25 ms gate', sleepGate(), 'I1');
   });
 });

@@ -6,14 +6,14 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { connectionScenario } from '../../src/testing/connection-arbitraries.js';
-import { runConnectionScenario } from '../../src/testing/connection-scenario.js';
+import { runConnectionScenarioSync } from '../../src/testing/connection-scenario.js';
 
 describe('I11 reproducibility', () => {
-  it('the same scenario always produces the same trace', async () => {
-    await fc.assert(
-      fc.asyncProperty(connectionScenario(), async (scenario) => {
-        const first = await runConnectionScenario(scenario);
-        const second = await runConnectionScenario(scenario);
+  it('the same scenario always produces the same trace', () => {
+    fc.assert(
+      fc.property(connectionScenario(), (scenario) => {
+        const first = runConnectionScenarioSync(scenario);
+        const second = runConnectionScenarioSync(scenario);
         expect(second.effects).toEqual(first.effects);
         expect(second.steps).toEqual(first.steps);
       }),
