@@ -87,7 +87,11 @@ async function promiseScenario(commands, useAuthFrame) {
     } else if (c.kind === 'shutdown') actor.send({ type: 'server.shutdown' });
     await flush();
   }
-  return { effects, sentIds, snapshot: actor.getSnapshot(), peerClosed };
+  const snapshot = actor.getSnapshot();
+  // Stopped, or its pending promise actors would settle during the next scenario and write
+  // into that scenario's effects (`current`): one scenario's actor leaking into another's trace.
+  actor.stop();
+  return { effects, sentIds, snapshot, peerClosed };
 }
 
 function checkBefore({ effects, sentIds, snapshot, peerClosed }) {
