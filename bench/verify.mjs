@@ -37,21 +37,24 @@ const command = fc.oneof(
   { weight: 1, arbitrary: fc.constant({ kind: 'shutdown' }) },
 );
 const flush = () => new Promise((resolve) => setImmediate(resolve));
-let current;
+// Each scenario's effects and backend, found through its actor system: fast-check's time limit
+// abandons a scenario mid-way (a promise race), and the abandoned one must not write into the next.
+const scenarios = new WeakMap();
+const scenarioOf = (system) => scenarios.get(system);
 const promiseMachine = connectionMachine.provide({
   actors: {
     handshake: handshakeMachine.provide({
       actors: {
         verifyToken: fromPromise(async ({ input }) => ({ userId: input.token })),
-        checkBackend: fromPromise(() => current.backend),
+        checkBackend: fromPromise(({ system }) => scenarioOf(system).backend),
       },
     }),
   },
   actions: {
-    sendFrame: (_, p) => current.effects.push({ kind: 'send', frame: p.frame }),
-    closeSocket: () => current.effects.push({ kind: 'close' }),
-    terminateSocket: () => current.effects.push({ kind: 'terminate' }),
-    invokeHandler: (_, p) => current.effects.push({ kind: 'handler', id: p.message.id }),
+    sendFrame: ({ self }, p) => scenarioOf(self.system).effects.push({ kind: 'send', frame: p.frame }),
+    closeSocket: ({ self }) => scenarioOf(self.system).effects.push({ kind: 'close' }),
+    terminateSocket: ({ self }) => scenarioOf(self.system).effects.push({ kind: 'terminate' }),
+    invokeHandler: ({ self }, p) => scenarioOf(self.system).effects.push({ kind: 'handler', id: p.message.id }),
     joinStream: ({ self }) => self.send({ type: 'stream.joined', epoch: 'e', lastSeq: 0, resumed: false, replay: [] }),
   },
 });
@@ -61,12 +64,12 @@ async function promiseScenario(commands, useAuthFrame) {
   let settle;
   const backend = new Promise((resolve, reject) => (settle = { resolve, reject }));
   backend.catch(() => {});
-  current = { effects, backend };
   const clock = new SimulatedClock();
   const actor = createActor(promiseMachine, {
     clock,
     input: { connectionId: 'c', token: useAuthFrame ? undefined : 'alice', limits: DEFAULT_CONNECTION_LIMITS },
   });
+  scenarios.set(actor.system, { effects, backend });
   actor.start();
   if (useAuthFrame) actor.send({ type: 'socket.frame', data: JSON.stringify({ type: 'auth', token: 'alice' }) });
   const sentIds = [];
@@ -88,8 +91,6 @@ async function promiseScenario(commands, useAuthFrame) {
     await flush();
   }
   const snapshot = actor.getSnapshot();
-  // Stopped, or its pending promise actors would settle during the next scenario and write
-  // into that scenario's effects (`current`): one scenario's actor leaking into another's trace.
   actor.stop();
   return { effects, sentIds, snapshot, peerClosed };
 }
