@@ -108,8 +108,8 @@ export function driveStreams(startRun, userIds, params, done) {
 
 /**
  * Fan-out: one pushed run per user, `events` events each (agent_started, agent_thinking …,
- * agent_completed), one event per user per event-loop turn. The schedule of the lockstep
- * target's own `fanout` (bench/targets/lockstep-server.mjs), on `startRun`.
+ * agent_completed), one event per user per event-loop turn, on a target's `startRun` (lockstep's
+ * RunHandle, or the protocol baselines' by-hand runs); the echo targets bring their own `fanout`.
  */
 export function fanoutRuns(startRun, userIds, events, done) {
   const runs = userIds.map((user) => startRun(user));

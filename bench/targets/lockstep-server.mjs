@@ -28,23 +28,8 @@ export async function startTarget() {
   return {
     port,
     connections: () => server.liveConnections,
-    /** A server-started run: lockstep's real API (RunHandle, checked by the run machine). */
+    /** A server-started run: lockstep's real API (RunHandle, checked by the run machine); fan-out and streaming use it (workloads.mjs). */
     startRun: (userId) => server.startRun(userId),
-    /** `events` events per user, round-robin over users: a run of agent_thinking events. */
-    fanout(users, events, done) {
-      const runs = users.map((user) => server.startRun(user));
-      let round = 1; // agent_started is event 1
-      const step = () => {
-        round += 1;
-        for (const run of runs) {
-          if (round === events) run.complete({ n: round });
-          else run.thinking({ n: round });
-        }
-        if (round < events) setImmediate(step);
-        else done();
-      };
-      setImmediate(step);
-    },
     close: () => server.close(),
   };
 }

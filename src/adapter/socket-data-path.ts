@@ -6,12 +6,10 @@
 import type { Duplex } from 'node:stream';
 import type { WebSocket } from 'ws';
 import { ConnectionDataPath, type DataPathLimits } from '../../machines/connection-data-path.js';
+import { ignoreWriteError } from './socket-effects.js';
 import type { EventSink } from './socket-events.js';
 import { encodeEventFrame, encodeServerFrame } from '../protocol/codec.js';
 import type { WriteBatcher } from './write-batching.js';
-
-// As in socket-effects.ts: a failed write surfaces as the socket's `close` event.
-const ignoreWriteError = (): void => {};
 
 /** The data path of `ws` (whose TCP socket is `stream`), handing what it does not write to `actor`. */
 export function socketDataPath(ws: WebSocket, stream: Duplex, batcher: WriteBatcher, actor: EventSink, limits: DataPathLimits): ConnectionDataPath {

@@ -49,7 +49,7 @@ export type SocketEffectArgs = { self: AnyActorRef };
 
 // ws reports a failed write through the callback; the `close` event that follows is what
 // the machine reacts to, so the callback only keeps the error from becoming an exception.
-const ignoreWriteError = (): void => {};
+export const ignoreWriteError = (): void => {};
 
 /**
  * The connection machine's socket effects (`sendFrame`, `closeSocket`, `terminateSocket`,
