@@ -15,6 +15,8 @@ export interface SocketFacts {
   earlyBytesTotal?: number;
   /** Tokens left in the user's bucket shared by all its tabs (after refill); absent: no user bucket. */
   userTokens?: number;
+  /** The server's clock when the frame arrived (ms, monotonic): the connection's bucket refills from it (frame-counters.ts). */
+  atMs?: number;
 }
 
 /**

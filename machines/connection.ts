@@ -29,7 +29,16 @@ import {
 } from './handshake.js';
 import { decodedFrame } from './frame-decoding.js';
 import { ackFrameOf } from './connection-data-path.js';
-import { earlyRefusal, heartbeatNonce, heldFrameBytes, nextBadFrameCount, outgoingOverLimit, type SocketFacts } from './connection-bounds.js';
+import { earlyRefusal, heartbeatNonce, heldFrameBytes, outgoingOverLimit, type SocketFacts } from './connection-bounds.js';
+import {
+  countersAfterMessage,
+  countersAfterRefusedFrame,
+  countersAfterValidFrame,
+  FRESH_FRAME_COUNTERS,
+  messageRefusal,
+  runIdOf,
+  type FrameCounters,
+} from './frame-counters.js';
 import { CloseCode, CloseReason } from '../src/protocol/close-codes.js';
 import type { MessageFrame, ResumeFailure, ResumeRequest, ServerFrame, StreamEvent } from '../src/protocol/frames.js';
 
@@ -138,14 +147,15 @@ export interface ConnectionContext {
   earlyBytes: number;
   /** How many frames were ever held before `ready` (for metrics). */
   heldFrames: number;
-  /** Refused frames, less one per valid frame (connection-bounds.ts nextBadFrameCount). */
-  badFrames: number;
+  /**
+   * The message bucket, run count and bad-frame count (frame-counters.ts). While the frame path
+   * is installed it holds the current counters and hands them over with each frame it gives
+   * the machine (`socket.frame` `counters`); this copy is then as of the last frame the machine handled.
+   */
+  frames: FrameCounters;
   /** Seed and count of heartbeat pings: the pong must carry heartbeatNonce(pingSeed, pingsSent). */
   pingSeed: string;
   pingsSent: number;
-  /** Token bucket for `message` frames; refilled by the `rateRefill` delay while below burst. */
-  messageTokens: number;
-  runCount: number;
   /** Seq of the last event written to the socket. */
   lastSeq: number;
   /** The token's expiry, counted from its verification; undefined: the token does not expire. */
@@ -163,6 +173,8 @@ export interface StreamJoined {
   reason?: ResumeFailure;
   /** Missed events to send right after `ready`, before any live event (I5). */
   replay: StreamEvent[];
+  /** The server's clock when the join was answered: the time fact of the frames held until `ready`. */
+  atMs?: number;
 }
 
 /** `joinStream` refused: the user already holds `maxConnectionsPerUser` connections. */
@@ -170,7 +182,11 @@ export interface StreamRefused { type: 'stream.refused'; reason: string }
 
 /** Everything the adapter and the delivery layer send to a connection actor (facts, not decisions). */
 export type ConnectionEvent =
-  | ({ type: 'socket.frame'; data: string | null } & SocketFacts)
+  /**
+   * `counters`: the frame path's counters, when the path handed this frame over
+   * (connection-data-path.ts); the machine decides from them, not from its own copy.
+   */
+  | ({ type: 'socket.frame'; data: string | null; counters?: FrameCounters } & SocketFacts)
   | { type: 'socket.close'; code: number; reason: string }
   | { type: 'socket.error'; message: string; closeCode: number }
   /** `payload`: the pong's application data (a heartbeat pong echoes the ping's nonce). */
@@ -188,8 +204,6 @@ export type ConnectionEvent =
   /** The log's events after the last one sent, read for catch-up; undefined: retention lost some. */
   | { type: 'stream.caughtUp'; events: StreamEvent[] | undefined }
   | { type: 'message.accepted'; id: string; runId: string; duplicate: boolean; bufferedBytes?: number }
-  /** Raised by the machine itself: a message took a token from a full bucket (starts the refill). */
-  | { type: 'rate.tokenTaken' }
   /** Raised by the machine itself: an `auth` frame after ready asks to refresh the token. */
   | { type: 'auth.refresh'; token: string }
   /** Raised by the machine itself: a refresh was accepted; the expiry timer restarts. */
@@ -209,6 +223,11 @@ export interface HandlerInvocation {
   message: MessageFrame;
 }
 
+/** The counters a frame is judged by: the path's, if it handed the frame over, else the machine's own. */
+function countersOf(context: ConnectionContext, event: ConnectionEvent): FrameCounters {
+  return event.type === 'socket.frame' && event.counters !== undefined ? event.counters : context.frames;
+}
+
 /**
  * Why a frame is refused when ready, or undefined: not decodable, or a message over the
  * rate limit. Refused frames get an error frame and count towards `maxBadFrames`.
@@ -223,7 +242,9 @@ function frameRejection(
     const { code, message } = decoded;
     return { code, message, ...(decoded.ref === undefined ? {} : { ref: decoded.ref }), reason: CloseReason.BAD_FRAMES };
   }
-  if (decoded.frame.type === 'message' && event.userTokens !== undefined && event.userTokens < 1) {
+  if (decoded.frame.type !== 'message') return undefined;
+  const refusal = messageRefusal(countersOf(context, event), event, context.limits);
+  if (refusal === 'user') {
     return {
       code: 'LOCKSTEP_E_RATE_LIMITED',
       message: `more than ${context.limits.userMessageBurst} messages in a burst or ${context.limits.userMessageRate}/s on average from this user's connections together; this message was not accepted, send it again later`,
@@ -231,7 +252,7 @@ function frameRejection(
       reason: CloseReason.RATE_LIMITED,
     };
   }
-  if (decoded.frame.type === 'message' && context.messageTokens < 1) {
+  if (refusal === 'connection') {
     return {
       code: 'LOCKSTEP_E_RATE_LIMITED',
       message: `more than ${context.limits.messageBurst} messages in a burst or ${context.limits.messageRate}/s on average; this message was not accepted, send it again later`,
@@ -315,7 +336,6 @@ const connectionBase = setup({
     heartbeat: ({ context }) => context.limits.heartbeatMs,
     closeTimeout: ({ context }) => context.limits.closeTimeoutMs,
     joinTimeout: ({ context }) => context.limits.joinTimeoutMs,
-    rateRefill: ({ context }) => Math.max(1, Math.round(1000 / context.limits.messageRate)),
     tokenExpiry: ({ context }) => Math.min(MAX_TIMER_MS, Math.max(0, context.expiry?.expiresInMs ?? 0)),
   },
   guards: {
@@ -329,7 +349,7 @@ const connectionBase = setup({
     handshakeAccepted: (_, params: { output: HandshakeOutput }) => params.output.ok,
     isRejectedFrame: ({ context, event }) => frameRejection(context, event) !== undefined,
     isLastRejectedFrameAllowed: ({ context, event }) =>
-      frameRejection(context, event) !== undefined && context.badFrames + 1 >= context.limits.maxBadFrames,
+      frameRejection(context, event) !== undefined && countersOf(context, event).badFrames + 1 >= context.limits.maxBadFrames,
     socketCongested: ({ context, event }) =>
       event.type === 'stream.event' && event.bufferedBytes >= context.limits.highWaterMarkBytes,
     lagTooLarge: ({ context, event }) =>
@@ -340,7 +360,6 @@ const connectionBase = setup({
     expiryReached: ({ context }) => (context.expiry?.expiresInMs ?? 0) <= 0,
     refreshRejected: (_, params: { identity: VerifiedIdentity }) => identityRejection(params.identity) !== undefined,
     subjectChanged: ({ context }, params: { identity: VerifiedIdentity }) => params.identity.userId !== context.userId,
-    refillFillsBucket: ({ context }) => context.messageTokens + 1 >= context.limits.messageBurst,
   },
   actions: {
     // ── effects, provided by the adapter ──
@@ -363,6 +382,11 @@ const connectionBase = setup({
     removeEventPath: () => {},
     installAckPath: () => {},
     removeAckPath: () => {},
+    /** Entry of `ready`: the path may handle steady `message` frames, continuing from `counters`. */
+    installFramePath: (_, _params: { connectionId: string; userId: string; counters: FrameCounters }) => {},
+    removeFramePath: () => {},
+    /** The machine handled a frame: the path continues from the counters it left. */
+    syncFramePath: (_, _params: { counters: FrameCounters }) => {},
     /** Must answer `stream.caughtUp` with the user's events after `afterSeq`. */
     readFromLog: (_, _params: { userId: string; afterSeq: number }) => {},
     joinStream: (_, _params: { connectionId: string; userId: string; resume: ResumeRequest | undefined }) => {},
@@ -418,9 +442,11 @@ const connectionSetup = connectionBase.extend({
       if (replay.length > 0) enqueue.assign({ stream: { ...context.stream, replay: [] } });
     }),
     // Re-raise held frames: raised events run before any later socket event, so order holds.
-    releaseEarlyFrames: connectionBase.enqueueActions(({ context, enqueue }) => {
+    releaseEarlyFrames: connectionBase.enqueueActions(({ context, event, enqueue }) => {
       if (context.early.length === 0) return;
-      for (const data of context.early) enqueue.raise({ type: 'socket.frame', data });
+      // Handled as of now (the join's answer): the connection's bucket refills from that time.
+      const atMs = event.type === 'stream.joined' ? event.atMs : undefined;
+      for (const data of context.early) enqueue.raise(atMs === undefined ? { type: 'socket.frame', data } : { type: 'socket.frame', data, atMs });
       enqueue.assign({ early: [], earlyBytes: 0 });
     }),
     replyWithFrameError: connectionBase.enqueueActions(({ context, event, enqueue }) => {
@@ -428,7 +454,9 @@ const connectionSetup = connectionBase.extend({
       if (rejection === undefined) return;
       const { reason: _reason, ...error } = rejection;
       enqueue({ type: 'sendFrame', params: { frame: { type: 'error', ...error } } });
-      enqueue.assign({ badFrames: nextBadFrameCount(context.badFrames, true) });
+      const frames = countersAfterRefusedFrame(countersOf(context, event), event.type === 'socket.frame' ? event.atMs : undefined);
+      enqueue.assign({ frames });
+      enqueue({ type: 'syncFramePath', params: { counters: frames } });
     }),
     closeForRejectedFrames: connectionBase.enqueueActions(({ context, event, enqueue }) => {
       const rejection = frameRejection(context, event);
@@ -439,13 +467,14 @@ const connectionSetup = connectionBase.extend({
       const decoded = decodedFrame(event);
       if (!decoded.ok) return;
       const frame = decoded.frame;
-      if (context.badFrames !== 0) enqueue.assign({ badFrames: nextBadFrameCount(context.badFrames, false) });
+      const before = countersOf(context, event);
+      const frames = frame.type === 'message' ? countersAfterMessage(before, event.atMs, context.limits) : countersAfterValidFrame(before);
+      if (frames !== context.frames) enqueue.assign({ frames });
+      enqueue({ type: 'syncFramePath', params: { counters: frames } });
       switch (frame.type) {
         case 'message': {
           // Deterministic and unique: connection ids are unique, run numbers grow per connection.
-          const runId = `${context.connectionId}.${context.runCount + 1}`;
-          enqueue.assign({ runCount: context.runCount + 1, messageTokens: context.messageTokens - 1 });
-          if (context.messageTokens >= context.limits.messageBurst) enqueue.raise({ type: 'rate.tokenTaken' });
+          const runId = runIdOf(context.connectionId, frames.runCount);
           enqueue({ type: 'spendUserToken', params: { userId: context.userId ?? '' } });
           // The server deduplicates by message id and answers `message.accepted` at once (the
           // ack), before the handler starts, so the ack precedes every event of the run.
@@ -487,11 +516,9 @@ export const connectionMachine = connectionSetup.createMachine({
     early: [],
     earlyBytes: 0,
     heldFrames: 0,
-    badFrames: 0,
+    frames: FRESH_FRAME_COUNTERS,
     pingSeed: input.pingSeed ?? input.connectionId,
     pingsSent: 0,
-    messageTokens: input.limits.messageBurst,
-    runCount: 0,
     lastSeq: 0,
     expiry: undefined,
     stream: { resume: input.resume, epoch: undefined, resumed: false, resumeFailure: undefined, replay: [] },
@@ -607,8 +634,12 @@ export const connectionMachine = connectionSetup.createMachine({
         'sendReplay',
         'releaseEarlyFrames',
         'installAckPath',
+        {
+          type: 'installFramePath',
+          params: ({ context }) => ({ connectionId: context.connectionId, userId: context.userId ?? '', counters: context.frames }),
+        },
       ],
-      exit: 'removeAckPath',
+      exit: ['removeFramePath', 'removeAckPath'],
       on: {
         'socket.frame': [
           outgoingOverflow,
@@ -685,31 +716,6 @@ export const connectionMachine = connectionSetup.createMachine({
                     actions: closeWith(CloseCode.POLICY, CloseReason.SLOW_CONSUMER),
                   },
                   { target: 'flowing', actions: 'sendCaughtUp' },
-                ],
-              },
-            },
-          },
-        },
-        messageRate: {
-          initial: 'full',
-          states: {
-            // No timer while the bucket is full: idle connections cost nothing here. The message
-            // that takes a token from a full bucket raises `rate.tokenTaken` (an eventless
-            // transition here instead would be checked after every event of every connection).
-            full: { on: { 'rate.tokenTaken': 'refilling' } },
-            refilling: {
-              after: {
-                rateRefill: [
-                  {
-                    guard: 'refillFillsBucket',
-                    target: 'full',
-                    actions: assign({ messageTokens: ({ context }) => context.limits.messageBurst }),
-                  },
-                  {
-                    target: 'refilling',
-                    reenter: true,
-                    actions: assign({ messageTokens: ({ context }) => context.messageTokens + 1 }),
-                  },
                 ],
               },
             },

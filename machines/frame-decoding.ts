@@ -15,3 +15,8 @@ export function decodedFrame(event: { data: string | null }): DecodeResult {
   }
   return decoded;
 }
+
+/** Records what a frame decoded to for `event`, when the decoding happened before the event existed (the data path hands a frame over). */
+export function rememberDecoded(event: { data: string | null }, decoded: DecodeResult): void {
+  decodedByEvent.set(event, decoded);
+}

@@ -7,7 +7,8 @@ import type { AnyActorRef } from 'xstate';
 import type { WebSocket } from 'ws';
 import { encodeServerFrame } from '../protocol/codec.js';
 import type { ServerFrame } from '../protocol/frames.js';
-import type { DataPath } from '../../machines/connection-data-path.js';
+import type { DataPath, FramePathStart } from '../../machines/connection-data-path.js';
+import type { FrameCounters } from '../../machines/frame-counters.js';
 import { WriteBatcher } from './write-batching.js';
 
 /** Which ws socket belongs to which connection actor (weakly held: a closed actor frees it). */
@@ -73,6 +74,9 @@ export function socketEffects(table: SocketTable) {
     removeEventPath: ({ self }: SocketEffectArgs) => table.pathOf(self)?.removeEvents(),
     installAckPath: ({ self }: SocketEffectArgs) => table.pathOf(self)?.installAcks(),
     removeAckPath: ({ self }: SocketEffectArgs) => table.pathOf(self)?.removeAcks(),
+    installFramePath: ({ self }: SocketEffectArgs, params: FramePathStart) => table.pathOf(self)?.installFrames(params),
+    removeFramePath: ({ self }: SocketEffectArgs) => table.pathOf(self)?.removeFrames(),
+    syncFramePath: ({ self }: SocketEffectArgs, params: { counters: FrameCounters }) => table.pathOf(self)?.syncFrames(params.counters),
     /** Starts the closing handshake with the machine's code and reason. */
     closeSocket: ({ self }: SocketEffectArgs, params: { code: number; reason: string }) => {
       table.socketOf(self)?.close(params.code, params.reason);

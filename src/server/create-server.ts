@@ -4,6 +4,7 @@
  * connection actor per socket, and wires the actor's effects to ws, the stream hub and the
  * application handler. Decisions belong to the machines; this file only connects parts.
  */
+import { performance } from 'node:perf_hooks';
 import { randomUUID } from 'node:crypto';
 import { createServer as createHttpServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -191,6 +192,10 @@ export function createLockstepServer(userOptions: LockstepServerOptions = {}): L
       }
     });
 
+  // The connection buckets' clock: the SimulatedClock's time when tests pass one, else monotonic time.
+  const clockNow = options.clock as { now?: () => number } | undefined;
+  const nowMs = typeof clockNow?.now === 'function' ? () => clockNow.now!() : () => performance.now();
+
   const invokeHandler = ({ self }: { self: AnyActorRef }, params: HandlerInvocation) => {
     // Exactly-once per message id and user, across connections and reconnects (inside retention).
     const recorded = andThen(hub.log.recordMessage(params.userId, params.message.id, params.runId), (original) => {
@@ -262,7 +267,8 @@ export function createLockstepServer(userOptions: LockstepServerOptions = {}): L
         // With a data path, the event path writes what its rule allows and hands the rest over.
         const path = sockets.pathOf(self);
         hub.join(params.userId, params.connectionId, params.resume, (message) => {
-          if (message.type !== 'stream.event') self.send(message);
+          if (message.type === 'stream.joined') self.send({ ...message, atMs: nowMs() });
+          else if (message.type !== 'stream.event') self.send(message);
           else if (path) path.offerEvent(message.event);
           else self.send({ ...message, bufferedBytes: sockets.socketOf(self)?.bufferedAmount ?? 0 });
         });
@@ -304,18 +310,27 @@ export function createLockstepServer(userOptions: LockstepServerOptions = {}): L
     });
     recorder?.watch(actor);
     sockets.bind(actor, ws, req.socket);
-    // Traced and inspected connections keep the full actor path: every event is an input the
-    // trace and the inspector see. The others get a data path (connection-data-path.ts).
-    if (!recorder && !inspect) sockets.bindPath(actor, socketDataPath(ws, req.socket, sockets.batcher, actor, options.limits));
-    // Synchronously, before ws can read a frame that followed the upgrade.
-    forwardSocketEvents(ws, actor, () => {
+    const frameFacts = () => {
       const { userId } = actor.getSnapshot().context;
       return {
         bufferedBytes: ws.bufferedAmount,
         earlyBytesTotal: registry.earlyBytesTotal,
+        atMs: nowMs(),
         ...(userId === undefined ? {} : { userTokens: userBuckets.tokens(userId) }),
       };
-    });
+    };
+    // Traced and inspected connections keep the full actor path: every event is an input the
+    // trace and the inspector see. The others get a data path (connection-data-path.ts).
+    const path = recorder || inspect
+      ? undefined
+      : socketDataPath(ws, req.socket, sockets.batcher, actor, {
+        frameFacts,
+        spendUserToken: (userId) => userBuckets.spend(userId),
+        invokeHandler: (invocation) => invokeHandler({ self: actor }, invocation),
+      }, options.limits);
+    if (path) sockets.bindPath(actor, path);
+    // Synchronously, before ws can read a frame that followed the upgrade.
+    forwardSocketEvents(ws, actor, frameFacts, path);
     registry.track(connectionId, actor, () => {
       hub.leave(connectionId);
       ws.close(CloseCode.INTERNAL_FAULT, CloseReason.INTERNAL_FAULT);

@@ -15,7 +15,7 @@
  * have reached the actor — so the machine sees the same events in the same order.
  */
 import { createActor, type Actor, type AnyActorRef, type SimulatedClock } from 'xstate';
-import { connectionMachine, DEFAULT_CONNECTION_LIMITS, heartbeatPongPayload, type ConnectionLimits } from '../../machines/connection.js';
+import { connectionMachine, DEFAULT_CONNECTION_LIMITS, heartbeatPongPayload, type ConnectionLimits, type HandlerInvocation } from '../../machines/connection.js';
 import { ConnectionDataPath, type DataPath, type DataPathFactory } from '../../machines/connection-data-path.js';
 import { handshakeMachine, type VerifiedIdentity } from '../../machines/handshake.js';
 import type { ServerFrame, StreamEvent } from '../protocol/frames.js';
@@ -163,6 +163,8 @@ export interface Harness {
   path: DataPath | undefined;
   /** The socket's send buffer as the current command reports it (0 unless a stream event says otherwise). */
   bufferedBytes: number;
+  /** The scenario's clock: the time fact of frames and of the join's answer. */
+  now: () => number;
 }
 
 // Errors are never read by the machines (onError only names a close code or an error frame).
@@ -229,6 +231,18 @@ const provided = new WeakMap<ConnectionMachine, ConnectionMachine>();
 const waitFor = <TOutput, TInput>(dependency: Dependency) =>
   standIn<TOutput, TInput>((ref, system) => harnessOf(system).pending.push({ ref, dependency }));
 
+/**
+ * The server's `invokeHandler`, for the machine and for the frame path alike: the message
+ * recorder answers at once (every id is fresh) and the answer goes to the ack path, or to the
+ * actor when there is none.
+ */
+function invokeScenarioHandler(h: Harness, actor: AnyActorRef, p: HandlerInvocation): void {
+  h.effects.push({ kind: 'handler', id: p.message.id, runId: p.runId });
+  const answer = { id: p.message.id, runId: p.runId, duplicate: false };
+  if (h.path) h.path.offerAccepted(answer);
+  else actor.send({ type: 'message.accepted', ...answer });
+}
+
 /** The machine (or variant) with the harness's effects and stand-ins provided, cached per machine. */
 export function scenarioMachine(machine: ConnectionMachine): ConnectionMachine {
   const cached = provided.get(machine);
@@ -253,18 +267,12 @@ export function scenarioMachine(machine: ConnectionMachine): ConnectionMachine {
       closeSocket: ({ self }, p) => harnessOf(self.system).effects.push({ kind: 'close', code: p.code, reason: p.reason }),
       terminateSocket: ({ self }) => harnessOf(self.system).effects.push({ kind: 'terminate' }),
       ping: ({ self }) => harnessOf(self.system).effects.push({ kind: 'ping' }),
-      invokeHandler: ({ self }, p) => {
-        const h = harnessOf(self.system);
-        h.effects.push({ kind: 'handler', id: p.message.id, runId: p.runId });
-        const answer = { id: p.message.id, runId: p.runId, duplicate: false };
-        if (h.path) h.path.offerAccepted(answer);
-        else self.send({ type: 'message.accepted', ...answer });
-      },
+      invokeHandler: ({ self }, p) => invokeScenarioHandler(harnessOf(self.system), self, p),
       joinStream: ({ self }) => {
         const h = harnessOf(self.system);
         h.effects.push({ kind: 'join' });
         h.subscribed = true;
-        self.send({ type: 'stream.joined', epoch: 'e', lastSeq: h.log.length, resumed: false, replay: [] });
+        self.send({ type: 'stream.joined', epoch: 'e', lastSeq: h.log.length, resumed: false, replay: [], atMs: h.now() });
       },
       leaveStream: ({ self }) => {
         const h = harnessOf(self.system);
@@ -276,6 +284,9 @@ export function scenarioMachine(machine: ConnectionMachine): ConnectionMachine {
       removeEventPath: ({ self }) => harnessOf(self.system).path?.removeEvents(),
       installAckPath: ({ self }) => harnessOf(self.system).path?.installAcks(),
       removeAckPath: ({ self }) => harnessOf(self.system).path?.removeAcks(),
+      installFramePath: ({ self }, p) => harnessOf(self.system).path?.installFrames(p),
+      removeFramePath: ({ self }) => harnessOf(self.system).path?.removeFrames(),
+      syncFramePath: ({ self }, p) => harnessOf(self.system).path?.syncFrames(p.counters),
       readFromLog: ({ self }, p) => {
         const h = harnessOf(self.system);
         h.effects.push({ kind: 'readLog', afterSeq: p.afterSeq });
@@ -347,10 +358,11 @@ export function startScenario(given: ScenarioHead, options: RunScenarioOptions =
   const head: ScenarioHead = { ...given, limits: { ...DEFAULT_CONNECTION_LIMITS, ...given.limits } };
   const log: StreamEvent[] = [];
   for (let seq = 1; seq <= head.priorEvents; seq++) log.push(streamEvent(seq));
+  const clock = new ScenarioClock();
   const harness: Harness = {
     effects: [], log, retainEvents: head.retainEvents, subscribed: false, verify: undefined, backend: undefined, pending: [], path: undefined, bufferedBytes: 0,
+    now: () => clock.now(),
   };
-  const clock = new ScenarioClock();
   options.onClock?.(clock);
   const actor = createActor(scenarioMachine(options.machine ?? connectionMachine), {
     clock,
@@ -388,6 +400,10 @@ export function attachDataPath(run: ScenarioRun, factory: DataPathFactory | fals
       writeEvent: (event) => run.harness.effects.push({ kind: 'send', frame: { type: 'event', ...event } }),
       writeAck: (frame) => run.harness.effects.push({ kind: 'send', frame }),
       toMachine: (event) => run.actor.send(event),
+      frameFacts: () => frameFactsOf(run),
+      // No user bucket in a scenario (frames carry no `userTokens`): nothing to spend.
+      spendUserToken: () => {},
+      invokeHandler: (invocation) => invokeScenarioHandler(run.harness, run.actor, invocation),
     },
     run.head.limits,
   );
@@ -395,12 +411,21 @@ export function attachDataPath(run: ScenarioRun, factory: DataPathFactory | fals
     if (from.lastSeq > 0) path.installEvents(from.lastSeq);
     if (!from.eventsInstalled) path.removeEvents();
     if (from.acksInstalled) path.installAcks();
+    if (from.frames !== undefined) path.installFrames(from.frames);
   }
   run.harness.path = path;
 }
 
+/** The facts a frame arrives with: the clock (the connection's bucket refills from it). */
+function frameFactsOf(run: ScenarioRun): { atMs: number } {
+  return { atMs: run.clock.now() };
+}
+
+/** A client frame from the socket: to the data path, which hands the machine what it leaves to it, or straight to the machine. */
 function sendFrame(run: ScenarioRun, data: unknown): void {
-  run.actor.send({ type: 'socket.frame', data: data === null ? null : typeof data === 'string' ? data : JSON.stringify(data) });
+  const raw = data === null ? null : typeof data === 'string' ? data : JSON.stringify(data);
+  if (run.harness.path) run.harness.path.offerFrame(raw, raw === null ? 0 : raw.length);
+  else run.actor.send({ type: 'socket.frame', data: raw, ...frameFactsOf(run) });
 }
 
 /** Runs one command (unless the socket is already gone), settles what it decided, and records the step. */

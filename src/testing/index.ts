@@ -47,7 +47,7 @@ export {
 export { checkRunGrammar, RunGrammar, type RunEventRecord } from './run-grammar.js';
 export { runGrammarProperty, runCall, type RunCall, type RunPropertyOptions } from './run-properties.js';
 export { streamDeliveryProperty, hubOperation, type HubOperation, type StreamPropertyOptions } from './stream-properties.js';
-export { connectionInvariantProperty, describeTrace, InvariantViolation, type ConnectionPropertyOptions } from './properties.js';
+export { connectionInvariantProperty, dataPathRefinementProperty, DataPathDivergence, describeTrace, InvariantViolation, type ConnectionPropertyOptions } from './properties.js';
 export { handlerProperty, type HandlerPropertyOptions } from './handler-property.js';
 export { fuzzInvariants, type FuzzOptions, type FuzzReport, type PropertyOutcome, type ExplorationSummary } from './fuzz.js';
 export { replayTrace, describeConnectionState, type ReplayResult, type ReplayStep, type ReplayDivergence, type ReplayOptions } from './replay.js';

@@ -66,3 +66,42 @@ export function connectionInvariantProperty(
     if (violations.length > 0) throw new InvariantViolation(violations, describeTrace(trace));
   });
 }
+
+/** Thrown by the refinement property when the machine with its data path did something the machine alone would not. */
+export class DataPathDivergence extends Error {
+  override name = 'DataPathDivergence';
+}
+
+/** Where the data path's run first differs from the machine's alone, or undefined: nowhere. */
+function firstDivergence(withPath: ScenarioTrace, alone: ScenarioTrace): string | undefined {
+  const length = Math.max(withPath.effects.length, alone.effects.length);
+  for (let i = 0; i < length; i++) {
+    const a = JSON.stringify(withPath.effects[i]);
+    const b = JSON.stringify(alone.effects[i]);
+    if (a !== b) return `effect ${i}: with the data path ${a ?? 'nothing'}, machine alone ${b ?? 'nothing'}`;
+  }
+  const statesWith = withPath.steps.map((s) => `${s.state}:${s.status}`).join(' → ');
+  const statesAlone = alone.steps.map((s) => `${s.state}:${s.status}`).join(' → ');
+  return statesWith === statesAlone ? undefined : `states: with the data path ${statesWith}; machine alone ${statesAlone}`;
+}
+
+/**
+ * A property: the data path is only an optimisation. For every scenario, the machine with its
+ * data path (`options.dataPath`, default lockstep's) does exactly what the machine alone does
+ * — the same effects in the same order (frames, acks, handler calls with their run ids,
+ * closes) and the same states. A path that decides anything the machine would not (a rate
+ * limit skipped, a stale count, a run started outside `ready`) fails it.
+ */
+export function dataPathRefinementProperty(options: ConnectionPropertyOptions = {}) {
+  const scenarios = connectionScenario({
+    ...(options.limits === undefined ? {} : { limits: options.limits }),
+    ...(options.maxCommands === undefined ? {} : { maxCommands: options.maxCommands }),
+  });
+  return fc.property(scenarios, (scenario) => {
+    const withPath = runConnectionScenarioSync(scenario, options);
+    options.onTrace?.(withPath);
+    const alone = runConnectionScenarioSync(scenario, { ...options, dataPath: false });
+    const divergence = firstDivergence(withPath, alone);
+    if (divergence !== undefined) throw new DataPathDivergence(`data path: ${divergence}\n${describeTrace(withPath)}`);
+  });
+}

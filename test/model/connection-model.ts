@@ -25,10 +25,10 @@ type ModelEvent = EventObject & Record<string, unknown>;
 
 export function connectionEvents(snapshot: AnyMachineSnapshot): ModelEvent[] {
   const ctx = snapshot.context as ConnectionContext;
-  const n = ctx.early.length + ctx.runCount + ctx.badFrames;
+  const n = ctx.early.length + ctx.frames.runCount + ctx.frames.badFrames;
   return [
     { type: 'socket.frame', data: AUTH_FRAME },
-    ...(ctx.runCount < 3 ? [{ type: 'socket.frame', data: messageFrame(n) }] : []),
+    ...(ctx.frames.runCount < 3 ? [{ type: 'socket.frame', data: messageFrame(n) }] : []),
     { type: 'socket.frame', data: GARBAGE_FRAME },
     { type: 'socket.close', code: 1006, reason: '' },
     { type: 'socket.error', message: 'Max payload size exceeded', closeCode: CloseCode.TOO_BIG },
@@ -90,7 +90,7 @@ export const connectionSpec: ModelSpec = {
   serialize: (s) => {
     const c = s.context as ConnectionContext;
     if (typeof s.value === 'string' && ['closing', 'terminating', 'closed'].includes(s.value)) return JSON.stringify(s.value);
-    if (s.matches('ready')) return JSON.stringify([s.value, c.messageTokens, c.badFrames, c.runCount, c.lastSeq, c.expiry]);
+    if (s.matches('ready')) return JSON.stringify([s.value, c.frames, c.lastSeq, c.expiry]);
     return JSON.stringify([s.value, c.awaitingAuthFrame, c.token, c.userId, c.early]);
   },
 };

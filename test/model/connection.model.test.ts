@@ -52,7 +52,7 @@ interface Segment { steps: number[]; cause: (env: Env) => void | Promise<void>; 
 /** `corkFromStart`: the server's socket is corked before `ready`, so its writes stay buffered. */
 type Plan = { ok: true; segments: Segment[]; corkFromStart: boolean } | { ok: false; reason: string };
 
-const dispatched = (before: AnyMachineSnapshot, after: AnyMachineSnapshot) => ctx(after).runCount - ctx(before).runCount;
+const dispatched = (before: AnyMachineSnapshot, after: AnyMachineSnapshot) => ctx(after).frames.runCount - ctx(before).frames.runCount;
 const isRejection = (e: EventObject | undefined) =>
   e?.type === 'xstate.done.actor.handshake' && !(e as unknown as { output: { ok: boolean } }).output.ok;
 

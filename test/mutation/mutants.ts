@@ -97,6 +97,16 @@ function wrappedPath(override: (inner: ConnectionDataPath) => Partial<DataPath>)
       machineWroteEvent: (seq) => inner.machineWroteEvent(seq),
       offerEvent: (event) => inner.offerEvent(event),
       offerAccepted: (accepted) => inner.offerAccepted(accepted),
+      installFrames: (start) => inner.installFrames(start),
+      removeFrames: () => inner.removeFrames(),
+      syncFrames: (counters) => inner.syncFrames(counters),
+      offerFrame: (data, bytes) => inner.offerFrame(data, bytes),
+      get frames() {
+        return inner.frames;
+      },
+      get framesAwaitMachine() {
+        return inner.framesAwaitMachine;
+      },
       get lastSeq() {
         return inner.lastSeq;
       },
@@ -133,5 +143,29 @@ export const pathWritesBeforeReady = (): DataPathFactory =>
     offerEvent: (event) => {
       if (!inner.eventsInstalled) inner.installEvents(event.seq - 1);
       inner.offerEvent(event);
+    },
+  }));
+
+/** The frame path never asks the rate limits: every valid message starts a run, however many come. */
+export const framePathIgnoresRateLimit = (): DataPathFactory => (ports, limits) =>
+  new ConnectionDataPath(ports, { ...limits, messageBurst: Infinity });
+
+/** The frame path takes messages from the first frame on, instead of waiting for `ready` to install it (the original race). */
+export const framePathBeforeReady = (): DataPathFactory =>
+  wrappedPath((inner) => ({
+    offerFrame: (data, bytes) => {
+      if (inner.frames === undefined) inner.installFrames({ connectionId: 'c', userId: 'alice', counters: { bucket: undefined, runCount: 0, badFrames: 0 } });
+      inner.offerFrame(data, bytes);
+    },
+  }));
+
+/** `removeFrames` is lost: messages keep starting runs after the machine left `ready` (closing, closed). */
+export const framePathOutlivesReady = (): DataPathFactory => wrappedPath(() => ({ removeFrames: () => {} }));
+
+/** The machine's counters never reach the path: it goes on from its own stale count (run ids repeat, refused frames are forgotten). */
+export const framePathIgnoresMachine = (): DataPathFactory =>
+  wrappedPath((inner) => ({
+    syncFrames: () => {
+      if (inner.frames !== undefined) inner.syncFrames(inner.frames.counters);
     },
   }));

@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { connectionInvariantProperty } from '../../src/testing/properties.js';
+import { connectionInvariantProperty, dataPathRefinementProperty } from '../../src/testing/properties.js';
 import { EXPLORATION_LIMITS, exploreConnection } from '../../src/testing/connection-explorer.js';
 import type { ConnectionInvariant } from '../../src/testing/connection-invariants.js';
 import type { RunScenarioOptions } from '../../src/testing/connection-scenario.js';
@@ -21,6 +21,10 @@ import {
   pathSkipsASeq,
   pathWritesBeforeReady,
   pathWritesWhenCongested,
+  framePathBeforeReady,
+  framePathIgnoresMachine,
+  framePathIgnoresRateLimit,
+  framePathOutlivesReady,
   sleepGate,
 } from './mutants.js';
 
@@ -80,6 +84,24 @@ describe('mutation check: every broken variant is caught', () => {
 
   it('data path writes before ready → I1', async () => {
     await expectCaught('data path writes before ready', connectionInvariantProperty(['I1'], { dataPath: pathWritesBeforeReady() }), 'I1:');
+  });
+
+  // The frame path (`message` frames while ready): caught by the invariants where it breaks
+  // one, and by the refinement property where it only decides differently from the machine.
+  it('frame path takes messages before ready → I1', async () => {
+    await expectCaught('frame path before ready', connectionInvariantProperty(['I1'], { dataPath: framePathBeforeReady() }), 'I1:');
+  });
+
+  it('frame path outlives ready (handler after the close) → I2', async () => {
+    await expectCaught('frame path outlives ready', connectionInvariantProperty(['I2'], { dataPath: framePathOutlivesReady() }), 'I2:');
+  });
+
+  it('frame path skips the rate limit → refinement', async () => {
+    await expectCaught('frame path ignores the rate limit', dataPathRefinementProperty({ dataPath: framePathIgnoresRateLimit() }), 'data path:');
+  });
+
+  it('frame path goes on from a stale count → refinement', async () => {
+    await expectCaught('frame path ignores the machine', dataPathRefinementProperty({ dataPath: framePathIgnoresMachine() }), 'data path:');
   });
 });
 

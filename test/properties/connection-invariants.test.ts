@@ -6,7 +6,7 @@
  */
 import { describe, it } from 'vitest';
 import fc from 'fast-check';
-import { connectionInvariantProperty } from '../../src/testing/properties.js';
+import { connectionInvariantProperty, dataPathRefinementProperty } from '../../src/testing/properties.js';
 
 describe('I1 no receive before accept', () => {
   it('the handler never runs before ready, and ready is the first frame', () => {
@@ -47,5 +47,11 @@ describe('I9 no 1011 from races', () => {
 describe('I10 liveness', () => {
   it('a silent peer is given up on, and the actor reaches closed', () => {
     fc.assert(connectionInvariantProperty(['I10']));
+  });
+});
+
+describe('the data path refines the machine', () => {
+  it('machine + data path (events, acks, message frames) do exactly what the machine alone does: same effects, same order, same states', () => {
+    fc.assert(dataPathRefinementProperty());
   });
 });

@@ -45,6 +45,8 @@ interface Harness {
   subscribed: boolean;
   verify: Promise<void>;
   backend: Promise<void>;
+  /** The scenario's clock: the time fact of frames and of the join's answer, as the sync driver gives them. */
+  now: () => number;
 }
 
 /**
@@ -88,7 +90,7 @@ function scenarioMachine(machine: ConnectionMachine): ConnectionMachine {
         const h = harnessOf(self.system);
         h.effects.push({ kind: 'join' });
         h.subscribed = true;
-        self.send({ type: 'stream.joined', epoch: 'e', lastSeq: h.log.length, resumed: false, replay: [] });
+        self.send({ type: 'stream.joined', epoch: 'e', lastSeq: h.log.length, resumed: false, replay: [], atMs: h.now() });
       },
       leaveStream: ({ self }) => {
         const h = harnessOf(self.system);
@@ -127,10 +129,10 @@ export async function runConnectionScenarioWithPromises(
     return event;
   };
   for (let i = 0; i < scenario.priorEvents; i++) append();
-  const harness: Harness = { effects, log, retainEvents: scenario.retainEvents, subscribed: false, verify: verify.promise, backend: backend.promise };
+  const clock = new SimulatedClock();
+  const harness: Harness = { effects, log, retainEvents: scenario.retainEvents, subscribed: false, verify: verify.promise, backend: backend.promise, now: () => clock.now() };
   let actorError: unknown;
 
-  const clock = new SimulatedClock();
   options.onClock?.(clock);
   const machine = scenarioMachine(options.machine ?? connectionMachine);
   const actor = createActor(machine, {
@@ -144,7 +146,7 @@ export async function runConnectionScenarioWithPromises(
   harnesses.set(actor.system, harness);
   actor.subscribe({ error: (error) => (actorError = error) });
   const frame = (data: unknown) =>
-    actor.send({ type: 'socket.frame', data: data === null ? null : typeof data === 'string' ? data : JSON.stringify(data) });
+    actor.send({ type: 'socket.frame', data: data === null ? null : typeof data === 'string' ? data : JSON.stringify(data), atMs: clock.now() });
   const record = (command: number) => {
     const snapshot = actor.getSnapshot();
     const state = serializeState(snapshot.value);

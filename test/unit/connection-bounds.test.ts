@@ -140,6 +140,6 @@ describe('connection machine: the new guards', () => {
     expect(t.rec.handled.map((h) => h.message.id)).toEqual(['a']);
     expect(t.rec.spent).toEqual(['alice']);
     expect(t.rec.sent.at(-1)).toMatchObject({ type: 'error', code: 'LOCKSTEP_E_RATE_LIMITED', ref: 'b' });
-    expect(t.actor.getSnapshot().context.badFrames).toBe(1);
+    expect(t.actor.getSnapshot().context.frames.badFrames).toBe(1);
   });
 });

@@ -8,14 +8,17 @@ import {
   ackPathDecision,
   ConnectionDataPath,
   eventPathDecision,
+  framePathDecision,
   type DataPathPorts,
 } from '../../machines/connection-data-path.js';
-import type { ConnectionEvent } from '../../machines/connection.js';
+import type { ConnectionEvent, HandlerInvocation } from '../../machines/connection.js';
+import { FRESH_FRAME_COUNTERS } from '../../machines/frame-counters.js';
+import { decodeClientFrame } from '../../src/protocol/codec.js';
 import type { AckFrame, StreamEvent } from '../../src/protocol/frames.js';
 import { runConnectionScenario } from '../../src/testing/connection-scenario.js';
 import { DEFAULT_CONNECTION_LIMITS } from '../../machines/connection.js';
 
-const limits = { highWaterMarkBytes: 1000, maxOutgoingBytes: 4000 };
+const limits = { highWaterMarkBytes: 1000, maxOutgoingBytes: 4000, messageRate: 10, messageBurst: 2 };
 const event = (seq: number): StreamEvent => ({ seq, runId: 'r', event: 'agent_thinking', data: {}, ts: 0 });
 
 describe('eventPathDecision', () => {
@@ -25,7 +28,7 @@ describe('eventPathDecision', () => {
     expect(eventPathDecision(4, 5, 1000, limits)).toBe('machine');
     expect(eventPathDecision(4, 6, 0, limits)).toBe('machine');
     expect(eventPathDecision(4, 4, 0, limits)).toBe('machine');
-    expect(eventPathDecision(4, 5, 0, { highWaterMarkBytes: 10_000, maxOutgoingBytes: 0 })).toBe('machine');
+    expect(eventPathDecision(4, 5, 0, { ...limits, highWaterMarkBytes: 10_000, maxOutgoingBytes: 0 })).toBe('machine');
   });
 });
 
@@ -36,17 +39,45 @@ describe('ackPathDecision', () => {
   });
 });
 
-function recordingPorts(buffered: { bytes: number }) {
+function recordingPorts(buffered: { bytes: number; atMs?: number; userTokens?: number }) {
   const written: Array<StreamEvent | AckFrame> = [];
   const handed: ConnectionEvent[] = [];
+  const invoked: HandlerInvocation[] = [];
+  const spent: string[] = [];
   const ports: DataPathPorts = {
     bufferedBytes: () => buffered.bytes,
     writeEvent: (e) => written.push(e),
     writeAck: (frame) => written.push(frame),
     toMachine: (e) => handed.push(e),
+    frameFacts: () => ({
+      bufferedBytes: buffered.bytes,
+      ...(buffered.atMs === undefined ? {} : { atMs: buffered.atMs }),
+      ...(buffered.userTokens === undefined ? {} : { userTokens: buffered.userTokens }),
+    }),
+    spendUserToken: (userId) => spent.push(userId),
+    invokeHandler: (invocation) => invoked.push(invocation),
   };
-  return { ports, written, handed };
+  return { ports, written, handed, invoked, spent };
 }
+
+const message = (id: string) => JSON.stringify({ type: 'message', id, text: 'hi' });
+
+describe('framePathDecision', () => {
+  const facts = { bufferedBytes: 0, atMs: 0 };
+  it('handles a valid message within both rate limits on a socket under the hard bound, nothing else', () => {
+    expect(framePathDecision(decodeClientFrame(message('a')), FRESH_FRAME_COUNTERS, facts, limits)).toBe('handle');
+    expect(framePathDecision(decodeClientFrame('{"type":"ping"}'), FRESH_FRAME_COUNTERS, facts, limits)).toBe('machine');
+    expect(framePathDecision(decodeClientFrame('{"type":"auth","token":"t"}'), FRESH_FRAME_COUNTERS, facts, limits)).toBe('machine');
+    expect(framePathDecision(decodeClientFrame('{bad'), FRESH_FRAME_COUNTERS, facts, limits)).toBe('machine');
+    expect(framePathDecision(decodeClientFrame(null), FRESH_FRAME_COUNTERS, facts, limits)).toBe('machine');
+    expect(framePathDecision(decodeClientFrame(message('a')), FRESH_FRAME_COUNTERS, { ...facts, bufferedBytes: 4000 }, limits)).toBe('machine');
+    expect(framePathDecision(decodeClientFrame(message('a')), FRESH_FRAME_COUNTERS, { ...facts, userTokens: 0.5 }, limits)).toBe('machine');
+    const emptyBucket = { ...FRESH_FRAME_COUNTERS, bucket: { tokens: 0.5, atMs: 0 } };
+    expect(framePathDecision(decodeClientFrame(message('a')), emptyBucket, facts, limits)).toBe('machine');
+    // 10/s: 50 ms later the half token is whole.
+    expect(framePathDecision(decodeClientFrame(message('a')), emptyBucket, { ...facts, atMs: 50 }, limits)).toBe('handle');
+  });
+});
 
 describe('ConnectionDataPath', () => {
   it('hands every event to the machine until installed, and after removal', () => {
@@ -131,3 +162,46 @@ describe('machine + data path', () => {
   });
 
 });
+
+describe('ConnectionDataPath: frames', () => {
+  const start = { connectionId: 'c', userId: 'alice', counters: FRESH_FRAME_COUNTERS };
+
+  it('hands every frame to the machine until installed, and after removal', () => {
+    const { ports, handed, invoked } = recordingPorts({ bytes: 0, atMs: 0 });
+    const path = new ConnectionDataPath(ports, limits);
+    path.offerFrame(message('m1'), 30);
+    expect(handed).toEqual([{ type: 'socket.frame', data: message('m1'), bytes: 30, bufferedBytes: 0, atMs: 0 }]);
+    path.installFrames(start);
+    path.offerFrame(message('m2'), 30);
+    path.removeFrames();
+    path.offerFrame(message('m3'), 30);
+    expect(invoked.map((i) => i.message.id)).toEqual(['m2']);
+    expect(handed.map((e) => e.type === 'socket.frame' && e.data)).toEqual([message('m1'), message('m3')]);
+  });
+
+  it('starts runs with the machine\'s run ids and spends the user token; over the burst, hands the frame over with its counters and waits for the machine', () => {
+    const facts = { bytes: 0, atMs: 0 };
+    const { ports, handed, invoked, spent } = recordingPorts(facts);
+    const path = new ConnectionDataPath(ports, limits);
+    path.installFrames(start);
+    for (const id of ['m1', 'm2', 'm3', 'm4']) path.offerFrame(message(id), 30);
+    expect(invoked).toEqual([
+      { connectionId: 'c', userId: 'alice', runId: 'c.1', message: { type: 'message', id: 'm1', text: 'hi' } },
+      { connectionId: 'c', userId: 'alice', runId: 'c.2', message: { type: 'message', id: 'm2', text: 'hi' } },
+    ]);
+    expect(spent).toEqual(['alice', 'alice']);
+    // m3 is over the burst (2): the machine gets it with the path's counters; m4 follows it
+    // without (the machine's own count is current once it handled m3).
+    expect(handed).toHaveLength(2);
+    expect(handed[0]).toMatchObject({ type: 'socket.frame', data: message('m3'), counters: { runCount: 2, badFrames: 0, bucket: { tokens: 0, atMs: 0 } } });
+    expect(handed[1]).not.toHaveProperty('counters');
+    expect(path.framesAwaitMachine).toBe(true);
+    // The machine's answer: it refused m3 and m4 (two bad frames); 100 ms later one token is back.
+    path.syncFrames({ bucket: { tokens: 0, atMs: 0 }, runCount: 2, badFrames: 2 });
+    facts.atMs = 100;
+    path.offerFrame(message('m5'), 30);
+    expect(invoked.at(-1)).toMatchObject({ runId: 'c.3' });
+    expect(path.frames?.counters).toEqual({ bucket: { tokens: 0, atMs: 100 }, runCount: 3, badFrames: 1 });
+  });
+});
+

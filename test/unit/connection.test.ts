@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { connectionUnderTest, deferred, flush } from './harness.js';
-import { heartbeatPongPayload, type ConnectionLimits } from '../../machines/connection.js';
+import { DEFAULT_CONNECTION_LIMITS, heartbeatPongPayload, type ConnectionLimits } from '../../machines/connection.js';
+import { connectionTokens } from '../../machines/frame-counters.js';
 import type { StreamEvent } from '../../src/protocol/frames.js';
 
 const msg = (id: string) => ({ type: 'message', id, text: `text ${id}` });
@@ -58,7 +59,7 @@ describe('connection machine: frames when ready', () => {
   async function ready(limits = {}) {
     const t = connectionUnderTest({ limits });
     await flush();
-    expect(t.state()).toEqual({ ready: { flow: 'flowing', heartbeat: 'waiting', messageRate: 'full', tokenExpiry: 'unbounded', tokenRefresh: 'idle' } });
+    expect(t.state()).toEqual(READY_VALUE);
     t.rec.sent.length = 0;
     return t;
   }
@@ -196,8 +197,8 @@ describe('connection machine: message rate (token bucket)', () => {
     expect(t.rec.handled.map((h) => h.message.id)).toEqual(['1', '2', '4']);
     t.clock.increment(100);
     t.clock.increment(100);
-    expect(t.actor.getSnapshot().context.messageTokens).toBe(2);
-    expect(t.state()).toMatchObject({ ready: { messageRate: 'full' } });
+    // The bucket refills lazily, from the time the frames carry: no timer, no state for it.
+    expect(connectionTokens(t.actor.getSnapshot().context.frames, t.clock.now(), t.actor.getSnapshot().context.limits)).toBe(2);
 
     for (const id of ['5', '6', '7', '8', '9']) t.frame(msg(id));
     expect(t.state()).toBe('closing');
@@ -267,7 +268,7 @@ function driver(opts: Omit<Parameters<typeof connectionUnderTest>[0] & object, '
   };
 }
 
-const READY_VALUE = { ready: { flow: 'flowing', heartbeat: 'waiting', messageRate: 'full', tokenExpiry: 'unbounded', tokenRefresh: 'idle' } };
+const READY_VALUE = { ready: { flow: 'flowing', heartbeat: 'waiting', tokenExpiry: 'unbounded', tokenRefresh: 'idle' } };
 
 describe('connection machine (driver): handshake → ready ordering', () => {
   it('messages sent while the backend is pending: ready first, then acks in arrival order, handler after ready only', async () => {
@@ -282,8 +283,9 @@ describe('connection machine (driver): handshake → ready ordering', () => {
 
     backend.resolve();
     await flush();
-    // Three messages took three tokens: the bucket is refilling.
-    expect(t.state()).toEqual({ ready: { flow: 'flowing', heartbeat: 'waiting', messageRate: 'refilling', tokenExpiry: 'unbounded', tokenRefresh: 'idle' } });
+    // Three messages took three tokens (the bucket refills lazily, with no state of its own).
+    expect(t.state()).toEqual(READY_VALUE);
+    expect(t.ctx().frames).toMatchObject({ runCount: 3, bucket: { tokens: DEFAULT_CONNECTION_LIMITS.messageBurst - 3 } });
     expect(t.sent[0]).toEqual({ type: 'ready', userId: 'alice', connectionId: 'c1', epoch: 'e1', lastSeq: 0, resumed: false });
     expect(t.sent.slice(1)).toEqual([
       { type: 'ack', id: 'm1', runId: 'c1.1' },
@@ -459,7 +461,7 @@ describe('connection machine (driver): frames when ready', () => {
     ]);
     expect(t.sent.every((f) => f.type === 'error' && typeof f.message === 'string' && f.message.length > 0)).toBe(true);
     expect(t.sent.some((f) => 'ref' in f && f.type === 'error' && f.code !== 'LOCKSTEP_E_BAD_FRAME')).toBe(false);
-    expect(t.ctx().badFrames).toBe(4);
+    expect(t.ctx().frames.badFrames).toBe(4);
     expect(t.handled).toEqual([]);
   });
 
@@ -477,11 +479,11 @@ describe('connection machine (driver): frames when ready', () => {
   it('a valid message in between takes one off the bad-frame count', async () => {
     const t = await readyDriver({ maxBadFrames: 2 });
     t.frame('x');
-    expect(t.ctx().badFrames).toBe(1);
+    expect(t.ctx().frames.badFrames).toBe(1);
     t.frame(msg('ok'));
-    expect(t.ctx().badFrames).toBe(0);
+    expect(t.ctx().frames.badFrames).toBe(0);
     t.frame(msg('ok2'));
-    expect(t.ctx().badFrames).toBe(0);
+    expect(t.ctx().frames.badFrames).toBe(0);
     t.frame('x');
     expect(t.state()).toMatchObject({ ready: {} });
     t.frame('x');
@@ -514,7 +516,7 @@ describe('connection machine (driver): frames when ready', () => {
     await flush();
     expect(t.sent).toMatchObject([{ type: 'error', code: 'LOCKSTEP_E_SUBJECT_MISMATCH' }]);
     expect(t.ctx().userId).toBe('alice');
-    expect(t.ctx().badFrames).toBe(0);
+    expect(t.ctx().frames.badFrames).toBe(0);
   });
 
   it('stream.event → event frame, lastSeq advanced', async () => {

@@ -77,6 +77,8 @@ export function connectionUnderTest(options: {
           lastSeq: options.joinLastSeq ?? 7,
           resumed: false,
           replay: options.replay ?? [],
+          // The server's clock when the join was answered (as the server attaches it).
+          atMs: clock.now(),
           ...(options.resumeFailure ? { reason: options.resumeFailure } : {}),
         });
       },
@@ -98,8 +100,9 @@ export function connectionUnderTest(options: {
     },
   });
   actor.start();
+  // Every frame carries the clock's time, as the server's adapter attaches it (the connection's bucket refills from it).
   const frame = (value: unknown) =>
-    actor.send({ type: 'socket.frame', data: typeof value === 'string' || value === null ? (value as string | null) : JSON.stringify(value) });
+    actor.send({ type: 'socket.frame', data: typeof value === 'string' || value === null ? (value as string | null) : JSON.stringify(value), atMs: clock.now() });
   return { actor, clock, rec, frame, state: () => actor.getSnapshot().value };
 }
 
