@@ -92,7 +92,7 @@ export const connectionChart = createMachine({
       },
     },
     ready: {
-      description: 'Sends the `ready` frame first, replays missed events, then re-raises held frames in order; installs the ack path (acks written without a transition while under maxOutgoingBytes); its regions run in parallel.',
+      description: 'Sends the `ready` frame first, replays missed events, then re-raises held frames in order; installs the ack path (acks written without a transition while under maxOutgoingBytes) and the frame path (a valid `message` within both rate limits starts its run without a transition; the token bucket refills lazily from the frames\' time, no timer); its regions run in parallel.',
       type: 'parallel',
       on: {
         'socket.frame': [
@@ -187,34 +187,6 @@ export const connectionChart = createMachine({
                   {
                     target: '#connection.ready.flow.flowing',
                     actions: ['sendCaughtUp'],
-                  },
-                ],
-              },
-            },
-          },
-        },
-        messageRate: {
-          description: 'Region: the token bucket that rate-limits `message` frames.',
-          initial: 'full',
-          states: {
-            full: {
-              description: 'The bucket is full; nothing to refill.',
-              on: {
-                'rate.tokenTaken': {
-                  target: '#connection.ready.messageRate.refilling',
-                },
-              },
-            },
-            refilling: {
-              description: 'Tokens come back one per `rateRefill` delay until the bucket is full.',
-              after: {
-                rateRefill: [
-                  {
-                    target: '#connection.ready.messageRate.full',
-                    guard: 'refillFillsBucket',
-                  },
-                  {
-                    target: '#connection.ready.messageRate.refilling',
                   },
                 ],
               },

@@ -15,6 +15,7 @@
  * and a sequence's trace is assembled from those recorded pieces, shifted to where they occur.
  * The machine runs once per distinct (state, command); every sequence is still checked whole.
  */
+import { connectionTokens, type FrameCounters } from '../../machines/frame-counters.js';
 import type { ConnectionLimits } from '../../machines/connection.js';
 import { checkConnectionInvariants, type ConnectionInvariant, type Violation } from './connection-invariants.js';
 import {
@@ -156,12 +157,25 @@ export const EXPLORATION_LIMITS: ConnectionLimits = {
   userMessageBurst: 80,
 };
 
+/** A bucket as its tokens at `now` (one spent while time was unknown does not refill yet: marked). */
+function timelessBucket(counters: FrameCounters, now: number, limits: ConnectionLimits): number | [number, 'untimed'] {
+  const tokens = connectionTokens(counters, now, limits);
+  return counters.bucket !== undefined && counters.bucket.atMs === undefined ? [tokens, 'untimed'] : tokens;
+}
+
 /** Everything the rest of a scenario depends on, as one string (equal strings: equal futures). */
 function fingerprint(run: ScenarioRun, persisted: unknown, withTime: boolean): string {
   const now = run.clock.now();
   // Timer keys start with the actor's session id, which differs between forks: keep the rest.
   const timers = run.clock.pendingTimers().map((t) => `${t.start + t.timeout - now}:${t.key.slice(t.key.indexOf('.') + 1)}`);
   const { harness } = run;
+  // A bucket's future depends on its tokens now, not on when it was last spent: buckets are
+  // written as their tokens at the clock's time, so states reached at other times still match.
+  const limits = run.head.limits;
+  const timeless = (_key: string, value: unknown) =>
+    value !== null && typeof value === 'object' && 'runCount' in value && 'badFrames' in value && 'bucket' in value
+      ? { ...(value as FrameCounters), bucket: timelessBucket(value as FrameCounters, now, limits) }
+      : value;
   return JSON.stringify([
     persisted,
     timers,
@@ -175,10 +189,10 @@ function fingerprint(run: ScenarioRun, persisted: unknown, withTime: boolean): s
     harness.backend,
     harness.pending.map((p) => `${p.dependency}:${p.ref.getSnapshot().status}`),
     // The data path's mode and position are state too (the machine's context lags behind it).
-    harness.path === undefined ? null : [harness.path.eventsInstalled, harness.path.acksInstalled, harness.path.lastSeq],
+    harness.path === undefined ? null : [harness.path.eventsInstalled, harness.path.acksInstalled, harness.path.lastSeq, harness.path.frames ?? null, harness.path.framesAwaitMachine],
     run.sentMessageIds.length,
     run.error === undefined,
-  ]);
+  ], timeless);
 }
 
 /** What `run` appended since it had `effects` effects, `steps` steps and `sent` message ids. */

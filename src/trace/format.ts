@@ -4,7 +4,11 @@
  * timeline), and what it did (effects) and where it ended. `replayTrace` re-runs it against
  * the pure machines. Bump TRACE_VERSION when the shape changes, and keep reading the older
  * versions (READABLE_TRACE_VERSIONS): version 2 added `refresh` entries and the token expiry of
- * `verify` results; a version 1 trace has neither and replays as before.
+ * `verify` results; a version 1 trace has neither and replays as before. Version 3: frames
+ * carry the facts they arrived with (`atMs`, `bufferedBytes`, `bytes`, `userTokens`,
+ * `earlyBytesTotal`) and the connection's message bucket refills from `atMs` instead of a
+ * `rateRefill` timer; an older trace's frames replay at their entry's time (`atMs` = `at`)
+ * and its `rateRefill` delays, which no longer exist, are left out.
  */
 import { DEFAULT_CONNECTION_LIMITS, type ConnectionEvent, type ConnectionLimits } from '../../machines/connection.js';
 import type { CredentialSource } from '../protocol/credentials.js';
@@ -12,9 +16,9 @@ import type { ResumeRequest } from '../protocol/frames.js';
 import { LockstepError } from '../protocol/errors.js';
 
 export const TRACE_FORMAT = 'lockstep.trace';
-export const TRACE_VERSION = 2;
+export const TRACE_VERSION = 3;
 /** Every version `parseTrace` reads (a trace of an older lockstep still replays). */
-export const READABLE_TRACE_VERSIONS: readonly number[] = [1, 2];
+export const READABLE_TRACE_VERSIONS: readonly number[] = [1, 2, 3];
 /** What a token is replaced with, everywhere a trace would otherwise hold one. */
 export const REDACTED = '[redacted]';
 
@@ -145,5 +149,16 @@ export function parseTrace(value: unknown): ConnectionTrace {
     }
     if (entry.kind === 'delay' && typeof entry.event !== 'string') invalid(`entries[${index}].event must be a string`);
   });
+  if (value.version < 3) value.entries = value.entries.flatMap(asVersion3);
   return value as unknown as ConnectionTrace;
+}
+
+/** An entry of a version 1 or 2 trace as version 3 reads it (see the file comment). */
+function asVersion3(entry: Record<string, unknown>): Array<Record<string, unknown>> {
+  if (entry.kind === 'delay' && entry.delay === 'rateRefill') return [];
+  const event = entry.event;
+  if (entry.kind === 'event' && isRecord(event) && event.type === 'socket.frame' && event.atMs === undefined) {
+    return [{ ...entry, event: { ...event, atMs: entry.at } }];
+  }
+  return [entry];
 }

@@ -14,6 +14,7 @@
 import { performance } from 'node:perf_hooks';
 import type { AnyActorRef, InspectionEvent } from 'xstate';
 import type { ConnectionContext, ConnectionEvent, ConnectionLimits } from '../../machines/connection.js';
+import type { SocketFacts } from '../../machines/connection-bounds.js';
 import type { CredentialSource } from '../protocol/credentials.js';
 import type { ResumeRequest } from '../protocol/frames.js';
 import type { Clock } from '../server/options.js';
@@ -33,6 +34,18 @@ import { redactFrame, redactText } from './redact.js';
 import type { TraceBudget } from './budget.js';
 
 export const DEFAULT_MAX_TRACE_ENTRIES = 10_000;
+
+/** The numeric facts of a frame event, as recorded (only those present). */
+function frameFactsOf(event: Extract<ConnectionEvent, { type: 'socket.frame' }>): SocketFacts {
+  const facts: SocketFacts = {};
+  for (const key of FRAME_FACTS) {
+    const value = event[key];
+    if (typeof value === 'number') facts[key] = value;
+  }
+  return facts;
+}
+const FRAME_FACTS = ['bytes', 'bufferedBytes', 'earlyBytesTotal', 'userTokens', 'atMs'] as const;
+
 /** Bytes of JSON one trace may hold (entries + effects + remembered tokens): 8 MiB. */
 export const DEFAULT_MAX_TRACE_BYTES = 8 * 1024 * 1024;
 /**
@@ -198,7 +211,10 @@ export function recordConnection(options: RecordingOptions): ConnectionRecording
       case 'socket.frame': {
         const redacted = redactFrame(event.data, tokens);
         if (redacted.token !== undefined) rememberToken(redacted.token);
-        return { type: 'socket.frame', data: redacted.data };
+        // The facts the machine decided with (version 3): the bucket refills from `atMs`, the
+        // bounds read the buffer and byte counts. A path's `counters` never reach a trace
+        // (traced connections have no data path).
+        return { type: 'socket.frame', data: redacted.data, ...frameFactsOf(event) };
       }
       case 'socket.error':
         return { ...event, message: redactText(event.message, tokens) };

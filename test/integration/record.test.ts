@@ -14,6 +14,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { SimulatedClock } from 'xstate';
 import { replayTrace } from '../../src/testing/replay.js';
 import type { ConnectionTrace } from '../../src/trace/format.js';
+import { within } from '../support/within.js';
 import type { ReadyFrame, ServerFrame } from '../../src/protocol/frames.js';
 import { TestClient } from './client.js';
 import { deferred, RUN_EVENTS, eventsOf, startServer } from './harness.js';
@@ -217,20 +218,24 @@ describe('record and replay', () => {
     expect(JSON.stringify(trace)).not.toContain('not-a-token-at-all');
   });
 
-  it('real timers firing between socket and stream events (1 ms rate refills) replay in the recorded order', async () => {
-    // messageRate 1000/s: the token bucket refills every 1 ms, so real delays fire (late, as
-    // real timers do) in between frames, acks and run events of several concurrent connections.
-    const rec = await recordingServer({ limits: { messageRate: 1000, messageBurst: 3 } });
+  it('real timers and real time between socket and stream events (heartbeats, rate refills) replay in the recorded order', async () => {
+    // A 100 ms heartbeat: real delays fire (late, as real timers do) in between frames, acks and
+    // run events of several concurrent connections. messageRate 1000/s: the bucket refills from
+    // the frames' real arrival times, recorded with each frame and replayed from them.
+    const rec = await recordingServer({ limits: { messageRate: 1000, messageBurst: 3, heartbeatMs: 100 } });
     servers.push(rec);
+    const pinged: Array<Promise<void>> = [];
     const clients = Array.from({ length: 4 }, (_, i) => new TestClient(rec.h.url, {
       protocols: ['lockstep.v1', `lockstep.bearer.${TOKEN}.${i}`],
       onOpen: (ws) => {
+        pinged.push(new Promise((resolve) => ws.once('ping', () => resolve())));
         for (let m = 0; m < 6; m += 1) ws.send(JSON.stringify({ type: 'message', id: `c${i}-m${m}`, text: `hi ${m}` }));
       },
     }));
-    // Six messages against a burst of three: some are refused until the bucket refills.
+    // Six messages against a burst of three: some are refused unless the bucket refilled.
     await Promise.all(clients.map((c) => c.until(() => c.frames.filter((f) => f.type === 'ack' || f.type === 'error').length === 6, 'six answers')));
     await Promise.all(clients.map((c) => c.until(() => eventsOf(c.frames).filter((e) => e.event === 'agent_completed').length === c.frames.filter((f) => f.type === 'ack').length, 'every run')));
+    await within(Promise.all(pinged), 5_000, 'a heartbeat ping on every connection');
     await Promise.all(clients.map((c) => c.close()));
     const traces = await Promise.all(clients.map(() => rec.next()));
 

@@ -90,7 +90,7 @@ export const connectionSpec: ModelSpec = {
   serialize: (s) => {
     const c = s.context as ConnectionContext;
     if (typeof s.value === 'string' && ['closing', 'terminating', 'closed'].includes(s.value)) return JSON.stringify(s.value);
-    if (s.matches('ready')) return JSON.stringify([s.value, c.frames, c.lastSeq, c.expiry]);
+    if (s.matches('ready')) return JSON.stringify([s.value, Math.floor(c.frames.bucket?.tokens ?? MODEL_LIMITS.messageBurst), c.frames.runCount, c.frames.badFrames, c.lastSeq, c.expiry]);
     return JSON.stringify([s.value, c.awaitingAuthFrame, c.token, c.userId, c.early]);
   },
 };

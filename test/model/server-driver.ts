@@ -30,6 +30,10 @@ export class StepClock implements Clock {
   clearTimeout(id: number): void {
     this.#timers.delete(id);
   }
+  /** The server's time fact for the connection buckets: it stands still (see MODEL_LIMITS.messageRate). */
+  now(): number {
+    return 0;
+  }
   fire(ms: number): void {
     const due = [...this.#timers].filter(([, t]) => t.ms === ms);
     if (due.length !== 1) {
@@ -68,7 +72,11 @@ export const MODEL_LIMITS = {
   heartbeatMs: 3_000,
   closeTimeoutMs: 4_000,
   joinTimeoutMs: 7_000,
-  messageRate: 2, // rateRefill: 500 ms
+  // The connection's bucket refills lazily from the clock's time (frame-counters.ts), which
+  // stands still on a StepClock: the model's bucket (no model event refills it) and the
+  // server's agree. Refill is arithmetic, not a transition: test/unit/frame-counters.test.ts
+  // and connection.test.ts cover it.
+  messageRate: 2,
   messageBurst: 2,
   maxEarlyFrames: 2,
   maxBadFrames: 2,
@@ -96,7 +104,6 @@ export function delayMs(eventType: string): number {
     heartbeat: MODEL_LIMITS.heartbeatMs,
     closeTimeout: MODEL_LIMITS.closeTimeoutMs,
     joinTimeout: MODEL_LIMITS.joinTimeoutMs,
-    rateRefill: 1000 / MODEL_LIMITS.messageRate,
     // The model's tokens expire 1000 ms after verification (test/model/connection-model.ts).
     tokenExpiry: 1000,
     drainTimeout: MODEL_DRAIN_MS,

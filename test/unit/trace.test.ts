@@ -24,7 +24,7 @@ describe('parseTrace', () => {
   it.each([
     ['not an object', 42, /expected a JSON object/],
     ['another format', { ...minimal(), format: 'har' }, /"format" must be "lockstep.trace"/],
-    ['another version', { ...minimal(), version: 3 }, /"version" 3 is not supported \(this lockstep reads versions 1, 2\)/],
+    ['another version', { ...minimal(), version: 4 }, /"version" 4 is not supported \(this lockstep reads versions 1, 2, 3\)/],
     ['a refresh entry in a version 1 trace', { ...minimal(), version: 1, entries: [{ at: 0, kind: 'refresh', result: { ok: true, userId: 'u' } }] }, /"refresh" entries need trace version 2/],
     ['a refresh outcome without ok', { ...minimal(), entries: [{ at: 0, kind: 'refresh', result: { userId: 'u' } }] }, /entries\[0\]\.result/],
     ['an unknown entry kind', { ...minimal(), entries: [{ at: 0, kind: 'teleport' }] }, /entries\[0\] must have a kind/],
@@ -55,6 +55,23 @@ describe('parseTrace', () => {
     expect(result.steps.map((s) => `${s.before} → ${s.after}`)).toEqual([
       'handshaking [authenticating.verifying] → closing',
       'closing → closed',
+    ]);
+  });
+
+  it('reads a version 2 trace as version 3: its rateRefill delays (a timer then) are left out, its frames are timed at their entry', () => {
+    const frame = { type: 'socket.frame', data: '{"type":"ping"}' };
+    const parsed = parseTrace({
+      ...minimal(),
+      version: 2,
+      entries: [
+        { at: 5, kind: 'event', event: frame },
+        { at: 55, kind: 'delay', actor: 'connection', delay: 'rateRefill', event: 'xstate.after.rateRefill.connection.ready.messageRate.refilling' },
+        { at: 60, kind: 'event', event: { ...frame, atMs: 1 } },
+      ],
+    });
+    expect(parsed.entries).toEqual([
+      { at: 5, kind: 'event', event: { ...frame, atMs: 5 } },
+      { at: 60, kind: 'event', event: { ...frame, atMs: 1 } },
     ]);
   });
 
