@@ -204,6 +204,8 @@ export type ConnectionEvent =
   /** The log's events after the last one sent, read for catch-up; undefined: retention lost some. */
   | { type: 'stream.caughtUp'; events: StreamEvent[] | undefined }
   | { type: 'message.accepted'; id: string; runId: string; duplicate: boolean; bufferedBytes?: number }
+  /** Raised by the machine itself after the frames held until `ready`: every one of them was handled. */
+  | { type: 'early.released' }
   /** Raised by the machine itself: an `auth` frame after ready asks to refresh the token. */
   | { type: 'auth.refresh'; token: string }
   /** Raised by the machine itself: a refresh was accepted; the expiry timer restarts. */
@@ -442,11 +444,17 @@ const connectionSetup = connectionBase.extend({
       if (replay.length > 0) enqueue.assign({ stream: { ...context.stream, replay: [] } });
     }),
     // Re-raise held frames: raised events run before any later socket event, so order holds.
+    // The ack path takes over once they are all handled: their acks reach the machine as they
+    // do without a path, queued behind the frames released with them.
     releaseEarlyFrames: connectionBase.enqueueActions(({ context, event, enqueue }) => {
-      if (context.early.length === 0) return;
+      if (context.early.length === 0) {
+        enqueue('installAckPath');
+        return;
+      }
       // Handled as of now (the join's answer): the connection's bucket refills from that time.
       const atMs = event.type === 'stream.joined' ? event.atMs : undefined;
       for (const data of context.early) enqueue.raise(atMs === undefined ? { type: 'socket.frame', data } : { type: 'socket.frame', data, atMs });
+      enqueue.raise({ type: 'early.released' });
       enqueue.assign({ early: [], earlyBytes: 0 });
     }),
     replyWithFrameError: connectionBase.enqueueActions(({ context, event, enqueue }) => {
@@ -632,12 +640,12 @@ export const connectionMachine = connectionSetup.createMachine({
           }),
         },
         'sendReplay',
-        'releaseEarlyFrames',
-        'installAckPath',
         {
           type: 'installFramePath',
           params: ({ context }) => ({ connectionId: context.connectionId, userId: context.userId ?? '', counters: context.frames }),
         },
+        // Installs the ack path too: at once, or after the held frames (`early.released`).
+        'releaseEarlyFrames',
       ],
       exit: ['removeFramePath', 'removeAckPath'],
       on: {
@@ -663,6 +671,7 @@ export const connectionMachine = connectionSetup.createMachine({
             },
           },
         ],
+        'early.released': { actions: 'installAckPath' },
         ...whileOpen,
         ...streamLost,
       },

@@ -124,6 +124,9 @@ export const connectionChart = createMachine({
             actions: ['sendFrame'],
           },
         ],
+        'early.released': {
+          actions: ['installAckPath'],
+        },
         'socket.error': {
           target: '#connection.closing',
           actions: ['recordSocketError'],
