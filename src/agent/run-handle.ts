@@ -23,6 +23,14 @@ export interface RunHandle {
   readonly openToolCalls: readonly string[];
   /** Appends `agent_thinking` (allowed while no tool call is open, or between tool calls). */
   thinking(data?: unknown): void;
+  /**
+   * Appends `text_delta` `{ delta }`: the next piece of the answer's text (allowed anywhere
+   * between the start and the end). A client assembles the answer by concatenating the deltas
+   * of the run in seq order; a resume hands it the missed ones coalesced (docs/protocol.md).
+   */
+  text(delta: string): void;
+  /** Appends `tool_args_delta` `{ toolCallId, delta }`: the next piece of an open tool call's arguments. */
+  toolArgs(toolCallId: string, delta: string): void;
   /** Appends `tool_executing` for a new tool call id. */
   toolStarted(toolCallId: string, data?: Record<string, unknown>): void;
   /** Appends `tool_completed` for an open tool call id. */
@@ -37,6 +45,8 @@ export type EmitAgentEvent = (event: AgentEventName, data: unknown) => void;
 
 const EVENT_NAME: Record<AgentRunEvent['type'], AgentEventName> = {
   'run.thinking': 'agent_thinking',
+  'run.textDelta': 'text_delta',
+  'run.toolArgsDelta': 'tool_args_delta',
   'run.toolStarted': 'tool_executing',
   'run.toolCompleted': 'tool_completed',
   'run.complete': 'agent_completed',
@@ -74,33 +84,41 @@ function finalStateAfter(snapshot: RunSnapshot, event: AgentRunEvent): string | 
 }
 
 /**
- * Whether `event` leaves `snapshot` exactly as it is: one transition with no guard and no
- * actions, to no target or back to the same atomic state, which has no entry, exit, delay or
- * invocation (e.g. `run.thinking` in `thinking`: every streamed delta). Such an event needs no
- * step of the actor: the machine's answer is known from its definition. Computed once per
- * machine, state and event type, from the machine given (a variant answers for itself).
+ * How `event` moves `snapshot`, from the machine's definition alone: `inert` when it leaves the
+ * snapshot exactly as it is — one transition with no guard and no actions, to no target or back
+ * to the same atomic state, which has no entry, exit, delay or invocation (e.g. `run.thinking`
+ * or `run.textDelta` in `thinking`: every streamed delta); `inertIfAllowed` when the same holds
+ * but a guard decides whether it is taken at all (e.g. `run.toolArgsDelta` in `toolsOpen`: only
+ * for an open tool call); `steps` otherwise. Neither inert kind needs a step of the actor: the
+ * machine's answer is known from its definition (and, for a guard, from asking the unchanged
+ * snapshot once). Computed once per machine, state and event type, from the machine given (a
+ * variant answers for itself).
  */
-const inertSteps = new WeakMap<AgentRunMachine, Map<string, boolean>>();
-function isInertStep(snapshot: RunSnapshot, event: AgentRunEvent): boolean {
-  if (typeof snapshot.value !== 'string' || snapshot.status !== 'active') return false;
-  let known = inertSteps.get(snapshot.machine);
+type StepShape = 'inert' | 'inertIfAllowed' | 'steps';
+const stepShapes = new WeakMap<AgentRunMachine, Map<string, StepShape>>();
+function stepShape(snapshot: RunSnapshot, event: AgentRunEvent): StepShape {
+  if (typeof snapshot.value !== 'string' || snapshot.status !== 'active') return 'steps';
+  let known = stepShapes.get(snapshot.machine);
   if (known === undefined) {
     known = new Map();
-    inertSteps.set(snapshot.machine, known);
+    stepShapes.set(snapshot.machine, known);
   }
   const key = `${snapshot.value}\u0000${event.type}`;
-  let inert = known.get(key);
-  if (inert === undefined) {
-    const [transition, ...others] = snapshot.machine.getTransitionData(snapshot, event);
+  let shape = known.get(key);
+  if (shape === undefined) {
     const node = snapshot._nodes.at(-1);
+    // Every candidate transition of the state for this event type, whichever guard holds.
+    const candidates = node?.on[event.type] ?? [];
+    const [transition, ...others] = candidates;
     const target = transition?.target;
-    inert =
-      transition !== undefined && others.length === 0 && transition.guard === undefined && transition.actions.length === 0 &&
+    const unchanged =
+      transition !== undefined && others.length === 0 && transition.actions.length === 0 &&
       (target === undefined || (target.length === 1 && target[0] === node)) &&
       node !== undefined && node.entry.length === 0 && node.exit.length === 0 && node.after.length === 0 && node.invoke.length === 0;
-    known.set(key, inert);
+    shape = !unchanged ? 'steps' : transition.guard === undefined ? 'inert' : 'inertIfAllowed';
+    known.set(key, shape);
   }
-  return inert;
+  return shape;
 }
 
 /**
@@ -119,6 +137,13 @@ class CheckedRun implements RunHandle {
   /** The final state of a run that ended from its initial state in one step, without an actor. */
   #endedIn: string | undefined;
   readonly #emit: EmitAgentEvent;
+  /**
+   * The last inert step taken (its snapshot, event type and tool call id): the snapshot does not
+   * change under an inert step, so the machine's answer holds for every repeat of the event
+   * until the actor steps — a stream of deltas costs one look-up (and, for a tool call's
+   * arguments, one guard check) per burst, then a comparison per delta.
+   */
+  #inert: { snapshot: RunSnapshot; type: AgentRunEvent['type']; toolCallId: string | undefined } | undefined;
 
   constructor(runId: string, userId: string, emit: EmitAgentEvent, machine: AgentRunMachine) {
     this.runId = runId;
@@ -139,6 +164,18 @@ class CheckedRun implements RunHandle {
   /** Appends `agent_thinking` (allowed while no tool call is open, or between tool calls). */
   thinking(data: unknown = {}): void {
     this.#step({ type: 'run.thinking' }, data);
+  }
+
+  /** Appends `text_delta` `{ delta }` (allowed anywhere between the start and the end). */
+  text(delta: string): void {
+    checkDelta('text', delta);
+    this.#step({ type: 'run.textDelta' }, { delta });
+  }
+
+  /** Appends `tool_args_delta` `{ toolCallId, delta }` for an open tool call. */
+  toolArgs(toolCallId: string, delta: string): void {
+    checkDelta('toolArgs', delta);
+    this.#step({ type: 'run.toolArgsDelta', toolCallId }, { toolCallId, delta });
   }
 
   /** Appends `tool_executing` for a new tool call id. */
@@ -163,10 +200,21 @@ class CheckedRun implements RunHandle {
 
   #step(event: AgentRunEvent, data: unknown): void {
     const snapshot = this.#actor?.getSnapshot() ?? initialSnapshotOf(this.#machine);
-    // The steady case of a streaming run (a delta while thinking): allowed, and changes nothing.
-    if (this.#actor !== undefined && isInertStep(snapshot, event)) {
-      this.#emit(EVENT_NAME[event.type], data);
-      return;
+    // The steady case of a streaming run (a delta while thinking, or of an open tool call's
+    // arguments): allowed, and changes nothing — no step of the actor.
+    if (this.#actor !== undefined) {
+      const toolCallId = 'toolCallId' in event ? event.toolCallId : undefined;
+      const last = this.#inert;
+      if (last !== undefined && last.snapshot === snapshot && last.type === event.type && last.toolCallId === toolCallId) {
+        this.#emit(EVENT_NAME[event.type], data);
+        return;
+      }
+      const shape = stepShape(snapshot, event);
+      if (shape === 'inert' || (shape === 'inertIfAllowed' && snapshot.can(event))) {
+        this.#inert = { snapshot, type: event.type, toolCallId };
+        this.#emit(EVENT_NAME[event.type], data);
+        return;
+      }
     }
     if (this.#endedIn !== undefined || !snapshot.can(event)) {
       const state = this.#endedIn !== undefined
@@ -189,6 +237,13 @@ class CheckedRun implements RunHandle {
   #actorNow(): Actor<typeof agentRunMachine> {
     this.#actor ??= createActor(this.#machine, { input: { runId: this.runId } }).start();
     return this.#actor;
+  }
+}
+
+/** A delta must be a string: its text is concatenated as it is (by a client, and by a resume's coalescing). */
+function checkDelta(method: string, delta: unknown): void {
+  if (typeof delta !== 'string') {
+    throw new LockstepError('LOCKSTEP_ERR_INVALID_ARGUMENT', `run.${method}() needs a string delta, got ${delta === null ? 'null' : typeof delta}`);
   }
 }
 

@@ -9,7 +9,9 @@ export const BEARER_SUBPROTOCOL_PREFIX = 'lockstep.bearer.';
 export const AGENT_EVENTS = [
   'agent_started',
   'agent_thinking',
+  'text_delta',
   'tool_executing',
+  'tool_args_delta',
   'tool_completed',
   'agent_completed',
   'agent_error',
@@ -51,7 +53,14 @@ export interface AckFrame { type: 'ack'; id: string; runId: string; duplicate?: 
 export interface PongFrame { type: 'pong'; id?: string }
 /** One event of a user's stream, as stored in the log and as sent (plus `type`). */
 export interface StreamEvent {
+  /**
+   * The last seq this event covers. A coalesced delta (`fromSeq` present, only in what a
+   * resume or a catch-up hands over) covers `fromSeq..seq`: consecutive deltas of one run and
+   * kind, its `data.delta` their concatenation.
+   */
   seq: number;
+  /** Present only on a coalesced delta: the first seq it covers (docs/protocol.md "Coalesced deltas"). */
+  fromSeq?: number;
   runId: string;
   event: AgentEventName;
   data: unknown;
