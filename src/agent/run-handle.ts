@@ -17,6 +17,8 @@ export interface RunHandle {
   readonly runId: string;
   /** The user whose stream (every tab) receives the events. */
   readonly userId: string;
+  /** The thread the run belongs to (a message's `threadId`), also in `agent_started` `data.threadId`. */
+  readonly threadId: string | undefined;
   /** True once `agent_completed` or `agent_error` was emitted. */
   readonly ended: boolean;
   /** Tool calls started and not yet completed, in start order. */
@@ -132,6 +134,7 @@ class CheckedRun implements RunHandle {
   readonly runId: string;
   /** The user whose stream (every tab) receives the events. */
   readonly userId: string;
+  readonly threadId: string | undefined;
   readonly #machine: AgentRunMachine;
   #actor: Actor<typeof agentRunMachine> | undefined;
   /** The final state of a run that ended from its initial state in one step, without an actor. */
@@ -145,12 +148,13 @@ class CheckedRun implements RunHandle {
    */
   #inert: { snapshot: RunSnapshot; type: AgentRunEvent['type']; toolCallId: string | undefined } | undefined;
 
-  constructor(runId: string, userId: string, emit: EmitAgentEvent, machine: AgentRunMachine) {
+  constructor(runId: string, userId: string, emit: EmitAgentEvent, machine: AgentRunMachine, threadId: string | undefined) {
     this.runId = runId;
     this.userId = userId;
+    this.threadId = threadId;
     this.#emit = emit;
     this.#machine = machine;
-    emit('agent_started', {});
+    emit('agent_started', threadId === undefined ? {} : { threadId });
   }
 
   get ended(): boolean {
@@ -250,7 +254,19 @@ function checkDelta(method: string, delta: unknown): void {
 /** The run machine, or a variant of it (the mutation suite checks that I6 catches broken ones). */
 export type AgentRunMachine = typeof agentRunMachine;
 
-/** Starts a run: `agent_started` is emitted before this returns. */
-export function startRun(runId: string, userId: string, emit: EmitAgentEvent, machine: AgentRunMachine = agentRunMachine): RunHandle {
-  return new CheckedRun(runId, userId, emit, machine);
+/** What a run is started with besides its ids. */
+export interface RunOptions {
+  /** The thread the run belongs to: in `agent_started` `data.threadId` and `run.threadId`. */
+  threadId?: string;
+}
+
+/** Starts a run: `agent_started` (with `data.threadId` when given) is emitted before this returns. */
+export function startRun(
+  runId: string,
+  userId: string,
+  emit: EmitAgentEvent,
+  machine: AgentRunMachine = agentRunMachine,
+  options: RunOptions = {},
+): RunHandle {
+  return new CheckedRun(runId, userId, emit, machine, options.threadId);
 }

@@ -22,8 +22,12 @@ export type AgentEventName = (typeof AGENT_EVENTS)[number];
 // Client → server
 /** Client → server: the token, as the first frame when the upgrade carried none. */
 export interface AuthFrame { type: 'auth'; token: string }
-/** Client → server: a chat message; `id` makes it exactly-once across reconnects. */
-export interface MessageFrame { type: 'message'; id: string; text: string }
+/**
+ * Client → server: a chat message; `id` makes it exactly-once across reconnects. `threadId`
+ * (1–128 characters) and `metadata` (a JSON object of at most 16 KiB) are optional and reach
+ * the handler unchanged; the run carries the thread (`agent_started` `data.threadId`).
+ */
+export interface MessageFrame { type: 'message'; id: string; text: string; threadId?: string; metadata?: Record<string, unknown> }
 /** Client → server: an application-level ping, answered with a pong. */
 export interface PingFrame { type: 'ping'; id?: string }
 /** Every frame a client may send. */
