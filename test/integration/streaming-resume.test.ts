@@ -116,6 +116,41 @@ describe('streaming: a resume after 5,000 text deltas (in-memory log)', () => {
   });
 });
 
+describe('streaming: a congested tab catches up from the log with coalesced deltas', () => {
+  it('the paused reader gets the deltas it missed coalesced, and assembles the same text as the tab that read', async () => {
+    const COUNT = 600;
+    const piece = (i: number) => `${String(i).padStart(5, '0')}${'abcdefgh'.repeat(2048)}`; // ~16 KiB each, ~10 MB in all
+    const h = await startServer({
+      eventLog: new MemoryEventLog({ retainBytesPerUser: 64 * 1024 * 1024 }),
+      limits: { highWaterMarkBytes: 256 * 1024, maxLagEvents: 2 * COUNT },
+      handler: (_message, run) => {
+        for (let i = 0; i < COUNT; i++) run.text(piece(i));
+        return 'done';
+      },
+    });
+    try {
+      const reads = connect(h.url, 'carol');
+      const paused = connect(h.url, 'carol');
+      await reads.untilType('ready');
+      await paused.untilType('ready');
+      paused.ws.pause(); // stops reading: the server's send buffer passes the high-water mark
+      reads.send({ type: 'message', id: 'm', text: 'go' });
+      const ended = (c: TestClient) => eventsOf(c.frames).some((e) => e.event === 'agent_completed');
+      await reads.until(() => ended(reads), 'the run on the tab that reads');
+      expect(h.trace.some((e) => e.state === 'ready.congested')).toBe(true);
+      paused.ws.resume();
+      await paused.until(() => ended(paused), 'the run on the tab that was paused');
+      const caughtUp = eventsOf(paused.frames);
+      expect(checkStreamHistory(caughtUp, 0, COUNT + 2)).toEqual([]);
+      expect(caughtUp.some((e) => e.fromSeq !== undefined)).toBe(true);
+      expect(assemble(caughtUp).text).toBe(assemble(eventsOf(reads.frames)).text);
+      await Promise.all([reads.close(), paused.close()]);
+    } finally {
+      await h.server.close();
+    }
+  });
+});
+
 describeWithRedis('streaming: a resume after 5,000 text deltas (Redis log, real redis-server)', () => {
   let redis: RedisProcess;
   let client: Redis;
