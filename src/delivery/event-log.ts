@@ -83,8 +83,8 @@ interface DeltaChunk {
   deltas: string[];
   chars: number;
   lastSeq: number;
-  /** The last delta's ts: the chunk ages from its newest delta. */
-  lastTs: number;
+  /** Each delta's ts (the chunk ages from its newest delta's). */
+  tss: number[];
 }
 
 /** One retained entry (an event, or a chunk of deltas), linked into the log-wide age order (oldest first) for the total bound. */
@@ -169,7 +169,7 @@ export class MemoryEventLog implements EventLog {
 
   #appendEntry(stream: UserStream, stored: StreamEvent, key: string | undefined): Retained {
     const delta = key === undefined ? undefined : (stored.data as DeltaData).delta;
-    const chunk = delta === undefined || key === undefined ? undefined : { key, deltas: [delta], chars: delta.length, lastSeq: stored.seq, lastTs: stored.ts };
+    const chunk = delta === undefined || key === undefined ? undefined : { key, deltas: [delta], chars: delta.length, lastSeq: stored.seq, tss: [stored.ts] };
     const node: Retained = { event: stored, chunk, bytes: eventJson(stored).length, stream, older: undefined, newer: undefined };
     this.#linkNewest(node);
     stream.events.push(node);
@@ -188,8 +188,8 @@ export class MemoryEventLog implements EventLog {
     chunk.deltas.push(delta);
     chunk.chars += delta.length;
     chunk.lastSeq = stored.seq;
-    chunk.lastTs = stored.ts;
-    // Its JSON-escaped length, plus a few bytes for its boundary (a chunk keeps every delta apart).
+    chunk.tss.push(stored.ts);
+    // Its JSON-escaped length, plus a few bytes for its boundary and its ts (a chunk keeps every delta apart).
     const bytes = JSON.stringify(delta).length + 4;
     newest.bytes += bytes;
     stream.bytes += bytes;
@@ -289,7 +289,7 @@ export class MemoryEventLog implements EventLog {
     while (stream.head < events.length) {
       const retained = events.length - stream.head;
       const oldest = events[stream.head] as Retained;
-      const over = retained > this.#retainEvents || (oldest.chunk?.lastTs ?? oldest.event.ts) < cutoff || (stream.bytes > this.#retainBytesPerUser && retained > 1);
+      const over = retained > this.#retainEvents || (oldest.chunk?.tss.at(-1) ?? oldest.event.ts) < cutoff || (stream.bytes > this.#retainBytesPerUser && retained > 1);
       if (!over) break;
       this.#dropOldest(stream);
     }
@@ -321,7 +321,7 @@ function lastSeqOf(node: Retained): number {
   return node.chunk?.lastSeq ?? node.event.seq;
 }
 
-/** Appends the events of `node` with seq > afterSeq to `out`: a chunk one event per delta (the first as appended, the others with the chunk's last ts). */
+/** Appends the events of `node` with seq > afterSeq to `out`: a chunk one event per delta, each exactly as appended. */
 function expandInto(out: StreamEvent[], node: Retained, afterSeq: number): void {
   const { chunk, event } = node;
   if (chunk === undefined) {
@@ -333,6 +333,6 @@ function expandInto(out: StreamEvent[], node: Retained, afterSeq: number): void 
     const seq = event.seq + i;
     out.push(i === 0
       ? event
-      : { seq, runId: event.runId, event: event.event, data: deltaData(first, chunk.deltas[i] as string), ts: chunk.lastTs });
+      : { seq, runId: event.runId, event: event.event, data: deltaData(first, chunk.deltas[i] as string), ts: chunk.tss[i] as number });
   }
 }

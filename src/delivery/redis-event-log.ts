@@ -196,8 +196,8 @@ export class RedisEventLog implements EventLog {
 
 /**
  * A stream entry back into its events: `<seq>-1 e <json>` is one; a delta chunk (fields
- * `e k d l n t`, see redis-scripts.ts) is one per delta, `seq - n + 1 .. seq`, the first as
- * appended and the others with the chunk's last ts.
+ * `e k d l n f z`, see redis-scripts.ts) is one per delta, `seq - n + 1 .. seq`, each exactly
+ * as appended (its text and its ts).
  */
 export function parseEntry([id, fields]: Entry): StreamEvent[] {
   const seq = Number(id.split('-')[0]);
@@ -207,7 +207,8 @@ export function parseEntry([id, fields]: Entry): StreamEvent[] {
   const text = named.get('d');
   if (text === undefined) return [{ seq, ...first }];
   const lengths = (named.get('l') ?? '').split(',').map(Number);
-  const ts = Number(named.get('t'));
+  const firstTs = Number(named.get('f'));
+  const offsets = (named.get('z') ?? '').split(',').map(Number);
   const from = seq - lengths.length + 1;
   const events: StreamEvent[] = [{ seq: from, ...first }];
   let offset = lengths[0] ?? 0;
@@ -215,7 +216,7 @@ export function parseEntry([id, fields]: Entry): StreamEvent[] {
     const length = lengths[i] ?? 0;
     const delta = JSON.parse(`"${text.slice(offset, offset + length)}"`) as string;
     offset += length;
-    events.push({ seq: from + i, runId: first.runId, event: first.event, data: deltaData(first.data as DeltaData, delta), ts });
+    events.push({ seq: from + i, runId: first.runId, event: first.event, data: deltaData(first.data as DeltaData, delta), ts: firstTs + (offsets[i] ?? 0) });
   }
   return events;
 }

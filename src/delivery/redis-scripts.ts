@@ -70,7 +70,8 @@ end`;
  * left (fewer than `maxDeltas` deltas, at most `maxBytes` bytes of text with it); else it
  * starts a chunk. A chunk's fields: `e` its first event's JSON, `k` the key, `d` the deltas'
  * JSON-escaped texts concatenated (escaped so a lone surrogate survives UTF-8), `l` their
- * lengths in UTF-16 units, comma-separated, `n` how many, `t` the last delta's ts. Its id is
+ * lengths in UTF-16 units, comma-separated, `n` how many, `f` the first delta's ts and `z` each
+ * delta's ts less `f`, comma-separated (so every delta reads back with its own ts). Its id is
  * its last seq. Returns the fields and the entry they replace (or nil).
  */
 const DELTA_FIELDS = `local function deltaFields(stream, seq, json, key, piece, pieceLength, ts, maxBytes, maxDeltas)
@@ -80,10 +81,11 @@ const DELTA_FIELDS = `local function deltaFields(stream, seq, json, key, piece, 
     local f = {}
     for i = 1, #last[2], 2 do f[last[2][i]] = last[2][i + 1] end
     if f.k == key and tonumber(f.n) < maxDeltas and string.len(f.d) + string.len(piece) <= maxBytes then
-      return { 'e', f.e, 'k', key, 'd', f.d .. piece, 'l', f.l .. ',' .. pieceLength, 'n', tostring(tonumber(f.n) + 1), 't', ts }, last
+      local offset = string.format('%d', tonumber(ts) - tonumber(f.f))
+      return { 'e', f.e, 'k', key, 'd', f.d .. piece, 'l', f.l .. ',' .. pieceLength, 'n', tostring(tonumber(f.n) + 1), 'f', f.f, 'z', f.z .. ',' .. offset }, last
     end
   end
-  return { 'e', json, 'k', key, 'd', piece, 'l', pieceLength, 'n', '1', 't', ts }, nil
+  return { 'e', json, 'k', key, 'd', piece, 'l', pieceLength, 'n', '1', 'f', ts, 'z', '0' }, nil
 end`;
 
 /**

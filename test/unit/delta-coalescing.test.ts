@@ -116,7 +116,7 @@ describe('MemoryEventLog stores consecutive deltas as one entry', () => {
     now = 90;
     log.append('u', text('r', 'b', 90));
     now = 150;
-    expect(log.readAfter('u', 0)?.map((e) => (e.data as { delta: string }).delta)).toEqual(['a', 'b']);
+    expect(log.readAfter('u', 0)?.map((e) => [(e.data as { delta: string }).delta, e.ts])).toEqual([['a', 0], ['b', 90]]);
     now = 191;
     expect(log.readAfter('u', 0)).toBeUndefined();
 

@@ -2,7 +2,7 @@
  * Compaction for resume in RedisEventLog (issue 15 item 2), against a real redis-server:
  * consecutive deltas of one run and kind are one stream entry (extended by the append script),
  * read back one event per seq from any point, byte for byte (a delta that splits a surrogate
- * pair too); count and byte retention count entries and their bytes; other runs' events, and a
+ * pair too) and each with its own ts; count and byte retention count entries and their bytes; other runs' events, and a
  * resent append, keep the chunking exact.
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -13,9 +13,10 @@ import { DELTA_CHUNK_MAX_DELTAS } from '../../../src/delivery/delta-coalescing.j
 import { describeWithRedis, RedisProcess } from './redis-harness.js';
 
 const started = (runId: string): NewStreamEvent => ({ runId, event: 'agent_started', data: {}, ts: Date.now() });
-const text = (runId: string, delta: string): NewStreamEvent => ({ runId, event: 'text_delta', data: { delta }, ts: Date.now() });
+let clock = Date.now();
+/** Each delta a few ms after the last: every one must read back with its own ts. */
+const text = (runId: string, delta: string): NewStreamEvent => ({ runId, event: 'text_delta', data: { delta }, ts: (clock += 3) });
 const args = (runId: string, toolCallId: string, delta: string): NewStreamEvent => ({ runId, event: 'tool_args_delta', data: { toolCallId, delta }, ts: Date.now() });
-const withoutTs = (events: Array<{ ts: number }> | undefined) => events?.map(({ ts: _ts, ...rest }) => rest);
 
 describeWithRedis('RedisEventLog delta chunks (real redis-server)', () => {
   let redis: RedisProcess;
@@ -50,7 +51,7 @@ describeWithRedis('RedisEventLog delta chunks (real redis-server)', () => {
     // N deltas: ceil(N / 1024) chunks; then the tool call, its arguments' chunk, one more delta.
     expect(await client.xlen(made.keys.stream('u'))).toBe(1 + Math.ceil(N / DELTA_CHUNK_MAX_DELTAS) + 1 + 1 + 1);
     for (const after of [0, 1, 2, 3, 1024, 1025, 1026, N, N + 1, N + 2, N + 31, N + 32, N + 33]) {
-      expect(JSON.stringify(withoutTs(await made.readAfter('u', after)))).toBe(JSON.stringify(withoutTs(memory.readAfter('u', after))));
+      expect(JSON.stringify(await made.readAfter('u', after))).toBe(JSON.stringify(memory.readAfter('u', after)));
     }
     const all = await made.readAfter('u', 0);
     const textOf = (list: Array<{ data: unknown }>) => list.map((e) => (e.data as { delta: string }).delta).join('');
