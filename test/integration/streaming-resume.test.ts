@@ -116,6 +116,33 @@ describe('streaming: a resume after 5,000 text deltas (in-memory log)', () => {
   });
 });
 
+describe('streaming: the run machine checks every delta (I6)', () => {
+  it('a tool-argument delta for a call that is not open is refused: it never reaches a client, the run ends with agent_error', async () => {
+    const h = await startServer({
+      handler: (_message, run) => {
+        run.text('thinking…');
+        run.toolStarted('t1');
+        run.toolArgs('t1', '{}');
+        run.toolCompleted('t1');
+        run.toolArgs('t1', 'late'); // throws LOCKSTEP_ERR_EVENT_ORDER
+        run.text('never sent');
+      },
+    });
+    try {
+      const c = connect(h.url, 'dave');
+      await c.untilType('ready');
+      c.send({ type: 'message', id: 'm', text: 'go' });
+      await c.until(() => eventsOf(c.frames).some((e) => e.event === 'agent_error'), 'the run to end');
+      const events = eventsOf(c.frames);
+      expect(events.map((e) => e.event)).toEqual(['agent_started', 'text_delta', 'tool_executing', 'tool_args_delta', 'tool_completed', 'agent_error']);
+      expect(events.at(-1)?.data).toMatchObject({ reason: 'handler_error', message: expect.stringContaining('cannot emit tool_args_delta(t1) in state thinking') });
+      await c.close();
+    } finally {
+      await h.server.close();
+    }
+  });
+});
+
 describe('streaming: a congested tab catches up from the log with coalesced deltas', () => {
   it('the paused reader gets the deltas it missed coalesced, and assembles the same text as the tab that read', async () => {
     const COUNT = 600;
