@@ -1,10 +1,12 @@
 /**
  * One actor per agent run, enforcing the run grammar (invariant I6):
  *
- *   agent_started ( agent_thinking | tool_executing(id) … tool_completed(id) )*
+ *   agent_started ( agent_thinking | text_delta | tool_executing(id) … tool_completed(id) )*
  *                 ( agent_completed | agent_error )
  *
- * Several tool calls may be open at once, matched by id. `agent_completed` is refused while a
+ * where `tool_args_delta(id)` may appear only while tool call `id` is open (between its
+ * `tool_executing` and its `tool_completed`), and `agent_thinking` / `text_delta` anywhere
+ * between the start and the end. Several tool calls may be open at once, matched by id. `agent_completed` is refused while a
  * tool call is open; `agent_error` is always allowed before the end (a crashing tool must be
  * able to end its run). Nothing is accepted after the end. The machine only decides; the run
  * handle asks `snapshot.can(event)` before appending, so a refused event never reaches a log.
@@ -19,6 +21,10 @@ export interface AgentRunContext { runId: string; openToolCalls: string[] }
 /** What a run handle asks the run machine; an event the current state does not accept is refused. */
 export type AgentRunEvent =
   | { type: 'run.thinking' }
+  /** A piece of the answer's text (`text_delta`). */
+  | { type: 'run.textDelta' }
+  /** A piece of an open tool call's arguments (`tool_args_delta`). */
+  | { type: 'run.toolArgsDelta'; toolCallId: string }
   | { type: 'run.toolStarted'; toolCallId: string }
   | { type: 'run.toolCompleted'; toolCallId: string }
   | { type: 'run.complete' }
@@ -39,6 +45,10 @@ export const agentRunMachine = setup({
       event.type === 'run.toolStarted' && !context.openToolCalls.includes(event.toolCallId),
     isOpenToolCall: ({ context, event }) =>
       event.type === 'run.toolCompleted' && context.openToolCalls.includes(event.toolCallId),
+    // Back to the same state without actions: while it holds, a delta leaves the run as it is, so the
+    // run handle answers repeated deltas of one tool call without stepping the actor.
+    isOpenToolCallArgs: ({ context, event }) =>
+      event.type === 'run.toolArgsDelta' && context.openToolCalls.includes(event.toolCallId),
     closesLastToolCall: ({ context, event }) =>
       event.type === 'run.toolCompleted' &&
       context.openToolCalls.length === 1 &&
@@ -65,6 +75,7 @@ export const agentRunMachine = setup({
     started: {
       on: {
         'run.thinking': 'thinking',
+        'run.textDelta': 'thinking',
         'run.toolStarted': { guard: 'isNewToolCall', target: 'toolsOpen', actions: 'openToolCall' },
         'run.complete': 'completed',
         'run.fail': 'failed',
@@ -73,6 +84,8 @@ export const agentRunMachine = setup({
     thinking: {
       on: {
         'run.thinking': 'thinking',
+        // Every streamed text delta: allowed, and changes nothing (the run handle's inert step).
+        'run.textDelta': 'thinking',
         'run.toolStarted': { guard: 'isNewToolCall', target: 'toolsOpen', actions: 'openToolCall' },
         'run.complete': 'completed',
         'run.fail': 'failed',
@@ -81,6 +94,9 @@ export const agentRunMachine = setup({
     toolsOpen: {
       on: {
         'run.thinking': 'toolsOpen',
+        'run.textDelta': 'toolsOpen',
+        // No tool_args_delta elsewhere: only an open tool call has arguments still streaming.
+        'run.toolArgsDelta': { guard: 'isOpenToolCallArgs', target: 'toolsOpen' },
         'run.toolStarted': { guard: 'isNewToolCall', target: 'toolsOpen', actions: 'openToolCall' },
         'run.toolCompleted': [
           { guard: 'closesLastToolCall', target: 'thinking', actions: 'closeToolCall' },

@@ -60,6 +60,8 @@ function describe(frame) {
     case 'agent_thinking': return `thinking: ${data.text ?? ''}`;
     case 'tool_executing': return `tool ${data.tool ?? '?'} called with ${JSON.stringify(data.input ?? {})}`;
     case 'tool_completed': return `tool ${data.tool ?? '?'} returned ${JSON.stringify(data.output ?? {})}`;
+    case 'text_delta': return `text: ${data.delta ?? ''}`;
+    case 'tool_args_delta': return `tool arguments: ${data.delta ?? ''}`;
     case 'agent_completed': return 'completed';
     case 'agent_error': return `error: ${data.reason ?? ''} ${data.message ?? ''}`.trim();
     default: return frame.event;
@@ -84,8 +86,10 @@ function showEvent(frame, expected) {
     reply.textContent = frame.data.text;
     run.item.append(reply);
   }
-  if (expected !== undefined && frame.seq !== expected) {
-    setOutput('stream', `${frame.seq < expected ? 'duplicate' : 'gap'}: expected #${expected}, got #${frame.seq}`, 'warn');
+  // A coalesced delta (resume, catch-up) covers fromSeq..seq: it continues the stream when its range starts at `expected`.
+  const first = frame.fromSeq ?? frame.seq;
+  if (expected !== undefined && first !== expected) {
+    setOutput('stream', `${first < expected ? 'duplicate' : 'gap'}: expected #${expected}, got #${first}`, 'warn');
   } else if (!$('stream').classList.contains('warn')) {
     setOutput('stream', `${received} events, in order, no gap`, 'ok');
   }

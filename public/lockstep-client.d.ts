@@ -7,7 +7,7 @@ export interface LockstepClientHandlers {
   /** `asked` is the resume point this connection asked for, if any. */
   onReady?(ready: ReadyFrame, asked: { epoch: string; lastSeq: number | undefined } | undefined): void;
   onAck?(ack: AckFrame): void;
-  /** `expected` is the seq that would continue the stream without a gap (undefined before ready). */
+  /** `expected` is the seq that would continue the stream without a gap (undefined before ready); a coalesced delta continues it when its `fromSeq` is `expected`. */
   onEvent?(event: EventFrame, expected: number | undefined): void;
   onServerError?(error: ErrorFrame): void;
   onProtocolError?(message: string): void;

@@ -13,6 +13,9 @@ export const agentRunChart = createMachine({
         'run.thinking': {
           target: '#agentRun.thinking',
         },
+        'run.textDelta': {
+          target: '#agentRun.thinking',
+        },
         'run.toolStarted': {
           target: '#agentRun.toolsOpen',
           guard: 'isNewToolCall',
@@ -30,6 +33,9 @@ export const agentRunChart = createMachine({
       description: 'At least one `agent_thinking` step, and no tool call open.',
       on: {
         'run.thinking': {
+          target: '#agentRun.thinking',
+        },
+        'run.textDelta': {
           target: '#agentRun.thinking',
         },
         'run.toolStarted': {
@@ -50,6 +56,13 @@ export const agentRunChart = createMachine({
       on: {
         'run.thinking': {
           target: '#agentRun.toolsOpen',
+        },
+        'run.textDelta': {
+          target: '#agentRun.toolsOpen',
+        },
+        'run.toolArgsDelta': {
+          target: '#agentRun.toolsOpen',
+          guard: 'isOpenToolCallArgs',
         },
         'run.toolStarted': {
           target: '#agentRun.toolsOpen',

@@ -5,8 +5,11 @@
  */
 import type { RunHandle } from './run-handle.js';
 
-/** A client's `message` frame as the handler receives it. */
-export interface IncomingMessage { id: string; text: string }
+/**
+ * A client's `message` frame as the handler receives it: `threadId` and `metadata` exactly as
+ * the client sent them (present only when it did).
+ */
+export interface IncomingMessage { id: string; text: string; threadId?: string; metadata?: Record<string, unknown> }
 /** Who sent the message, and on which connection. */
 export interface HandlerContext { userId: string; connectionId: string }
 

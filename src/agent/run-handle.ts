@@ -17,12 +17,22 @@ export interface RunHandle {
   readonly runId: string;
   /** The user whose stream (every tab) receives the events. */
   readonly userId: string;
+  /** The thread the run belongs to (a message's `threadId`), also in `agent_started` `data.threadId`. */
+  readonly threadId: string | undefined;
   /** True once `agent_completed` or `agent_error` was emitted. */
   readonly ended: boolean;
   /** Tool calls started and not yet completed, in start order. */
   readonly openToolCalls: readonly string[];
   /** Appends `agent_thinking` (allowed while no tool call is open, or between tool calls). */
   thinking(data?: unknown): void;
+  /**
+   * Appends `text_delta` `{ delta }`: the next piece of the answer's text (allowed anywhere
+   * between the start and the end). A client assembles the answer by concatenating the deltas
+   * of the run in seq order; a resume hands it the missed ones coalesced (docs/protocol.md).
+   */
+  text(delta: string): void;
+  /** Appends `tool_args_delta` `{ toolCallId, delta }`: the next piece of an open tool call's arguments. */
+  toolArgs(toolCallId: string, delta: string): void;
   /** Appends `tool_executing` for a new tool call id. */
   toolStarted(toolCallId: string, data?: Record<string, unknown>): void;
   /** Appends `tool_completed` for an open tool call id. */
@@ -37,6 +47,8 @@ export type EmitAgentEvent = (event: AgentEventName, data: unknown) => void;
 
 const EVENT_NAME: Record<AgentRunEvent['type'], AgentEventName> = {
   'run.thinking': 'agent_thinking',
+  'run.textDelta': 'text_delta',
+  'run.toolArgsDelta': 'tool_args_delta',
   'run.toolStarted': 'tool_executing',
   'run.toolCompleted': 'tool_completed',
   'run.complete': 'agent_completed',
@@ -74,33 +86,41 @@ function finalStateAfter(snapshot: RunSnapshot, event: AgentRunEvent): string | 
 }
 
 /**
- * Whether `event` leaves `snapshot` exactly as it is: one transition with no guard and no
- * actions, to no target or back to the same atomic state, which has no entry, exit, delay or
- * invocation (e.g. `run.thinking` in `thinking`: every streamed delta). Such an event needs no
- * step of the actor: the machine's answer is known from its definition. Computed once per
- * machine, state and event type, from the machine given (a variant answers for itself).
+ * How `event` moves `snapshot`, from the machine's definition alone: `inert` when it leaves the
+ * snapshot exactly as it is — one transition with no guard and no actions, to no target or back
+ * to the same atomic state, which has no entry, exit, delay or invocation (e.g. `run.thinking`
+ * or `run.textDelta` in `thinking`: every streamed delta); `inertIfAllowed` when the same holds
+ * but a guard decides whether it is taken at all (e.g. `run.toolArgsDelta` in `toolsOpen`: only
+ * for an open tool call); `steps` otherwise. Neither inert kind needs a step of the actor: the
+ * machine's answer is known from its definition (and, for a guard, from asking the unchanged
+ * snapshot once). Computed once per machine, state and event type, from the machine given (a
+ * variant answers for itself).
  */
-const inertSteps = new WeakMap<AgentRunMachine, Map<string, boolean>>();
-function isInertStep(snapshot: RunSnapshot, event: AgentRunEvent): boolean {
-  if (typeof snapshot.value !== 'string' || snapshot.status !== 'active') return false;
-  let known = inertSteps.get(snapshot.machine);
+type StepShape = 'inert' | 'inertIfAllowed' | 'steps';
+const stepShapes = new WeakMap<AgentRunMachine, Map<string, StepShape>>();
+function stepShape(snapshot: RunSnapshot, event: AgentRunEvent): StepShape {
+  if (typeof snapshot.value !== 'string' || snapshot.status !== 'active') return 'steps';
+  let known = stepShapes.get(snapshot.machine);
   if (known === undefined) {
     known = new Map();
-    inertSteps.set(snapshot.machine, known);
+    stepShapes.set(snapshot.machine, known);
   }
   const key = `${snapshot.value}\u0000${event.type}`;
-  let inert = known.get(key);
-  if (inert === undefined) {
-    const [transition, ...others] = snapshot.machine.getTransitionData(snapshot, event);
+  let shape = known.get(key);
+  if (shape === undefined) {
     const node = snapshot._nodes.at(-1);
+    // Every candidate transition of the state for this event type, whichever guard holds.
+    const candidates = node?.on[event.type] ?? [];
+    const [transition, ...others] = candidates;
     const target = transition?.target;
-    inert =
-      transition !== undefined && others.length === 0 && transition.guard === undefined && transition.actions.length === 0 &&
+    const unchanged =
+      transition !== undefined && others.length === 0 && transition.actions.length === 0 &&
       (target === undefined || (target.length === 1 && target[0] === node)) &&
       node !== undefined && node.entry.length === 0 && node.exit.length === 0 && node.after.length === 0 && node.invoke.length === 0;
-    known.set(key, inert);
+    shape = !unchanged ? 'steps' : transition.guard === undefined ? 'inert' : 'inertIfAllowed';
+    known.set(key, shape);
   }
-  return inert;
+  return shape;
 }
 
 /**
@@ -114,18 +134,27 @@ class CheckedRun implements RunHandle {
   readonly runId: string;
   /** The user whose stream (every tab) receives the events. */
   readonly userId: string;
+  readonly threadId: string | undefined;
   readonly #machine: AgentRunMachine;
   #actor: Actor<typeof agentRunMachine> | undefined;
   /** The final state of a run that ended from its initial state in one step, without an actor. */
   #endedIn: string | undefined;
   readonly #emit: EmitAgentEvent;
+  /**
+   * The last inert step taken (its snapshot, event type and tool call id): the snapshot does not
+   * change under an inert step, so the machine's answer holds for every repeat of the event
+   * until the actor steps — a stream of deltas costs one look-up (and, for a tool call's
+   * arguments, one guard check) per burst, then a comparison per delta.
+   */
+  #inert: { snapshot: RunSnapshot; type: AgentRunEvent['type']; toolCallId: string | undefined } | undefined;
 
-  constructor(runId: string, userId: string, emit: EmitAgentEvent, machine: AgentRunMachine) {
+  constructor(runId: string, userId: string, emit: EmitAgentEvent, machine: AgentRunMachine, threadId: string | undefined) {
     this.runId = runId;
     this.userId = userId;
+    this.threadId = threadId;
     this.#emit = emit;
     this.#machine = machine;
-    emit('agent_started', {});
+    emit('agent_started', threadId === undefined ? {} : { threadId });
   }
 
   get ended(): boolean {
@@ -139,6 +168,18 @@ class CheckedRun implements RunHandle {
   /** Appends `agent_thinking` (allowed while no tool call is open, or between tool calls). */
   thinking(data: unknown = {}): void {
     this.#step({ type: 'run.thinking' }, data);
+  }
+
+  /** Appends `text_delta` `{ delta }` (allowed anywhere between the start and the end). */
+  text(delta: string): void {
+    checkDelta('text', delta);
+    this.#step({ type: 'run.textDelta' }, { delta });
+  }
+
+  /** Appends `tool_args_delta` `{ toolCallId, delta }` for an open tool call. */
+  toolArgs(toolCallId: string, delta: string): void {
+    checkDelta('toolArgs', delta);
+    this.#step({ type: 'run.toolArgsDelta', toolCallId }, { toolCallId, delta });
   }
 
   /** Appends `tool_executing` for a new tool call id. */
@@ -163,10 +204,21 @@ class CheckedRun implements RunHandle {
 
   #step(event: AgentRunEvent, data: unknown): void {
     const snapshot = this.#actor?.getSnapshot() ?? initialSnapshotOf(this.#machine);
-    // The steady case of a streaming run (a delta while thinking): allowed, and changes nothing.
-    if (this.#actor !== undefined && isInertStep(snapshot, event)) {
-      this.#emit(EVENT_NAME[event.type], data);
-      return;
+    // The steady case of a streaming run (a delta while thinking, or of an open tool call's
+    // arguments): allowed, and changes nothing — no step of the actor.
+    if (this.#actor !== undefined) {
+      const toolCallId = 'toolCallId' in event ? event.toolCallId : undefined;
+      const last = this.#inert;
+      if (last !== undefined && last.snapshot === snapshot && last.type === event.type && last.toolCallId === toolCallId) {
+        this.#emit(EVENT_NAME[event.type], data);
+        return;
+      }
+      const shape = stepShape(snapshot, event);
+      if (shape === 'inert' || (shape === 'inertIfAllowed' && snapshot.can(event))) {
+        this.#inert = { snapshot, type: event.type, toolCallId };
+        this.#emit(EVENT_NAME[event.type], data);
+        return;
+      }
     }
     if (this.#endedIn !== undefined || !snapshot.can(event)) {
       const state = this.#endedIn !== undefined
@@ -192,10 +244,29 @@ class CheckedRun implements RunHandle {
   }
 }
 
+/** A delta must be a string: its text is concatenated as it is (by a client, and by a resume's coalescing). */
+function checkDelta(method: string, delta: unknown): void {
+  if (typeof delta !== 'string') {
+    throw new LockstepError('LOCKSTEP_ERR_INVALID_ARGUMENT', `run.${method}() needs a string delta, got ${delta === null ? 'null' : typeof delta}`);
+  }
+}
+
 /** The run machine, or a variant of it (the mutation suite checks that I6 catches broken ones). */
 export type AgentRunMachine = typeof agentRunMachine;
 
-/** Starts a run: `agent_started` is emitted before this returns. */
-export function startRun(runId: string, userId: string, emit: EmitAgentEvent, machine: AgentRunMachine = agentRunMachine): RunHandle {
-  return new CheckedRun(runId, userId, emit, machine);
+/** What a run is started with besides its ids. */
+export interface RunOptions {
+  /** The thread the run belongs to: in `agent_started` `data.threadId` and `run.threadId`. */
+  threadId?: string;
+}
+
+/** Starts a run: `agent_started` (with `data.threadId` when given) is emitted before this returns. */
+export function startRun(
+  runId: string,
+  userId: string,
+  emit: EmitAgentEvent,
+  machine: AgentRunMachine = agentRunMachine,
+  options: RunOptions = {},
+): RunHandle {
+  return new CheckedRun(runId, userId, emit, machine, options.threadId);
 }

@@ -7,6 +7,7 @@ import { randomUUID } from 'node:crypto';
 import type { AgentEventName, StreamEvent } from '../protocol/frames.js';
 import type { MaybePromise } from './maybe-promise.js';
 import { LockstepError } from '../protocol/errors.js';
+import { DELTA_CHUNK_MAX_BYTES, DELTA_CHUNK_MAX_DELTAS, deltaData, deltaKey, type DeltaData } from './delta-coalescing.js';
 
 /** An agent event before the log numbers it. */
 export interface NewStreamEvent { runId: string; event: AgentEventName; data: unknown; ts: number }
@@ -26,8 +27,10 @@ export interface EventLog {
   /** The user's last seq (0 before any event). */
   lastSeq(userId: string): MaybePromise<number>;
   /**
-   * Every retained event with seq > `afterSeq`, in order; `undefined` when that is not the
-   * complete list (some were dropped by retention, or `afterSeq` is beyond the stream).
+   * Every retained event with seq > `afterSeq`, in order, one per seq (a log that stores
+   * deltas coalesced hands them back one by one; the hub coalesces what it hands a resuming or
+   * catching-up connection); `undefined` when that is not the complete list (some were dropped
+   * by retention, or `afterSeq` is beyond the stream).
    */
   readAfter(userId: string, afterSeq: number): MaybePromise<StreamEvent[] | undefined>;
   /**
@@ -40,10 +43,12 @@ export interface EventLog {
 /**
  * Retention of {@link MemoryEventLog}: an event is dropped as soon as any bound says so
  * (resume from before it then says `gap`, never a silent gap). Every bound is a positive
- * integer (otherwise `LOCKSTEP_ERR_INVALID_OPTION`).
+ * integer (otherwise `LOCKSTEP_ERR_INVALID_OPTION`). Consecutive deltas of one run and kind
+ * are stored as one entry (up to 1024 deltas and 16 Ki characters each), so a streamed answer
+ * counts as a few entries and its bytes, not as one event per delta.
  */
 export interface MemoryEventLogOptions {
-  /** Events kept per user. Default 1000. */
+  /** Entries kept per user: each event, except that a chunk of consecutive deltas is one. Default 1000. */
   retainEvents?: number;
   /** How long an event is kept, in ms. Default 15 minutes. */
   retainMs?: number;
@@ -69,9 +74,23 @@ export interface MemoryEventLogOptions {
   now?: () => number;
 }
 
-/** One retained event, linked into the log-wide age order (oldest first) for the total bound. */
+/**
+ * Consecutive deltas of one run and kind stored as one entry: `seq..lastSeq`, the first delta
+ * being the entry's `event`. Extended in place while it is its user's newest entry.
+ */
+interface DeltaChunk {
+  key: string;
+  deltas: string[];
+  chars: number;
+  lastSeq: number;
+  /** Each delta's ts (the chunk ages from its newest delta's). */
+  tss: number[];
+}
+
+/** One retained entry (an event, or a chunk of deltas), linked into the log-wide age order (oldest first) for the total bound. */
 interface Retained {
   event: StreamEvent;
+  chunk: DeltaChunk | undefined;
   bytes: number;
   stream: UserStream;
   older: Retained | undefined;
@@ -138,19 +157,63 @@ export class MemoryEventLog implements EventLog {
     const stream = this.#stream(userId);
     const stored: StreamEvent = { seq: stream.lastSeq + 1, ...event };
     stream.lastSeq = stored.seq;
-    const node: Retained = { event: stored, bytes: eventJson(stored).length, stream, older: this.#newest, newer: undefined };
-    if (this.#newest) this.#newest.newer = node;
-    else this.#oldest = node;
-    this.#newest = node;
-    stream.events.push(node);
-    stream.bytes += node.bytes;
-    this.#totalBytes += node.bytes;
+    const key = deltaKey(event);
+    const node = (key !== undefined && this.#extendChunk(stream, key, stored)) || this.#appendEntry(stream, stored, key);
     this.#trim(stream);
-    // The total bound evicts the oldest events of any user; the new event itself always stays.
+    // The total bound evicts the oldest entries of any user; the new entry itself always stays.
     while (this.#totalBytes > this.#retainBytesTotal && this.#oldest !== undefined && this.#oldest !== node) {
       this.#dropOldest(this.#oldest.stream);
     }
     return stored;
+  }
+
+  #appendEntry(stream: UserStream, stored: StreamEvent, key: string | undefined): Retained {
+    const delta = key === undefined ? undefined : (stored.data as DeltaData).delta;
+    const chunk = delta === undefined || key === undefined ? undefined : { key, deltas: [delta], chars: delta.length, lastSeq: stored.seq, tss: [stored.ts] };
+    const node: Retained = { event: stored, chunk, bytes: eventJson(stored).length, stream, older: undefined, newer: undefined };
+    this.#linkNewest(node);
+    stream.events.push(node);
+    stream.bytes += node.bytes;
+    this.#totalBytes += node.bytes;
+    return node;
+  }
+
+  /** Adds a delta to the user's newest entry when it is a chunk of the same run and kind with room left. */
+  #extendChunk(stream: UserStream, key: string, stored: StreamEvent): Retained | undefined {
+    const newest = stream.events.length > stream.head ? stream.events[stream.events.length - 1] : undefined;
+    const chunk = newest?.chunk;
+    const delta = (stored.data as DeltaData).delta;
+    if (newest === undefined || chunk === undefined || chunk.key !== key || chunk.lastSeq !== stored.seq - 1) return undefined;
+    if (chunk.deltas.length >= DELTA_CHUNK_MAX_DELTAS || chunk.chars + delta.length > DELTA_CHUNK_MAX_BYTES) return undefined;
+    chunk.deltas.push(delta);
+    chunk.chars += delta.length;
+    chunk.lastSeq = stored.seq;
+    chunk.tss.push(stored.ts);
+    // Its JSON-escaped length, plus a few bytes for its boundary and its ts (a chunk keeps every delta apart).
+    const bytes = JSON.stringify(delta).length + 4;
+    newest.bytes += bytes;
+    stream.bytes += bytes;
+    this.#totalBytes += bytes;
+    // Extended now: the newest in age too.
+    this.#unlink(newest);
+    this.#linkNewest(newest);
+    return newest;
+  }
+
+  #linkNewest(node: Retained): void {
+    node.older = this.#newest;
+    node.newer = undefined;
+    if (this.#newest) this.#newest.newer = node;
+    else this.#oldest = node;
+    this.#newest = node;
+  }
+
+  #unlink(node: Retained): void {
+    if (node.older) node.older.newer = node.newer;
+    else this.#oldest = node.newer;
+    if (node.newer) node.newer.older = node.older;
+    else this.#newest = node.older;
+    node.older = node.newer = undefined;
   }
 
   /** {@inheritDoc EventLog.lastSeq} */
@@ -163,9 +226,20 @@ export class MemoryEventLog implements EventLog {
     if (stream === undefined) return afterSeq === 0 ? [] : undefined;
     if (afterSeq > stream.lastSeq) return undefined;
     this.#trim(stream);
-    const oldest = stream.events[stream.head]?.event.seq ?? stream.lastSeq + 1;
+    const { events } = stream;
+    const oldest = events[stream.head]?.event.seq ?? stream.lastSeq + 1;
     if (afterSeq + 1 < oldest) return undefined;
-    return stream.events.slice(stream.head + afterSeq + 1 - oldest).map((r) => r.event);
+    // The first entry whose last seq is past afterSeq (entries are in seq order).
+    let low = stream.head;
+    let high = events.length;
+    while (low < high) {
+      const middle = (low + high) >>> 1;
+      if (lastSeqOf(events[middle] as Retained) <= afterSeq) low = middle + 1;
+      else high = middle;
+    }
+    const out: StreamEvent[] = [];
+    for (let i = low; i < events.length; i++) expandInto(out, events[i] as Retained, afterSeq);
+    return out;
   }
 
   /**
@@ -215,7 +289,7 @@ export class MemoryEventLog implements EventLog {
     while (stream.head < events.length) {
       const retained = events.length - stream.head;
       const oldest = events[stream.head] as Retained;
-      const over = retained > this.#retainEvents || oldest.event.ts < cutoff || (stream.bytes > this.#retainBytesPerUser && retained > 1);
+      const over = retained > this.#retainEvents || (oldest.chunk?.tss.at(-1) ?? oldest.event.ts) < cutoff || (stream.bytes > this.#retainBytesPerUser && retained > 1);
       if (!over) break;
       this.#dropOldest(stream);
     }
@@ -228,11 +302,7 @@ export class MemoryEventLog implements EventLog {
     stream.head += 1;
     stream.bytes -= node.bytes;
     this.#totalBytes -= node.bytes;
-    if (node.older) node.older.newer = node.newer;
-    else this.#oldest = node.newer;
-    if (node.newer) node.newer.older = node.older;
-    else this.#newest = node.older;
-    node.older = node.newer = undefined;
+    this.#unlink(node);
     this.#compact(stream);
   }
 
@@ -244,5 +314,25 @@ export class MemoryEventLog implements EventLog {
       events.splice(0, head);
       stream.head = 0;
     }
+  }
+}
+
+function lastSeqOf(node: Retained): number {
+  return node.chunk?.lastSeq ?? node.event.seq;
+}
+
+/** Appends the events of `node` with seq > afterSeq to `out`: a chunk one event per delta, each exactly as appended. */
+function expandInto(out: StreamEvent[], node: Retained, afterSeq: number): void {
+  const { chunk, event } = node;
+  if (chunk === undefined) {
+    if (event.seq > afterSeq) out.push(event);
+    return;
+  }
+  const first = event.data as DeltaData;
+  for (let i = Math.max(0, afterSeq + 1 - event.seq); i < chunk.deltas.length; i++) {
+    const seq = event.seq + i;
+    out.push(i === 0
+      ? event
+      : { seq, runId: event.runId, event: event.event, data: deltaData(first, chunk.deltas[i] as string), ts: chunk.tss[i] as number });
   }
 }

@@ -12,13 +12,18 @@ import type { EventLog, NewStreamEvent } from './event-log.js';
 import { RedisKeys } from './redis-keys.js';
 import { APPEND, READ_AFTER, RECORD_MESSAGE, RENEW_LEASES, SWEEP_EXPIRED } from './redis-scripts.js';
 import type { AgentEventName, StreamEvent } from '../protocol/frames.js';
+import { DELTA_CHUNK_MAX_BYTES, DELTA_CHUNK_MAX_DELTAS, deltaData, deltaKey, type DeltaData } from './delta-coalescing.js';
 import { LockstepError } from '../protocol/errors.js';
 
 /** Options of `RedisEventLog`: retention and key prefix. */
 export interface RedisEventLogOptions {
   /** Key prefix, so several deployments can share one Redis. Default `lockstep:`. */
   prefix?: string;
-  /** Events kept per user (the stream is trimmed to this many entries). Default 1000. */
+  /**
+   * Entries kept per user (the stream is trimmed to this many entries). Each event is one,
+   * except that consecutive deltas of one run and kind share one entry (a chunk of up to 1024
+   * deltas and 16 KiB of text). Default 1000.
+   */
   retainEvents?: number;
   /** How long events and message ids are kept, in ms. Default 15 minutes. */
   retainMs?: number;
@@ -126,11 +131,15 @@ export class RedisEventLog implements EventLog {
     }
     const appendId = kind === 'start' || this.#ownRuns.has(event.runId) ? String(run.appends++) : randomUUID();
     if (kind === 'end') this.#ownRuns.delete(event.runId);
+    const key = deltaKey(event);
+    // JSON-escaped, so that a delta ending in half a surrogate pair is stored as it was sent.
+    const piece = key === undefined ? '' : JSON.stringify((event.data as DeltaData).delta).slice(1, -1);
     const [seq, epoch] = await this.#redis.lockstepAppend(
       this.keys.seq(userId), this.keys.stream(userId), this.keys.leases, this.keys.run(event.runId), this.keys.epoch,
       this.keys.streamBytes(userId),
       this.retainEvents, JSON.stringify(event), this.keys.channel(userId), run.member, kind,
       this.leaseMs, appendId, this.retainMs, randomUUID(), this.retainBytesPerUser,
+      key ?? '', piece, piece.length, event.ts, DELTA_CHUNK_MAX_BYTES, DELTA_CHUNK_MAX_DELTAS,
     );
     // Before the hub sees the event: it compares this epoch with each connection's.
     this.#epoch = epoch;
@@ -147,7 +156,7 @@ export class RedisEventLog implements EventLog {
     );
     this.#epoch = epoch;
     if (afterSeq > lastSeq) return undefined;
-    const events = entries.map(parseEntry);
+    const events = entries.flatMap(parseEntry).filter((event) => event.seq > afterSeq);
     // Trimming (count or bytes) or the key's TTL dropped some: the list would not be complete.
     if (events.length !== lastSeq - afterSeq || (events[0] !== undefined && events[0].seq !== afterSeq + 1)) return undefined;
     const oldest = events[0];
@@ -185,7 +194,29 @@ export class RedisEventLog implements EventLog {
   }
 }
 
-/** A stream entry `<seq>-1 e <json>` back into a StreamEvent. */
-export function parseEntry([id, fields]: Entry): StreamEvent {
-  return { seq: Number(id.split('-')[0]), ...(JSON.parse(fields[1] ?? '{}') as NewStreamEvent) };
+/**
+ * A stream entry back into its events: `<seq>-1 e <json>` is one; a delta chunk (fields
+ * `e k d l n f z`, see redis-scripts.ts) is one per delta, `seq - n + 1 .. seq`, each exactly
+ * as appended (its text and its ts).
+ */
+export function parseEntry([id, fields]: Entry): StreamEvent[] {
+  const seq = Number(id.split('-')[0]);
+  const named = new Map<string, string>();
+  for (let i = 0; i + 1 < fields.length; i += 2) named.set(fields[i] as string, fields[i + 1] as string);
+  const first = JSON.parse(named.get('e') ?? '{}') as NewStreamEvent;
+  const text = named.get('d');
+  if (text === undefined) return [{ seq, ...first }];
+  const lengths = (named.get('l') ?? '').split(',').map(Number);
+  const firstTs = Number(named.get('f'));
+  const offsets = (named.get('z') ?? '').split(',').map(Number);
+  const from = seq - lengths.length + 1;
+  const events: StreamEvent[] = [{ seq: from, ...first }];
+  let offset = lengths[0] ?? 0;
+  for (let i = 1; i < lengths.length; i++) {
+    const length = lengths[i] ?? 0;
+    const delta = JSON.parse(`"${text.slice(offset, offset + length)}"`) as string;
+    offset += length;
+    events.push({ seq: from + i, runId: first.runId, event: first.event, data: deltaData(first.data as DeltaData, delta), ts: firstTs + (offsets[i] ?? 0) });
+  }
+  return events;
 }

@@ -18,15 +18,23 @@ local epoch = redis.call('GET', ${key})`;
 
 /**
  * Appends one entry to a user's stream and trims the stream's oldest entries while it holds
- * more than `maxlen` entries or more than `maxBytes` bytes of event JSON (its UTF-8 length as
- * stored); the entry just appended always stays, however large. The byte total lives in its own
- * key beside the stream, with the same TTL, so both vanish together; a total that is missing
- * while the stream exists (written before byte retention existed) is recounted once from the
- * entries. Trimming is XTRIM MINID on the seq ids: exact, and a read past a trimmed seq sees
- * the hole (readAfter then answers "gap", exactly as for the count bound).
+ * more than `maxlen` entries or more than `maxBytes` bytes (the UTF-8 length of the entry's
+ * field values as stored: an event's JSON, or a delta chunk's fields); the entry just appended
+ * always stays, however large. `replaced`, when given, is the stream's newest entry, which the
+ * new one supersedes (a delta chunk extended by one delta: deleted, and re-added under the new
+ * last seq). The byte total lives in its own key beside the stream, with the same TTL, so both
+ * vanish together; a total that is missing while the stream exists (written before byte
+ * retention existed) is recounted once from the entries. Trimming is XTRIM MINID on the seq
+ * ids: exact, and a read past a trimmed seq sees the hole (readAfter then answers "gap",
+ * exactly as for the count bound).
  */
-const APPEND_TRIMMED = `local function entryBytes(entry) return string.len(entry[2][2] or '') end
-local function appendTrimmed(stream, bytesKey, seq, json, maxlen, maxBytes, ttl)
+const APPEND_TRIMMED = `local function fieldBytes(fields)
+  local n = 0
+  for i = 2, #fields, 2 do n = n + string.len(fields[i]) end
+  return n
+end
+local function entryBytes(entry) return fieldBytes(entry[2]) end
+local function appendTrimmed(stream, bytesKey, seq, fields, maxlen, maxBytes, ttl, replaced)
   local bytes = 0
   if redis.call('EXISTS', stream) == 1 then
     local counted = redis.call('GET', bytesKey)
@@ -36,8 +44,12 @@ local function appendTrimmed(stream, bytesKey, seq, json, maxlen, maxBytes, ttl)
       for _, entry in ipairs(redis.call('XRANGE', stream, '-', '+')) do bytes = bytes + entryBytes(entry) end
     end
   end
-  redis.call('XADD', stream, seq .. '-1', 'e', json)
-  bytes = bytes + string.len(json)
+  if replaced then
+    redis.call('XDEL', stream, replaced[1])
+    bytes = bytes - entryBytes(replaced)
+  end
+  redis.call('XADD', stream, seq .. '-1', unpack(fields))
+  bytes = bytes + fieldBytes(fields)
   local len = redis.call('XLEN', stream)
   local cut = nil
   while len > 1 and (len > maxlen or bytes > maxBytes) do
@@ -53,14 +65,41 @@ local function appendTrimmed(stream, bytesKey, seq, json, maxlen, maxBytes, ttl)
 end`;
 
 /**
+ * The fields of the entry a delta is stored in. A delta (coalescing key `key` non-empty) joins
+ * the stream's newest entry when that is a chunk of the same key ending at `seq - 1` with room
+ * left (fewer than `maxDeltas` deltas, at most `maxBytes` bytes of text with it); else it
+ * starts a chunk. A chunk's fields: `e` its first event's JSON, `k` the key, `d` the deltas'
+ * JSON-escaped texts concatenated (escaped so a lone surrogate survives UTF-8), `l` their
+ * lengths in UTF-16 units, comma-separated, `n` how many, `f` the first delta's ts and `z` each
+ * delta's ts less `f`, comma-separated (so every delta reads back with its own ts). Its id is
+ * its last seq. Returns the fields and the entry they replace (or nil).
+ */
+const DELTA_FIELDS = `local function deltaFields(stream, seq, json, key, piece, pieceLength, ts, maxBytes, maxDeltas)
+  if key == '' then return { 'e', json }, nil end
+  local last = redis.call('XREVRANGE', stream, '+', '-', 'COUNT', 1)[1]
+  if last and tonumber(string.match(last[1], '^%d+')) == seq - 1 then
+    local f = {}
+    for i = 1, #last[2], 2 do f[last[2][i]] = last[2][i + 1] end
+    if f.k == key and tonumber(f.n) < maxDeltas and string.len(f.d) + string.len(piece) <= maxBytes then
+      local offset = string.format('%d', tonumber(ts) - tonumber(f.f))
+      return { 'e', f.e, 'k', key, 'd', f.d .. piece, 'l', f.l .. ',' .. pieceLength, 'n', tostring(tonumber(f.n) + 1), 'f', f.f, 'z', f.z .. ',' .. offset }, last
+    end
+  end
+  return { 'e', json, 'k', key, 'd', piece, 'l', pieceLength, 'n', '1', 'f', ts, 'z', '0' }, nil
+end`;
+
+/**
  * KEYS: seq, stream, leases, run's applied-appends hash, epoch, stream bytes.
  * ARGV: maxlen, event json (no seq), channel, lease member, kind (start|step|end),
- *       leaseMs, append id, retainMs, epoch candidate, max stream bytes.
+ *       leaseMs, append id, retainMs, epoch candidate, max stream bytes,
+ *       delta coalescing key ('' for an event that is not a delta), the delta's JSON-escaped
+ *       text, its length (UTF-16 units), ts, max chunk bytes, max chunk deltas.
  * Returns { seq, epoch }; the notification is "<seq> <epoch> <json>". Idempotent per append id (a command resent after a reconnect is not
  * appended twice). Fenced: a run whose lease is gone (ended as node_lost) cannot append.
  */
 export const APPEND = `
 ${APPEND_TRIMMED}
+${DELTA_FIELDS}
 ${EPOCH('KEYS[5]', 'ARGV[9]')}
 local applied = redis.call('HGET', KEYS[4], ARGV[7])
 if applied then return { tonumber(applied), epoch } end
@@ -70,7 +109,8 @@ if kind ~= 'start' and not redis.call('ZSCORE', KEYS[3], ARGV[4]) then
 end
 ${NOW_MS}
 local seq = redis.call('INCR', KEYS[1])
-appendTrimmed(KEYS[2], KEYS[6], seq, ARGV[2], tonumber(ARGV[1]), tonumber(ARGV[10]), ARGV[8])
+local fields, replaced = deltaFields(KEYS[2], seq, ARGV[2], ARGV[11], ARGV[12], ARGV[13], ARGV[14], tonumber(ARGV[15]), tonumber(ARGV[16]))
+appendTrimmed(KEYS[2], KEYS[6], seq, fields, tonumber(ARGV[1]), tonumber(ARGV[10]), ARGV[8], replaced)
 redis.call('HSET', KEYS[4], ARGV[7], seq)
 redis.call('PEXPIRE', KEYS[4], ARGV[8])
 if kind == 'start' then
@@ -183,7 +223,7 @@ for _, member in ipairs(expired) do
   local seq = redis.call('INCR', ARGV[1] .. 'seq:' .. userId)
   local json = cjson.encode({ runId = runId, event = 'agent_error', ts = now,
     data = { reason = 'node_lost', message = 'the node running this run stopped renewing its lease' } })
-  appendTrimmed(ARGV[1] .. 'stream:' .. userId, ARGV[1] .. 'stream-bytes:' .. userId, seq, json, tonumber(ARGV[2]), tonumber(ARGV[4]), ARGV[3])
+  appendTrimmed(ARGV[1] .. 'stream:' .. userId, ARGV[1] .. 'stream-bytes:' .. userId, seq, { 'e', json }, tonumber(ARGV[2]), tonumber(ARGV[4]), ARGV[3], nil)
   redis.call('PUBLISH', ARGV[1] .. 'events:' .. userId, seq .. ' ' .. epoch .. ' ' .. json)
 end
 return #expired`;

@@ -12,12 +12,17 @@
  * with `stream.joined`, so in the actor's mailbox the join precedes every later event. With
  * an asynchronous log the subscriber is registered first and holds live events while the
  * join reads the log; they are handed after `stream.joined`, from the replay's end on (I5).
+ *
+ * Live, every delta is an event of its own. What the log hands over in bulk — the resume
+ * replay of `stream.joined` and a congested connection's catch-up — has its consecutive deltas
+ * coalesced (delta-coalescing.ts): one event per stretch, covering its exact seq range.
  */
 import type { EventLog, NewStreamEvent } from './event-log.js';
 import { andThen, isPromise, type MaybePromise } from './maybe-promise.js';
 import { CloseReason } from '../protocol/close-codes.js';
 import type { ResumeRequest, StreamEvent } from '../protocol/frames.js';
 import type { StreamJoined, StreamRefused } from '../../machines/connection.js';
+import { coalesceDeltas } from './delta-coalescing.js';
 
 /** What the hub delivers to a connection: its join answer, then events (or a shutdown when it cannot stay gap-free). */
 export type StreamMessage =
@@ -57,6 +62,11 @@ export interface StreamHubOptions {
   fanout?: Fanout;
   /** A failed log read while joining or catching up (the connection is closed 1001). */
   onError?: (error: unknown) => void;
+  /**
+   * @internal How a replay or catch-up is coalesced (default `coalesceDeltas`); the mutation
+   * suite swaps in broken ones.
+   */
+  coalesce?: (events: readonly StreamEvent[]) => StreamEvent[];
 }
 
 interface Subscriber {
@@ -84,12 +94,14 @@ export class StreamHub {
   readonly #maxConnectionsPerUser: number;
   readonly #fanout: Fanout | undefined;
   readonly #onError: (error: unknown) => void;
+  readonly #coalesce: (events: readonly StreamEvent[]) => StreamEvent[];
 
   constructor(log: EventLog, options: StreamHubOptions = {}) {
     this.log = log;
     this.#maxConnectionsPerUser = options.maxConnectionsPerUser ?? Infinity;
     this.#fanout = options.fanout;
     this.#onError = options.onError ?? (() => {});
+    this.#coalesce = options.coalesce ?? ((events) => coalesceDeltas(events));
     this.#fanout?.onEvent((userId, event, epoch) => this.#offerToUser(userId, event, epoch ?? this.log.epoch));
     this.#fanout?.onResync(() => {
       for (const subscriber of this.#byConnection.values()) this.#catchUp(subscriber);
@@ -155,9 +167,13 @@ export class StreamHub {
    * The connection's own catch-up read (it stopped writing while congested). Events handed
    * to it while an asynchronous read is in flight are added, so the answer has no hole
    * between what the log returned and what the connection was handed meanwhile; it stops at
-   * the hub's cursor, so nothing in it is handed again later.
+   * the hub's cursor, so nothing in it is handed again later. Its deltas come coalesced.
    */
   readForConnection(connectionId: string, userId: string, afterSeq: number): MaybePromise<StreamEvent[] | undefined> {
+    return andThen(this.#readForConnection(connectionId, userId, afterSeq), (events) => events && this.#coalesce(events));
+  }
+
+  #readForConnection(connectionId: string, userId: string, afterSeq: number): MaybePromise<StreamEvent[] | undefined> {
     const read = this.log.readAfter(userId, afterSeq);
     const subscriber = this.#byConnection.get(connectionId);
     if (!isPromise(read) || subscriber === undefined) return read;
@@ -186,7 +202,7 @@ export class StreamHub {
       return andThen(this.log.readAfter(userId, resume.lastSeq), (replay): StreamJoined => {
         if (replay === undefined) return { ...base, resumed: false, reason: 'gap', replay: [] };
         // An asynchronous log may have grown between the two reads: lastSeq covers the replay.
-        return { ...base, lastSeq: Math.max(lastSeq, replay.at(-1)?.seq ?? 0), resumed: true, replay };
+        return { ...base, lastSeq: Math.max(lastSeq, replay.at(-1)?.seq ?? 0), resumed: true, replay: this.#coalesce(replay) };
       });
     });
   }

@@ -3,10 +3,17 @@
  * of what a frame means (and which error it earns) lives in the machine, not the adapter.
  */
 import { ErrorCodes, type ErrorCode } from './errors.js';
-import type { ClientFrame, ServerFrame, StreamEvent } from './frames.js';
+import type { ClientFrame, MessageFrame, ServerFrame, StreamEvent } from './frames.js';
 import { nestingExceeds } from './json-text.js';
 
 export const MESSAGE_ID_MAX = 128;
+/** Characters of a message's optional `threadId` (1–128, like a message id). */
+export const THREAD_ID_MAX = 128;
+/**
+ * UTF-8 bytes of a message's optional `metadata` object, measured as its JSON text. Larger:
+ * `LOCKSTEP_E_METADATA_TOO_LARGE` (the message is not accepted; a bad frame).
+ */
+export const MESSAGE_METADATA_MAX_BYTES = 16 * 1024;
 /**
  * Arrays/objects a client frame may nest (protocol frames need 1). Deeper frames are refused
  * before JSON.parse: parsing 1 MiB of `[` blocks the event loop for about half a second, and
@@ -55,7 +62,23 @@ export function decodeClientFrame(raw: string | null): DecodeResult {
       if (typeof value.text !== 'string') {
         return fail('LOCKSTEP_E_BAD_FRAME', 'message needs a string "text"', ref);
       }
-      return { ok: true, frame: { type: 'message', id: value.id, text: value.text } };
+      const frame: MessageFrame = { type: 'message', id: value.id, text: value.text };
+      if (value.threadId !== undefined) {
+        if (typeof value.threadId !== 'string' || value.threadId.length === 0 || value.threadId.length > THREAD_ID_MAX) {
+          return fail('LOCKSTEP_E_BAD_FRAME', `message "threadId" must be a string of 1–${THREAD_ID_MAX} characters when present`, ref);
+        }
+        frame.threadId = value.threadId;
+      }
+      if (value.metadata !== undefined) {
+        if (!isRecord(value.metadata)) return fail('LOCKSTEP_E_BAD_FRAME', 'message "metadata" must be a JSON object when present', ref);
+        // Parsed from at most maxPayload bytes and 32 levels deep: re-encoding it to measure is bounded.
+        const bytes = Buffer.byteLength(JSON.stringify(value.metadata));
+        if (bytes > MESSAGE_METADATA_MAX_BYTES) {
+          return fail('LOCKSTEP_E_METADATA_TOO_LARGE', `${bytes} bytes of JSON, at most ${MESSAGE_METADATA_MAX_BYTES}`, ref);
+        }
+        frame.metadata = value.metadata;
+      }
+      return { ok: true, frame };
     }
     case 'ping':
       if (value.id !== undefined && typeof value.id !== 'string') {

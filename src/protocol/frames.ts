@@ -9,7 +9,9 @@ export const BEARER_SUBPROTOCOL_PREFIX = 'lockstep.bearer.';
 export const AGENT_EVENTS = [
   'agent_started',
   'agent_thinking',
+  'text_delta',
   'tool_executing',
+  'tool_args_delta',
   'tool_completed',
   'agent_completed',
   'agent_error',
@@ -20,8 +22,12 @@ export type AgentEventName = (typeof AGENT_EVENTS)[number];
 // Client → server
 /** Client → server: the token, as the first frame when the upgrade carried none. */
 export interface AuthFrame { type: 'auth'; token: string }
-/** Client → server: a chat message; `id` makes it exactly-once across reconnects. */
-export interface MessageFrame { type: 'message'; id: string; text: string }
+/**
+ * Client → server: a chat message; `id` makes it exactly-once across reconnects. `threadId`
+ * (1–128 characters) and `metadata` (a JSON object of at most 16 KiB) are optional and reach
+ * the handler unchanged; the run carries the thread (`agent_started` `data.threadId`).
+ */
+export interface MessageFrame { type: 'message'; id: string; text: string; threadId?: string; metadata?: Record<string, unknown> }
 /** Client → server: an application-level ping, answered with a pong. */
 export interface PingFrame { type: 'ping'; id?: string }
 /** Every frame a client may send. */
@@ -51,7 +57,14 @@ export interface AckFrame { type: 'ack'; id: string; runId: string; duplicate?: 
 export interface PongFrame { type: 'pong'; id?: string }
 /** One event of a user's stream, as stored in the log and as sent (plus `type`). */
 export interface StreamEvent {
+  /**
+   * The last seq this event covers. A coalesced delta (`fromSeq` present, only in what a
+   * resume or a catch-up hands over) covers `fromSeq..seq`: consecutive deltas of one run and
+   * kind, its `data.delta` their concatenation.
+   */
   seq: number;
+  /** Present only on a coalesced delta: the first seq it covers (docs/protocol.md "Coalesced deltas"). */
+  fromSeq?: number;
   runId: string;
   event: AgentEventName;
   data: unknown;

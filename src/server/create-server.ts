@@ -183,14 +183,14 @@ export function createLockstepServer(userOptions: LockstepServerOptions = {}): L
   };
   const wss = new WebSocketServer({ noServer: true, ...webSocketOptions });
 
-  const startUserRun = (userId: string, runId: string): RunHandle =>
+  const startUserRun = (userId: string, runId: string, threadId?: string): RunHandle =>
     startRun(runId, userId, (event, data) => {
       const appended = hub.publish(userId, { runId, event, data, ts: Date.now() });
       // A shared log may refuse an append (the run's lease was lost): nothing reaches a client.
       if (isPromise(appended)) {
         appended.catch((error: unknown) => options.logger.warn({ runId, event, err: String(error) }, 'event not appended'));
       }
-    });
+    }, undefined, threadId === undefined ? {} : { threadId });
 
   // The connection buckets' clock: the SimulatedClock's time when tests pass one, else monotonic time.
   const clockNow = options.clock as { now?: () => number } | undefined;
@@ -225,7 +225,7 @@ export function createLockstepServer(userOptions: LockstepServerOptions = {}): L
           state: topState(self as ConnectionActor),
         });
       }
-      const run = startUserRun(params.userId, params.runId);
+      const run = startUserRun(params.userId, params.runId, params.message.threadId);
       runs.track(runHandler(
         options.handler,
         params.message,

@@ -1,8 +1,8 @@
 /**
  * I6, the run grammar, written independently of machines/agent-run.ts so that each checks
  * the other:
- *   agent_started (agent_thinking | tool_executing(id) … tool_completed(id))* (agent_completed | agent_error)
- * Tool calls may overlap (several open at once, each id at most once at a time); agent_completed
+ *   agent_started (agent_thinking | text_delta | tool_executing(id) … tool_completed(id))* (agent_completed | agent_error)
+ * with `tool_args_delta(id)` only while tool call `id` is open. Tool calls may overlap (several open at once, each id at most once at a time); agent_completed
  * needs every tool call closed; agent_error may end a run at any point after it started.
  */
 import type { AgentEventName } from '../protocol/frames.js';
@@ -32,8 +32,11 @@ export class RunGrammar {
       case 'agent_started':
         return 'agent_started twice';
       case 'agent_thinking':
+      case 'text_delta':
       case 'agent_error':
         return undefined;
+      case 'tool_args_delta':
+        return this.#open.has(record.toolCallId ?? '') ? undefined : `tool call ${record.toolCallId} is not open (its arguments cannot stream)`;
       case 'tool_executing':
         return this.#open.has(record.toolCallId ?? '') ? `tool call ${record.toolCallId} is already open` : undefined;
       case 'tool_completed':

@@ -12,6 +12,9 @@ import { assertComplete, explore, summary } from './explore.js';
 // Two tool call ids are enough to open several calls at once and close them in any order.
 const EVENTS: AgentRunEvent[] = [
   { type: 'run.thinking' },
+  { type: 'run.textDelta' },
+  { type: 'run.toolArgsDelta', toolCallId: 'a' },
+  { type: 'run.toolArgsDelta', toolCallId: 'b' },
   { type: 'run.toolStarted', toolCallId: 'a' },
   { type: 'run.toolStarted', toolCallId: 'b' },
   { type: 'run.toolCompleted', toolCallId: 'a' },
@@ -23,6 +26,8 @@ const EVENTS: AgentRunEvent[] = [
 function apply(run: RunHandle, event: AgentRunEvent): void {
   switch (event.type) {
     case 'run.thinking': return run.thinking();
+    case 'run.textDelta': return run.text('x');
+    case 'run.toolArgsDelta': return run.toolArgs(event.toolCallId, '{');
     case 'run.toolStarted': return run.toolStarted(event.toolCallId);
     case 'run.toolCompleted': return run.toolCompleted(event.toolCallId);
     case 'run.complete': return run.complete();
@@ -32,6 +37,8 @@ function apply(run: RunHandle, event: AgentRunEvent): void {
 
 const NAME: Record<AgentRunEvent['type'], string> = {
   'run.thinking': 'agent_thinking',
+  'run.textDelta': 'text_delta',
+  'run.toolArgsDelta': 'tool_args_delta',
   'run.toolStarted': 'tool_executing',
   'run.toolCompleted': 'tool_completed',
   'run.complete': 'agent_completed',

@@ -8,9 +8,10 @@ import { agentRunMachine, type AgentRunMachineConfig } from './agent-run-config.
 import { connectionMachine } from '../../machines/connection.js';
 import { ConnectionDataPath, type DataPath, type DataPathFactory } from '../../machines/connection-data-path.js';
 import { decodeClientFrame } from '../../src/protocol/codec.js';
-import { MemoryEventLog } from '../../src/delivery/event-log.js';
+import { MemoryEventLog, type EventLog } from '../../src/delivery/event-log.js';
 import { StreamHub } from '../../src/delivery/stream-hub.js';
 import type { NewStreamEvent } from '../../src/delivery/event-log.js';
+import { coalesceDeltas, deltaKey } from '../../src/delivery/delta-coalescing.js';
 import type { MaybePromise } from '../../src/delivery/maybe-promise.js';
 import type { StreamEvent } from '../../src/protocol/frames.js';
 import type { ConnectionMachine } from '../../src/testing/connection-scenario.js';
@@ -69,6 +70,22 @@ export class MisroutingHub extends StreamHub {
     return super.publish(userId === 'alice' ? 'bob' : userId, event);
   }
 }
+
+/**
+ * A coalesced delta that drops one delta: the replay's frame still claims the whole range
+ * `fromSeq..seq`, but the text of the second delta of each stretch is missing (a join that
+ * skips an element, an off-by-one in a slice). Every seq is covered once: only the text shows it.
+ */
+export const coalescingDropsADelta = (log: EventLog): StreamHub =>
+  new StreamHub(log, {
+    coalesce: (events) =>
+      coalesceDeltas(events.map((event, i) => {
+        const previous = events[i - 1];
+        const joins = previous !== undefined && deltaKey(event) !== undefined && deltaKey(previous) === deltaKey(event) && previous.seq + 1 === event.seq;
+        const firstJoin = joins && !(i >= 2 && deltaKey(events[i - 2] as StreamEvent) === deltaKey(event) && (events[i - 2] as StreamEvent).seq + 2 === event.seq);
+        return firstJoin ? { ...event, data: { delta: '' } } : event;
+      })),
+  });
 
 /** The run machine with `agent_completed` accepted while a tool call is open. */
 export function completesWithToolOpen(): typeof agentRunMachine {

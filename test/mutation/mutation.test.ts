@@ -13,6 +13,7 @@ import { runGrammarProperty } from '../../src/testing/run-properties.js';
 import { streamDeliveryProperty } from '../../src/testing/stream-properties.js';
 import {
   BoundarySkippingLog,
+  coalescingDropsADelta,
   completesWithToolOpen,
   earlyFramesDropped,
   handlerWhileHandshaking,
@@ -57,6 +58,10 @@ describe('mutation check: every broken variant is caught', () => {
   it('replay that skips the boundary event → I5', async () => {
     const createLog = (retainEvents: number) => new BoundarySkippingLog({ retainEvents, now: () => 0 });
     await expectCaught('replay skips the boundary event', streamDeliveryProperty({ createLog, invariants: ['I5'] }), 'I4/I5:');
+  });
+
+  it('a coalesced frame that drops one delta → I5', async () => {
+    await expectCaught('coalesced frame drops a delta', streamDeliveryProperty({ createHub: coalescingDropsADelta, invariants: ['I5'] }), 'I5:');
   });
 
   it('an event routed to the wrong user → I7', async () => {

@@ -18,6 +18,7 @@ import { MemoryEventLog } from '../../src/delivery/event-log.js';
 import { checkStreamHistory } from '../../src/testing/history-checker.js';
 import type { EventFrame, ReadyFrame } from '../../src/protocol/frames.js';
 import { realSocketRuns } from './real-socket-runs.js';
+import type { MessageHandler } from '../../src/agent/handler.js';
 
 const USERS = ['alice', 'bob'] as const;
 
@@ -44,7 +45,15 @@ interface Real {
   messages: number;
 }
 
-const serverOptions = (log: MemoryEventLog) => ({ eventLog: log, drainMs: 1_000 });
+/**
+ * Each message's run streams its answer: agent_started, three text deltas, agent_completed (5
+ * events, as the demo agent's), so resumes and catch-ups hand over coalesced deltas.
+ */
+const streamingHandler: MessageHandler = (message, run) => {
+  for (const word of ['re: ', message.text, '.']) run.text(word);
+  return {};
+};
+const serverOptions = (log: MemoryEventLog) => ({ eventLog: log, drainMs: 1_000, handler: streamingHandler });
 
 /** The TCP socket under a client's ws: pausing it stops reading, as a slow client does. */
 function tcpOf(tab: Tab): { pause(): void; resume(): void } {
@@ -98,11 +107,19 @@ function checkHistories(model: Model, real: Real): void {
     const modelTab = model.tabs[i];
     const expectedLast = modelTab?.open && !modelTab.paused ? model.lastSeq[tab.user] : undefined;
     expect(checkStreamHistory(tab.history, tab.start, expectedLast), `tab ${i} (${tab.user}) history`).toEqual([]);
-    // I7 and integrity: each event is exactly the one the user's stream holds at that seq.
+    // I7 and integrity: each event is exactly the one the user's stream holds at that seq; a
+    // coalesced delta carries exactly the deltas stored at its seqs (I5 for ranges).
     const stream = real.log.readAfter(tab.user, 0) ?? [];
     for (const event of tab.history) {
       const { type: _type, ...stored } = event;
-      expect(stored, `tab ${i} (${tab.user}) seq ${event.seq}`).toEqual(stream[event.seq - 1]);
+      if (event.fromSeq === undefined) {
+        expect(stored, `tab ${i} (${tab.user}) seq ${event.seq}`).toEqual(stream[event.seq - 1]);
+        continue;
+      }
+      const covered = stream.slice(event.fromSeq - 1, event.seq);
+      expect(covered.every((e) => e.event === event.event && e.runId === event.runId), `tab ${i} seqs ${event.fromSeq}..${event.seq} are deltas of ${event.runId}`).toBe(true);
+      expect((event.data as { delta: string }).delta, `tab ${i} (${tab.user}) seqs ${event.fromSeq}..${event.seq}`)
+        .toBe(covered.map((e) => (e.data as { delta: string }).delta).join(''));
     }
   }
 }

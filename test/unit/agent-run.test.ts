@@ -77,6 +77,54 @@ describe('agent-run machine through the run handle (I6)', () => {
   });
 });
 
+describe('streaming deltas through the run handle (issue 15 item 1)', () => {
+  it('text deltas anywhere between start and end; tool-argument deltas only for an open call', () => {
+    const { run, events, names } = recordedRun();
+    run.text('Hel');
+    run.text('lo');
+    run.toolStarted('a');
+    run.text(' (looking)');
+    run.toolArgs('a', '{"q":');
+    run.toolArgs('a', '"x"}');
+    run.toolCompleted('a');
+    run.text('!');
+    run.complete();
+    expect(names()).toEqual(['agent_started', 'text_delta', 'text_delta', 'tool_executing', 'text_delta', 'tool_args_delta', 'tool_args_delta', 'tool_completed', 'text_delta', 'agent_completed']);
+    expect(events[5]?.data).toEqual({ toolCallId: 'a', delta: '{"q":' });
+    expect(events[1]?.data).toEqual({ delta: 'Hel' });
+  });
+
+  it('refuses a tool-argument delta for a call that is not open — before, after, and another id — and emits nothing', () => {
+    const { run, events } = recordedRun();
+    expectOrderError(() => run.toolArgs('a', '{'), /tool_args_delta\(a\) in state started/);
+    run.toolStarted('a');
+    for (let i = 0; i < 3; i++) run.toolArgs('a', '{'); // a burst: answered from the unchanged snapshot
+    expectOrderError(() => run.toolArgs('b', '{'), /tool_args_delta\(b\) in state toolsOpen; open tool calls: a/);
+    run.toolArgs('a', '}');
+    run.toolCompleted('a');
+    const before = events.length;
+    expectOrderError(() => run.toolArgs('a', 'late'), /tool_args_delta\(a\) in state thinking/);
+    run.complete();
+    expectOrderError(() => run.text('after the end'), /text_delta in state completed \(ended\)/);
+    expect(events).toHaveLength(before + 1);
+  });
+
+  it('a delta must be a string: LOCKSTEP_ERR_INVALID_ARGUMENT, nothing emitted', () => {
+    const { run, events } = recordedRun();
+    for (const call of [() => run.text(42 as unknown as string), () => run.toolArgs('a', null as unknown as string)]) {
+      expect(call).toThrow(expect.objectContaining({ code: 'LOCKSTEP_ERR_INVALID_ARGUMENT' }));
+    }
+    expect(events).toHaveLength(1);
+  });
+
+  it('a run started with a thread carries it in agent_started and run.threadId', () => {
+    const events: Array<{ event: string; data: unknown }> = [];
+    const run = startRun('r1', 'alice', (event, data) => events.push({ event, data }), undefined, { threadId: 't1' });
+    expect(run.threadId).toBe('t1');
+    expect(events).toEqual([{ event: 'agent_started', data: { threadId: 't1' } }]);
+  });
+});
+
 describe('runHandler: how a handler outcome ends its run (I9)', () => {
   async function outcome(handler: MessageHandler) {
     const { run, events } = recordedRun();

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { decodeClientFrame, encodeServerFrame, MESSAGE_ID_MAX } from '../../src/protocol/codec.js';
+import { decodeClientFrame, encodeServerFrame, MESSAGE_ID_MAX, MESSAGE_METADATA_MAX_BYTES } from '../../src/protocol/codec.js';
 import { ErrorCodes } from '../../src/protocol/errors.js';
 
 const j = (value: unknown) => JSON.stringify(value);
@@ -160,5 +160,33 @@ describe('encodeEventFrame', () => {
     expect(encodeEventFrame(event)).toBe(encodeServerFrame({ type: 'event', ...event }));
     expect(encodeEventFrame({ ...event, data: {} })).toBe(encodeServerFrame({ type: 'event', ...event, data: {} }));
     expect(JSON.parse(encodeEventFrame(event))).toEqual({ type: 'event', ...event });
+  });
+});
+
+describe('decodeClientFrame: message threadId and metadata (issue 15 item 6)', () => {
+  it('keeps threadId and metadata exactly as sent', () => {
+    const metadata = { a: [1, 'two', null], b: { c: true } };
+    expect(decodeClientFrame(j({ type: 'message', id: 'm', text: 't', threadId: 'th', metadata }))).toEqual({
+      ok: true,
+      frame: { type: 'message', id: 'm', text: 't', threadId: 'th', metadata },
+    });
+  });
+
+  it.each([
+    ['empty threadId', { threadId: '' }],
+    ['numeric threadId', { threadId: 1 }],
+    ['threadId of 129 characters', { threadId: 'x'.repeat(129) }],
+    ['array metadata', { metadata: [1] }],
+    ['string metadata', { metadata: 'x' }],
+    ['null metadata', { metadata: null }],
+  ])('%s → LOCKSTEP_E_BAD_FRAME with the message id as ref', (_name, extra) => {
+    expect(decodeClientFrame(j({ type: 'message', id: 'm', text: 't', ...extra }))).toMatchObject({ ok: false, code: 'LOCKSTEP_E_BAD_FRAME', ref: 'm' });
+  });
+
+  it('metadata over MESSAGE_METADATA_MAX_BYTES of UTF-8 JSON → LOCKSTEP_E_METADATA_TOO_LARGE', () => {
+    const at = { p: 'x'.repeat(MESSAGE_METADATA_MAX_BYTES - 8) };
+    expect(decodeClientFrame(j({ type: 'message', id: 'm', text: 't', metadata: at })).ok).toBe(true);
+    const over = { p: 'x'.repeat(MESSAGE_METADATA_MAX_BYTES - 9) + 'é' };
+    expect(decodeClientFrame(j({ type: 'message', id: 'm', text: 't', metadata: over }))).toMatchObject({ ok: false, code: 'LOCKSTEP_E_METADATA_TOO_LARGE', ref: 'm' });
   });
 });
