@@ -111,7 +111,17 @@ export function eventJson(event: StreamEvent): string {
   return lastEventJson;
 }
 
-/** An event frame's JSON text (`{"type":"event",…the event's fields}`), from {@link eventJson}. */
+let lastFrameEvent: StreamEvent | undefined;
+let lastFrameJson = '';
+
+/**
+ * An event frame's JSON text (`{"type":"event",…the event's fields}`), from {@link eventJson}.
+ * Every tab of the user is written the same event in a row: one-entry memo, one string for all.
+ */
 export function encodeEventFrame(event: StreamEvent): string {
-  return `{"type":"event",${eventJson(event).slice(1)}`;
+  if (event !== lastFrameEvent) {
+    lastFrameJson = `{"type":"event",${eventJson(event).slice(1)}`;
+    lastFrameEvent = event;
+  }
+  return lastFrameJson;
 }
