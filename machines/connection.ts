@@ -204,6 +204,12 @@ export type ConnectionEvent =
   /** The log's events after the last one sent, read for catch-up; undefined: retention lost some. */
   | { type: 'stream.caughtUp'; events: StreamEvent[] | undefined }
   | { type: 'message.accepted'; id: string; runId: string; duplicate: boolean; bufferedBytes?: number }
+  /**
+   * The server's answer to `cancelRun` when the run is not open for this user (ended, unknown,
+   * another user's): the client is told with an error frame. A cancelled run needs no answer:
+   * its `agent_error` reaches every tab of the user.
+   */
+  | { type: 'cancel.refused'; runId: string; bufferedBytes?: number }
   /** Raised by the machine itself after the frames held until `ready`: every one of them was handled. */
   | { type: 'early.released' }
   /** Raised by the machine itself: an `auth` frame after ready asks to refresh the token. */
@@ -344,7 +350,7 @@ const connectionBase = setup({
     expectsAuthFrame: ({ context }) => context.awaitingAuthFrame,
     earlyBufferFull: ({ context, event }) => earlyRefusalOf(context, event) !== undefined,
     outgoingOverLimit: ({ context, event }) =>
-      (event.type === 'socket.frame' || event.type === 'message.accepted' || event.type === 'stream.event') &&
+      (event.type === 'socket.frame' || event.type === 'message.accepted' || event.type === 'stream.event' || event.type === 'cancel.refused') &&
       outgoingOverLimit(event, context.limits.maxOutgoingBytes),
     pongAnswersPing: ({ context, event }) =>
       event.type === 'socket.pong' && event.payload === heartbeatNonce(context.pingSeed, context.pingsSent),
@@ -373,6 +379,8 @@ const connectionBase = setup({
     /** Takes one token from the user's shared bucket (an accepted message). */
     spendUserToken: (_, _params: { userId: string }) => {},
     invokeHandler: (_, _params: HandlerInvocation) => {},
+    /** Stops the user's open run `runId` (a `cancel` frame); must answer `cancel.refused` when there is none. */
+    cancelRun: (_, _params: { userId: string; runId: string }) => {},
     /** Must answer `socket.drain` once everything buffered so far is flushed. */
     watchDrain: () => {},
     /**
@@ -501,6 +509,9 @@ const connectionSetup = connectionBase.extend({
         case 'auth':
           // A token refresh: verified in the tokenRefresh region while other frames keep flowing.
           enqueue.raise({ type: 'auth.refresh', token: frame.token });
+          return;
+        case 'cancel':
+          enqueue({ type: 'cancelRun', params: { userId: context.userId ?? '', runId: frame.runId } });
           return;
       }
     }),
@@ -672,6 +683,22 @@ export const connectionMachine = connectionSetup.createMachine({
           },
         ],
         'early.released': { actions: 'installAckPath' },
+        'cancel.refused': [
+          outgoingOverflow,
+          {
+            actions: {
+              type: 'sendFrame',
+              params: ({ event }) => ({
+                frame: {
+                  type: 'error',
+                  code: 'LOCKSTEP_E_RUN_NOT_CANCELLABLE',
+                  message: 'no open run of yours with this id on this server: it ended, is unknown, or is not yours',
+                  ref: event.runId,
+                },
+              }),
+            },
+          },
+        ],
         ...whileOpen,
         ...streamLost,
       },

@@ -127,6 +127,16 @@ export const connectionChart = createMachine({
         'early.released': {
           actions: ['installAckPath'],
         },
+        'cancel.refused': [
+          {
+            target: '#connection.terminating',
+            guard: 'outgoingOverLimit',
+            actions: ['setClose'],
+          },
+          {
+            actions: ['sendFrame'],
+          },
+        ],
         'socket.error': {
           target: '#connection.closing',
           actions: ['recordSocketError'],

@@ -10,8 +10,12 @@ import type { RunHandle } from './run-handle.js';
  * the client sent them (present only when it did).
  */
 export interface IncomingMessage { id: string; text: string; threadId?: string; metadata?: Record<string, unknown> }
-/** Who sent the message, and on which connection. */
-export interface HandlerContext { userId: string; connectionId: string }
+/**
+ * Who sent the message, and on which connection. `signal` aborts when the user cancels the run
+ * (a `cancel` frame from any of its tabs): the run has then already ended with `agent_error`
+ * `{ reason: "cancelled" }` and the run handle refuses every later event — stop working.
+ */
+export interface HandlerContext { userId: string; connectionId: string; readonly signal: AbortSignal }
 
 /**
  * The application: called once per accepted message, only after its connection is `ready`.

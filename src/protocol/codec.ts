@@ -7,6 +7,8 @@ import type { ClientFrame, MessageFrame, ServerFrame, StreamEvent } from './fram
 import { nestingExceeds } from './json-text.js';
 
 export const MESSAGE_ID_MAX = 128;
+/** Characters of a run id in a `cancel` frame (run ids are `<connection uuid>.<n>` or `push.<uuid>`). */
+export const RUN_ID_MAX = 256;
 /** Characters of a message's optional `threadId` (1–128, like a message id). */
 export const THREAD_ID_MAX = 128;
 /**
@@ -80,6 +82,11 @@ export function decodeClientFrame(raw: string | null): DecodeResult {
       }
       return { ok: true, frame };
     }
+    case 'cancel':
+      if (typeof value.runId !== 'string' || value.runId.length === 0 || value.runId.length > RUN_ID_MAX) {
+        return fail('LOCKSTEP_E_BAD_FRAME', `cancel needs a string "runId" of 1–${RUN_ID_MAX} characters`);
+      }
+      return { ok: true, frame: { type: 'cancel', runId: value.runId } };
     case 'ping':
       if (value.id !== undefined && typeof value.id !== 'string') {
         return fail('LOCKSTEP_E_BAD_FRAME', 'ping "id" must be a string when present');

@@ -30,8 +30,14 @@ export interface AuthFrame { type: 'auth'; token: string }
 export interface MessageFrame { type: 'message'; id: string; text: string; threadId?: string; metadata?: Record<string, unknown> }
 /** Client → server: an application-level ping, answered with a pong. */
 export interface PingFrame { type: 'ping'; id?: string }
+/**
+ * Client → server: stop one of the user's open runs (the stop button), from any of its tabs.
+ * The run ends with `agent_error` `{ reason: "cancelled" }`; a run that is not open (finished,
+ * unknown, another user's) gets `LOCKSTEP_E_RUN_NOT_CANCELLABLE` with `ref` = the run id.
+ */
+export interface CancelFrame { type: 'cancel'; runId: string }
 /** Every frame a client may send. */
-export type ClientFrame = AuthFrame | MessageFrame | PingFrame;
+export type ClientFrame = AuthFrame | MessageFrame | PingFrame | CancelFrame;
 
 /** `?epoch=<e>&lastSeq=<n>` on the upgrade URL. */
 export interface ResumeRequest { epoch: string; lastSeq: number }

@@ -30,6 +30,7 @@ import { createDemoPageHandler } from './demo-page.js';
 import { LifecycleLog } from './lifecycle-log.js';
 import { createMetrics, type ServerMetrics } from './metrics.js';
 import { resolveOptions, type LockstepServerOptions } from './options.js';
+import { OpenRuns } from './open-runs.js';
 import { RunTracker } from './run-tracker.js';
 import { serverLifecycleMachine } from '../../machines/server-lifecycle.js';
 import { recordConnection } from '../trace/recorder.js';
@@ -177,6 +178,7 @@ export function createLockstepServer(userOptions: LockstepServerOptions = {}): L
   const sockets = new SocketTable();
   const userBuckets = new UserRateBuckets(options.limits.userMessageRate, options.limits.userMessageBurst);
   const runs = new RunTracker();
+  const openRuns = new OpenRuns();
   const webSocketOptions = {
     maxPayload: options.maxPayload,
     handleProtocols: (protocols: Set<string>) => selectSubprotocol(protocols),
@@ -226,16 +228,19 @@ export function createLockstepServer(userOptions: LockstepServerOptions = {}): L
         });
       }
       const run = startUserRun(params.userId, params.runId, params.message.threadId);
-      runs.track(runHandler(
+      const handled = runHandler(
         options.handler,
         params.message,
         run,
-        { userId: params.userId, connectionId: params.connectionId },
+        openRuns.open(run, params.connectionId),
         (error) => {
+          // After a cancel the handler's next emission is refused (it throws): that is the cancel, not a fault.
+          if (openRuns.wasCancelled(params.runId)) return;
           metrics.handlerFaults.inc();
           options.logger.warn({ connectionId: params.connectionId, userId: params.userId, runId: params.runId, err: String(error) }, 'handler threw; run ended with agent_error');
         },
-      ));
+      ).finally(() => openRuns.settled(params.runId));
+      runs.track(handled);
     });
   };
 
@@ -263,6 +268,11 @@ export function createLockstepServer(userOptions: LockstepServerOptions = {}): L
       ...socketEffects(sockets),
       invokeHandler,
       spendUserToken: (_, params) => userBuckets.spend(params.userId),
+      cancelRun: ({ self }, params) => {
+        if (!openRuns.cancel(params.userId, params.runId)) {
+          self.send({ type: 'cancel.refused', runId: params.runId, bufferedBytes: sockets.socketOf(self)?.bufferedAmount ?? 0 });
+        }
+      },
       joinStream: ({ self }, params) => {
         // With a data path, the event path writes what its rule allows and hands the rest over.
         const path = sockets.pathOf(self);

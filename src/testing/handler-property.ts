@@ -26,7 +26,7 @@ export function handlerProperty(handler: MessageHandler, options: HandlerPropert
       emitted.push({ event, data, toolCallId: (data as { toolCallId?: string } | undefined)?.toolCallId });
     const run = startRun('fuzz.1', 'fuzz-user', emit);
     const faults: unknown[] = [];
-    await runHandler(handler, { id: 'm1', text }, run, { userId: 'fuzz-user', connectionId: 'fuzz' }, (error) => faults.push(error));
+    await runHandler(handler, { id: 'm1', text }, run, { userId: 'fuzz-user', connectionId: 'fuzz', signal: new AbortController().signal }, (error) => faults.push(error));
     const problems = checkRunGrammar(emitted, true);
     for (const fault of faults) {
       const code = (fault as { code?: string }).code;

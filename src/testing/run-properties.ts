@@ -113,7 +113,7 @@ export function runGrammarProperty(options: RunPropertyOptions = {}) {
         },
         { id: 'm1', text: 'hi' },
         run,
-        { userId: 'alice', connectionId: 'c' },
+        { userId: 'alice', connectionId: 'c', signal: new AbortController().signal },
         () => {},
       );
     }

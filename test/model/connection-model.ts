@@ -37,6 +37,9 @@ export function connectionEvents(snapshot: AnyMachineSnapshot): ModelEvent[] {
     // The peer does not read: its socket holds maxOutgoingBytes when a frame or an ack arrives.
     { type: 'socket.frame', data: PING_FRAME, bufferedBytes: MODEL_LIMITS.maxOutgoingBytes },
     { type: 'message.accepted', id: 'm0', runId: 'r', duplicate: true, bufferedBytes: MODEL_LIMITS.maxOutgoingBytes },
+    // The server's answer to a `cancel` frame naming no open run of the user (and at the hard bound).
+    { type: 'cancel.refused', runId: 'r0' },
+    { type: 'cancel.refused', runId: 'r0', bufferedBytes: MODEL_LIMITS.maxOutgoingBytes },
     { type: 'server.shutdown' },
     { type: 'stream.lost' },
     // The handshake child cannot accept before it has credentials (its own model shows

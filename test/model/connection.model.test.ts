@@ -82,6 +82,8 @@ function plan(path: Path): Plan {
     let consumed = [i];
     let cause: Segment['cause'];
     let acks = 0;
+    // Events the server's actor processes for this cause besides the path's own steps.
+    const extra: Record<string, number> = {};
     if (before.matches('joining')) return no('joining is left synchronously by the delivery layer');
     if (before.matches('ready') && overOutgoingBound(event)) return no('no deterministic send buffer at maxOutgoingBytes on loopback');
     switch (event.type) {
@@ -135,6 +137,14 @@ function plan(path: Path): Plan {
         }
         cause = ({ m }) => void m.server.startRun('u');
         break;
+      case 'cancel.refused': {
+        // A cancel frame for a run that is not open: the server's machine handles the frame (a
+        // valid one), and the refusal follows it at once.
+        const frame = JSON.stringify({ type: 'cancel', runId: event.runId });
+        cause = ({ ws }) => ws.send(frame);
+        extra['socket.frame'] = 1;
+        break;
+      }
       case 'socket.drain':
         if (!corked) return no('no deterministic send buffer at the high-water mark on loopback');
         if (next?.type !== 'stream.caughtUp') return no('the catch-up read follows the drain at once');
@@ -162,7 +172,7 @@ function plan(path: Path): Plan {
       consumed.push(consumed.at(-1)! + 1);
       named++;
     }
-    segments.push({ steps: consumed, cause, automatic: { 'message.accepted': acks - named } });
+    segments.push({ steps: consumed, cause, automatic: { ...extra, 'message.accepted': acks - named } });
     i = consumed.at(-1)! + 1;
   }
   return { ok: true, segments, corkFromStart };
@@ -300,6 +310,7 @@ const NO_LOOPBACK_CAUSE = [
   // test/attack/non-reading-floods.test.ts (a paused client flooding pings, frames, messages).
   'connection.ready socket.frame[0]',
   'connection.ready message.accepted[0]',
+  'connection.ready cancel.refused[0]',
   // A stream lost while ready: as in `joining` above.
   'connection.ready stream.lost[0]',
   'connection.ready.flow.flowing stream.event[0]',

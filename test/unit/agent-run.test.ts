@@ -27,7 +27,7 @@ function expectOrderError(fn: () => void, text: RegExp) {
 describe('agent-run machine through the run handle (I6)', () => {
   it('emits agent_started on creation and the demo agent completes the grammar', () => {
     const { run, names, events } = recordedRun();
-    void demoAgent({ id: 'm', text: 'hi' }, run, { userId: 'alice', connectionId: 'c' });
+    void demoAgent({ id: 'm', text: 'hi' }, run, { userId: 'alice', connectionId: 'c', signal: new AbortController().signal });
     expect(names()).toEqual(['agent_started', 'agent_thinking', 'tool_executing', 'tool_completed', 'agent_completed']);
     expect(events.at(-1)?.data).toEqual({ text: 'echo: hi' });
     expect(run.ended).toBe(true);
@@ -129,7 +129,7 @@ describe('runHandler: how a handler outcome ends its run (I9)', () => {
   async function outcome(handler: MessageHandler) {
     const { run, events } = recordedRun();
     const faults: unknown[] = [];
-    await runHandler(handler, { id: 'm', text: 't' }, run, { userId: 'alice', connectionId: 'c' }, (e) => faults.push(e));
+    await runHandler(handler, { id: 'm', text: 't' }, run, { userId: 'alice', connectionId: 'c', signal: new AbortController().signal }, (e) => faults.push(e));
     return { events, faults };
   }
 
@@ -365,7 +365,7 @@ describe('runHandler: more outcomes', () => {
   async function outcome(handler: MessageHandler) {
     const { run, events } = recordedRun();
     const faults: unknown[] = [];
-    await runHandler(handler, { id: 'm', text: 't' }, run, { userId: 'alice', connectionId: 'c' }, (e) => faults.push(e));
+    await runHandler(handler, { id: 'm', text: 't' }, run, { userId: 'alice', connectionId: 'c', signal: new AbortController().signal }, (e) => faults.push(e));
     return { events, faults, run };
   }
 

@@ -645,3 +645,23 @@ describe('connection machine (driver): heartbeat, shutdown, close', () => {
     expect(t.ctx().close.code).toBe(1009);
   });
 });
+
+describe('connection machine: cancel frames', () => {
+  it('a cancel frame asks the server to stop the run (a valid frame); a refusal becomes LOCKSTEP_E_RUN_NOT_CANCELLABLE with ref = the run id', async () => {
+    const t = connectionUnderTest({ limits: { maxBadFrames: 1 } });
+    await flush();
+    t.rec.sent.length = 0;
+    t.frame({ type: 'cancel', runId: 'c1.4' });
+    expect(t.rec.cancels).toEqual([{ userId: 'alice', runId: 'c1.4' }]);
+    t.actor.send({ type: 'cancel.refused', runId: 'c1.4' });
+    expect(t.rec.sent).toEqual([
+      { type: 'error', code: 'LOCKSTEP_E_RUN_NOT_CANCELLABLE', message: expect.any(String), ref: 'c1.4' },
+    ]);
+    // Neither the cancel nor its refusal is a bad frame: with maxBadFrames 1 the connection stays.
+    expect(t.actor.getSnapshot().context.frames.badFrames).toBe(0);
+    expect(t.state()).toMatchObject({ ready: { flow: 'flowing' } });
+    // A refusal that finds the socket at its hard bound ends the connection like any other write.
+    t.actor.send({ type: 'cancel.refused', runId: 'c1.5', bufferedBytes: DEFAULT_CONNECTION_LIMITS.maxOutgoingBytes });
+    expect(t.state()).toBe('terminating');
+  });
+});

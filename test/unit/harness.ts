@@ -23,6 +23,8 @@ export interface Recorded {
   joins: Array<{ connectionId: string; userId: string }>;
   /** User ids whose shared bucket was asked to spend a token (one per accepted message). */
   spent: string[];
+  /** The runs `cancel` frames asked to stop. */
+  cancels: Array<{ userId: string; runId: string }>;
 }
 
 export function connectionUnderTest(options: {
@@ -41,7 +43,7 @@ export function connectionUnderTest(options: {
   log?: (afterSeq: number) => StreamEvent[] | undefined;
 } = {}) {
   const clock = new SimulatedClock();
-  const rec: Recorded = { sent: [], closes: [], terminated: 0, pings: 0, handled: [], sentBeforeHandler: [], left: 0, drainWatches: 0, logReads: [], handledBeforeReady: [], joins: [], spent: [] };
+  const rec: Recorded = { sent: [], closes: [], terminated: 0, pings: 0, handled: [], sentBeforeHandler: [], left: 0, drainWatches: 0, logReads: [], handledBeforeReady: [], joins: [], spent: [], cancels: [] };
   const verify = options.verify ?? (async (t: string) => ({ userId: t }));
   const machine = connectionMachine.provide({
     actors: {
@@ -84,6 +86,7 @@ export function connectionUnderTest(options: {
       },
       leaveStream: () => (rec.left += 1),
       spendUserToken: (_, p) => rec.spent.push(p.userId),
+      cancelRun: (_, p) => rec.cancels.push(p),
       watchDrain: () => (rec.drainWatches += 1),
       readFromLog: ({ self }, p) => {
         rec.logReads.push(p.afterSeq);
