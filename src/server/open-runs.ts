@@ -10,15 +10,31 @@
 import type { HandlerContext } from '../agent/handler.js';
 import type { RunHandle } from '../agent/run-handle.js';
 
-interface OpenRun {
-  userId: string;
-  run: RunHandle;
-  /** Created when the handler first reads `context.signal` (most handlers never do). */
-  controller: AbortController | undefined;
-  cancelled: boolean;
-}
-
 const cancelledReason = (runId: string) => new Error(`run ${runId} was cancelled by its user`);
+
+/** One open run, and the handler's context for it (one object: a class, so it is cheap to make per message). */
+class OpenRun implements HandlerContext {
+  readonly userId: string;
+  readonly connectionId: string;
+  readonly run: RunHandle;
+  /** Created when the handler first reads `signal` (most handlers never do). */
+  controller: AbortController | undefined = undefined;
+  cancelled = false;
+
+  constructor(run: RunHandle, connectionId: string) {
+    this.userId = run.userId;
+    this.connectionId = connectionId;
+    this.run = run;
+  }
+
+  get signal(): AbortSignal {
+    if (this.controller === undefined) {
+      this.controller = new AbortController();
+      if (this.cancelled) this.controller.abort(cancelledReason(this.run.runId));
+    }
+    return this.controller.signal;
+  }
+}
 
 export class OpenRuns {
   readonly #runs = new Map<string, OpenRun>();
@@ -28,19 +44,9 @@ export class OpenRuns {
    * cancelled. Call `settled(run.runId)` once the handler settled.
    */
   open(run: RunHandle, connectionId: string): HandlerContext {
-    const entry: OpenRun = { userId: run.userId, run, controller: undefined, cancelled: false };
+    const entry = new OpenRun(run, connectionId);
     this.#runs.set(run.runId, entry);
-    return {
-      userId: run.userId,
-      connectionId,
-      get signal() {
-        if (entry.controller === undefined) {
-          entry.controller = new AbortController();
-          if (entry.cancelled) entry.controller.abort(cancelledReason(run.runId));
-        }
-        return entry.controller.signal;
-      },
-    };
+    return entry;
   }
 
   /** The handler of `runId` settled: its run can no longer be cancelled here. */
