@@ -12,7 +12,7 @@ import { RedisEventLog, type RedisEventLogOptions } from './redis-event-log.js';
 import { RedisFanout } from './redis-fanout.js';
 import type { ScaleOut } from './scale-out.js';
 import { RunLeases } from '../server/run-lease.js';
-import type { Clock } from '../server/options.js';
+import type { Clock } from '../clock.js';
 import { LockstepError } from '../protocol/errors.js';
 
 /** Options of `createRedisScaleOut`: the event log's retention plus the run lease time. */

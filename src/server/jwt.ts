@@ -7,7 +7,7 @@
 import { createPublicKey, createSecretKey, X509Certificate, type KeyObject } from 'node:crypto';
 import { createRemoteJWKSet, jwtVerify, type JWTVerifyOptions } from 'jose';
 import { LockstepError } from '../protocol/errors.js';
-import type { VerifyToken } from './auth.js';
+import type { VerifyToken } from './verify-token.js';
 
 /** JWT verification settings (`LockstepServerOptions.jwt`); give exactly one of secret, publicKey, jwksUrl. */
 export interface JwtOptions {

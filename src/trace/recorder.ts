@@ -16,7 +16,7 @@ import type { AnyActorRef, InspectionEvent } from 'xstate';
 import type { ConnectionContext, ConnectionEvent, ConnectionLimits } from '../../machines/connection.js';
 import type { CredentialSource } from '../protocol/credentials.js';
 import type { ResumeRequest } from '../protocol/frames.js';
-import type { Clock } from '../server/options.js';
+import type { Clock } from '../clock.js';
 import { classify } from './classify.js';
 import {
   REDACTED,
