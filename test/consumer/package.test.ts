@@ -26,6 +26,7 @@ import { RUN_EVENTS, eventsOf } from '../integration/harness.js';
 import {
   consumerTsconfig,
   ENTRIES_TS,
+  examplesReadmeTsconfig,
   FORBID_NODE_HOOK,
   MACHINES_ONLY_MJS,
   MACHINES_ONLY_TS,
@@ -71,6 +72,7 @@ async function typecheck(project: string): Promise<void> {
 }
 
 beforeAll(async () => {
+  const started = Date.now();
   tmp = await mkdtemp(join(tmpdir(), 'lockstep-consumer-'));
   const stage = join(tmp, 'stage');
   app = join(tmp, 'app');
@@ -105,7 +107,12 @@ beforeAll(async () => {
   // off: lockstep's own .d.ts are checked too) against the installed package, then run as JS.
   await cp(join(repo, 'examples'), app, { recursive: true, filter: (path) => !path.endsWith('README.md') });
   await writeFile(join(app, 'entries.ts'), ENTRIES_TS);
-  await writeFile(join(app, 'tsconfig.json'), consumerTsconfig(['node']));
+  // examples/README.md's own steps: its tsconfig.json, and its install lines name every package used here.
+  const examplesReadme = await readFile(join(repo, 'examples', 'README.md'), 'utf8');
+  for (const pkg of ['lockstep', ...FRAMEWORKS.filter((f) => !f.startsWith('fast-check')).map((f) => f.replace(/@\^.*$/, '')), 'typescript']) {
+    expect(examplesReadme, `examples/README.md installs ${pkg}`).toMatch(new RegExp(`npm install (--save-dev )?[^\n]*${pkg.replace(/[/@]/g, '\\$&')}`));
+  }
+  await writeFile(join(app, 'tsconfig.json'), examplesReadmeTsconfig(examplesReadme));
   // The same entries file as CommonJS (two resolutions) and for a bundler, in sub-projects of
   // app (their package.json says commonjs; node_modules is app's).
   const systems = ['cjs-node10', 'cjs-node16', 'bundler'] as const;
@@ -118,20 +125,24 @@ beforeAll(async () => {
   await writeFile(join(app, 'require-and-import.cjs'), REQUIRE_AND_IMPORT_CJS);
   await writeFile(join(app, 'testing-cjs.cjs'), TESTING_WITH_CJS_FAST_CHECK);
   await writeFile(join(app, 'record-loads.mjs'), RECORD_LOADS_MJS);
-  await Promise.all([typecheck(app), ...systems.map((system) => typecheck(join(app, system)))]);
-
-  // The lean project: no optional peers, and ioredis (a dependency) removed, as the proof that
-  // `import 'lockstep'` does not reach it.
-  await rm(join(lean, 'node_modules', 'ioredis'), { recursive: true, force: true });
 
   // The machines-only project: no ws at all, no Node types, Node built-ins forbidden at run time.
   await rm(join(bare, 'node_modules', 'ws'), { recursive: true, force: true });
   await rm(join(bare, 'node_modules', '@types', 'ws'), { recursive: true, force: true });
   await writeFile(join(bare, 'machines-only.ts'), MACHINES_ONLY_TS);
   await writeFile(join(bare, 'tsconfig.json'), consumerTsconfig([], true));
-  await typecheck(bare);
   await writeFile(join(bare, 'forbid-node.mjs'), FORBID_NODE_HOOK);
   await writeFile(join(bare, 'machines-only.mjs'), MACHINES_ONLY_MJS);
+
+  // The lean project: no optional peers, and ioredis (a dependency) removed, as the proof that
+  // `import 'lockstep'` does not reach it.
+  await rm(join(lean, 'node_modules', 'ioredis'), { recursive: true, force: true });
+
+  const installed = Date.now();
+  await Promise.all([typecheck(app), typecheck(bare), ...systems.map((system) => typecheck(join(app, system)))]);
+  const seconds = (from: number, to: number) => ((to - from) / 1000).toFixed(0);
+  console.log(`consumer projects packed and installed in ${seconds(started, installed)} s, type-checked in ${seconds(installed, Date.now())} s`);
+
 }, 240_000);
 
 /** Examples still running when a test failed half-way; stopped by their own pid. */
