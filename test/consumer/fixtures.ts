@@ -64,14 +64,14 @@ console.log(JSON.stringify({
 `;
 
 /**
- * A consumer tsconfig for one module system: `esm` (NodeNext, as the examples), `cjs-node10`
+ * A consumer tsconfig for one more module system (the ESM/NodeNext one is examples/README.md's): `cjs-node10`
  * (`module: commonjs`, `moduleResolution: node`: NestJS and most older apps; only typesVersions
  * find the subpath types), `cjs-node16` (CommonJS under Node16 resolution: the `require`
  * conditions), `bundler` (a bundled app: `moduleResolution: bundler`, type-checked only).
  */
 export function moduleSystemTsconfig(kind: 'cjs-node10' | 'cjs-node16' | 'bundler'): string {
   const compilerOptions = {
-    // skipLibCheck on here only: fast-check's own .d.ts import pure-rand subpaths that
+    // skipLibCheck on: fast-check's own .d.ts import pure-rand subpaths that
     // `moduleResolution: node` cannot resolve (NestJS's default config skips lib checks too).
     // lockstep's types are still resolved through typesVersions and checked where used.
     'cjs-node10': { module: 'commonjs', moduleResolution: 'node', esModuleInterop: true, skipLibCheck: true },
@@ -83,7 +83,7 @@ export function moduleSystemTsconfig(kind: 'cjs-node10' | 'cjs-node16' | 'bundle
     bundler: { module: 'esnext', moduleResolution: 'bundler', noEmit: true, skipLibCheck: true },
   }[kind];
   return JSON.stringify(
-    { compilerOptions: { target: 'ES2022', lib: ['ES2023'], strict: true, skipLibCheck: false, types: ['node'], outDir: 'out', ...compilerOptions }, include: ['*.ts'] },
+    { compilerOptions: { target: 'ES2022', lib: ['ES2023'], strict: true, types: ['node'], outDir: 'out', ...compilerOptions }, include: ['*.ts'] },
     null,
     2,
   );
