@@ -13,8 +13,8 @@ export default tseslint.config(
     },
   },
   {
-    // bench/ is plain Node ESM (run without a build step): Node's globals.
-    files: ['bench/**/*.mjs'],
+    // bench/ and scripts/ are plain Node ESM (run without a build step): Node's globals.
+    files: ['bench/**/*.mjs', 'scripts/**/*.mjs'],
     languageOptions: {
       globals: Object.fromEntries(
         ['process', 'console', 'URL', 'setTimeout', 'clearTimeout', 'setInterval', 'setImmediate', 'queueMicrotask']

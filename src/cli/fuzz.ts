@@ -6,7 +6,7 @@
 import { writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
-import { fuzzInvariants } from '../testing/fuzz.js';
+import { withOptionalPeer } from '../optional-peer.js';
 
 export const FUZZ_USAGE = `Usage: lockstep fuzz [--runs 10000] [--seed S] [--time-limit SECONDS] [--depth 3] [--save FILE] [--json]
 
@@ -42,7 +42,7 @@ export async function fuzz(argv: string[]): Promise<void> {
       depth: { type: 'string', default: '3' },
       save: { type: 'string' },
       json: { type: 'boolean', default: false },
-      help: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
     },
   });
   if (values.help) {
@@ -54,6 +54,8 @@ export async function fuzz(argv: string[]): Promise<void> {
   if (!Number.isInteger(seed)) throw new Error(`--seed must be an integer, got "${values.seed}"`);
   const timeLimit = positive('time-limit', values['time-limit']);
   const depth = nonNegativeInteger('depth', values.depth);
+  // fast-check is an optional peer: loaded here, after the arguments are checked.
+  const { fuzzInvariants } = await withOptionalPeer('fast-check', 'lockstep fuzz', () => import('../testing/fuzz.js'));
   const report = await fuzzInvariants({ runs, seed, depth, ...(timeLimit === undefined ? {} : { timeLimitMs: timeLimit * 1000 }) });
   const failed = report.outcomes.some((o) => o.failed);
   if (failed && values.save !== undefined && report.failingScenario !== undefined) {

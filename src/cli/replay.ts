@@ -33,7 +33,7 @@ function readTrace(file: string): unknown {
 export function replay(argv: string[]): void {
   const { values, positionals } = parseArgs({
     args: argv,
-    options: { quiet: { type: 'boolean', default: false }, help: { type: 'boolean', default: false } },
+    options: { quiet: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h', default: false } },
     allowPositionals: true,
     strict: true,
   });

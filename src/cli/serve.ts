@@ -81,7 +81,7 @@ export async function serve(argv: string[]): Promise<void> {
       'trust-proxy': { type: 'boolean', default: false },
       'retain-bytes-per-user': { type: 'string' },
       'retain-bytes-total': { type: 'string' },
-      help: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
     },
     strict: true,
   });

@@ -7,12 +7,11 @@
  * null`): appends wait in the client's in-order queue and are written when Redis returns.
  * New handshakes are refused with 1013 meanwhile (`available()`).
  */
-import { Redis } from 'ioredis';
 import { RedisEventLog, type RedisEventLogOptions } from './redis-event-log.js';
 import { RedisFanout } from './redis-fanout.js';
 import type { ScaleOut } from './scale-out.js';
 import { RunLeases } from '../server/run-lease.js';
-import type { Clock } from '../server/options.js';
+import type { Clock } from '../clock.js';
 import { LockstepError } from '../protocol/errors.js';
 
 /** Options of `createRedisScaleOut`: the event log's retention plus the run lease time. */
@@ -36,7 +35,10 @@ export interface RedisScaleOut extends ScaleOut {
   close(): Promise<void>;
 }
 
-/** Connects (resolves once Redis answered and the shared epoch is known). */
+/**
+ * Connects (resolves once Redis answered and the shared epoch is known). ioredis is loaded by
+ * the first call, not by `import 'lockstep'`.
+ */
 export async function createRedisScaleOut(url: string, options: RedisScaleOutOptions = {}): Promise<RedisScaleOut> {
   const bounds = [
     'retainEvents', 'retainMs', 'leaseMs', 'availabilityTimeoutMs',
@@ -48,6 +50,9 @@ export async function createRedisScaleOut(url: string, options: RedisScaleOutOpt
       throw new LockstepError('LOCKSTEP_ERR_INVALID_OPTION', `${name} must be a positive integer, got ${String(value)}`);
     }
   }
+  // Loaded here, not at the top: `import 'lockstep'` must not pay for ioredis (≈40 modules)
+  // when no Redis is used.
+  const { Redis } = await import('ioredis');
   const onError = options.onError ?? (() => {});
   // Reconnect forever, at most every second: a node outlives a Redis restart.
   const retryStrategy = (times: number) => Math.min(times * 100, 1000);

@@ -5,7 +5,7 @@
  */
 import type { EventLog } from './event-log.js';
 import type { Fanout } from './stream-hub.js';
-import type { Clock } from '../server/options.js';
+import type { Clock } from '../clock.js';
 
 /** What a server needs to share users with other nodes: a shared log, cross-node fan-out, run leases, and whether the shared store is reachable. */
 export interface ScaleOut {

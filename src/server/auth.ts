@@ -3,13 +3,8 @@
  * `exp` enforced). Without one, dev mode: the token is the user id itself.
  */
 import { jwtOptionsVerifier } from './jwt.js';
-import type { VerifiedIdentity } from '../../machines/handshake.js';
-
-/**
- * Checks a token and returns the user it authenticates (and, optionally, `expiresAt`: the
- * connection closes 4401 `token expired` then unless refreshed); reject (throw) to close with 4401.
- */
-export type VerifyToken = (token: string) => Promise<VerifiedIdentity>;
+import type { VerifyToken } from './verify-token.js';
+export type { VerifyToken } from './verify-token.js';
 
 /** What a dev token (= user id) may contain. */
 export const DEV_USER_ID = /^[A-Za-z0-9_.@-]{1,128}$/;

@@ -3,11 +3,15 @@
  * (RS*, PS*, ES*, EdDSA; SPKI or X.509) or a JWKS URL. Everything is checked when the server is
  * created (LOCKSTEP_ERR_INVALID_OPTION naming the field); the verifier then needs no I/O except
  * the JWKS fetches jose makes (cached, with a cooldown).
+ *
+ * jose is imported when a verifier is created (in the background) and awaited by its first
+ * verification: `import 'lockstep'` does not load it (≈ 60 ms), and neither do servers that
+ * use `verifyToken` or dev tokens.
  */
 import { createPublicKey, createSecretKey, X509Certificate, type KeyObject } from 'node:crypto';
-import { createRemoteJWKSet, jwtVerify, type JWTVerifyOptions } from 'jose';
+import type { JWTVerifyOptions } from 'jose';
 import { LockstepError } from '../protocol/errors.js';
-import type { VerifyToken } from './auth.js';
+import type { VerifyToken } from './verify-token.js';
 
 /** JWT verification settings (`LockstepServerOptions.jwt`); give exactly one of secret, publicKey, jwksUrl. */
 export interface JwtOptions {
@@ -26,6 +30,11 @@ export interface JwtOptions {
   /** Seconds of clock skew tolerated on `exp`/`nbf`/`iat`; the connection also closes this much after `exp`. Default 0. */
   clockToleranceSec?: number;
 }
+
+type Jose = typeof import('jose');
+let jose: Promise<Jose> | undefined;
+/** One import for every verifier of the process. */
+const loadJose = (): Promise<Jose> => (jose ??= import('jose'));
 
 const HMAC = ['HS256', 'HS384', 'HS512'];
 const RSA = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512'];
@@ -97,7 +106,7 @@ export function jwtOptionsVerifier(jwt: JwtOptions): VerifyToken {
   const value = jwt[source];
   if (typeof value !== 'string' || value.length === 0) invalid(`jwt.${source} must be a non-empty string`);
 
-  let key: KeyObject | ReturnType<typeof createRemoteJWKSet>;
+  let key: KeyObject | URL;
   let supported: string[];
   if (source === 'secret') {
     key = createSecretKey(Buffer.from(value, 'utf8'));
@@ -107,7 +116,7 @@ export function jwtOptionsVerifier(jwt: JwtOptions): VerifyToken {
     supported = algorithmsFor(key);
     if (supported.length === 0) invalid(`jwt.publicKey has an unsupported key type (${key.asymmetricKeyType ?? 'unknown'}); use RSA, EC P-256/384/521 or Ed25519/Ed448`);
   } else {
-    key = createRemoteJWKSet(jwksUrlOf(value));
+    key = jwksUrlOf(value); // the key set is made by the first verification, once jose is loaded
     supported = ASYMMETRIC;
   }
 
@@ -131,10 +140,14 @@ export function jwtOptionsVerifier(jwt: JwtOptions): VerifyToken {
     ...(issuer === undefined ? {} : { issuer }),
     ...(audience === undefined ? {} : { audience }),
   };
+  const loading = loadJose();
+  loading.catch(() => {}); // a failed import is reported by each verification, which awaits it
+  let keySet: ReturnType<Jose['createRemoteJWKSet']> | undefined;
   return async (token) => {
+    const { createRemoteJWKSet, jwtVerify } = await loading;
     // jose overloads jwtVerify for a key and for a key set: the branch picks the overload.
-    const { payload } = typeof key === 'function'
-      ? await jwtVerify(token, key, verifyOptions)
+    const { payload } = key instanceof URL
+      ? await jwtVerify(token, (keySet ??= createRemoteJWKSet(key)), verifyOptions)
       : await jwtVerify(token, key, verifyOptions);
     if (typeof payload.sub !== 'string' || payload.sub.length === 0) throw new Error('JWT has no subject');
     // exp is required above; the connection closes at exp (+ tolerance) unless refreshed.

@@ -3,8 +3,8 @@ import type { Server as HttpServer } from 'node:http';
 import { Server as NetServer } from 'node:net';
 import type { ActorOptions, AnyActorLogic } from 'xstate';
 
-/** xstate's Clock (not exported by name): what SimulatedClock implements. */
-export type Clock = NonNullable<ActorOptions<AnyActorLogic>['clock']>;
+import type { Clock } from '../clock.js';
+export type { Clock } from '../clock.js';
 import { DEFAULT_CONNECTION_LIMITS, type ConnectionLimits } from '../../machines/connection.js';
 import type { MessageHandler } from '../agent/handler.js';
 import { demoAgent } from '../agent/demo-agent.js';

@@ -2,7 +2,8 @@
  * `lockstep/testing`: the scenario runner, arbitraries, invariant checkers and properties that
  * lockstep's own suite uses, so users can fuzz the machines with their limits, check their
  * clients' histories, and keep counterexamples as regression tests in their CI.
- * Requires fast-check (a dependency of lockstep).
+ * Requires fast-check (^4), an optional peer dependency of lockstep: without it, importing this
+ * entry throws LOCKSTEP_ERR_MISSING_PEER with the install line.
  *
  * @module lockstep/testing
  */

@@ -17,7 +17,7 @@ import type { ConnectionContext, ConnectionEvent, ConnectionLimits } from '../..
 import type { SocketFacts } from '../../machines/connection-bounds.js';
 import type { CredentialSource } from '../protocol/credentials.js';
 import type { ResumeRequest } from '../protocol/frames.js';
-import type { Clock } from '../server/options.js';
+import type { Clock } from '../clock.js';
 import { classify } from './classify.js';
 import {
   REDACTED,

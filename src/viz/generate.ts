@@ -54,7 +54,7 @@ across levels (\`hierarchyHandling: INCLUDE_CHILDREN\`). Mermaid's own renderer 
 (a headless browser) to measure text; Graphviz would be a native binary to install. elkjs only
 computes positions: the boxes, arrows and labels are written by \`src/viz/svg.ts\`, with text
 widths estimated for a monospace font and coordinates rounded, so the output is byte-for-byte
-reproducible. It is a devDependency, loaded only by \`lockstep viz\`.
+reproducible. It is an optional peer dependency (a devDependency here), loaded only by \`lockstep viz\`.
 
 Transitions between the same two states share one arrow (one label line each); transitions
 declared on the machine itself (e.g. \`socket.close\`) are drawn from every live top-level state.

@@ -11,6 +11,7 @@
  * current state with CSS (the demo page does).
  */
 import type { AnyStateMachine } from 'xstate';
+import { withOptionalPeer } from '../optional-peer.js';
 import type { ELK as ElkEngine, ELKConstructorArguments, ElkExtendedEdge, ElkLabel, ElkNode, ElkPoint } from 'elkjs/lib/elk-api.js';
 import { chartOf, transitionLabel, type ChartState, type ChartTransition } from './chart-model.js';
 
@@ -89,9 +90,7 @@ function drawnEdges(root: ChartState, transitions: ChartTransition[]): DrawnEdge
 export async function layoutChart(machine: AnyStateMachine): Promise<{ chart: ReturnType<typeof chartOf>; graph: ElkNode }> {
   // Loaded on demand: only `lockstep viz` and its test need the 2 MB layout engine.
   // elk.bundled.js is CommonJS: Node's default import is its module.exports.
-  const elk = await import('elkjs/lib/elk.bundled.js').catch((error: unknown) => {
-    throw new Error(`lockstep viz needs elkjs (a devDependency): npm install --save-dev elkjs (${String(error)})`);
-  });
+  const elk = await withOptionalPeer('elkjs', 'lockstep viz', () => import('elkjs/lib/elk.bundled.js'));
   const ELK = elk.default as unknown as new (args?: ELKConstructorArguments) => ElkEngine;
   const chart = chartOf(machine);
   const rootNode = elkNode(chart.root);

@@ -3,12 +3,12 @@
  * events in order and the reply; a socket killed by the server mid-run and the page resuming
  * with no missing or duplicated event; screenshots under test-artifacts/.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { Socket } from 'node:net';
 import type { Page } from 'playwright-core';
 import { startServer, deferred, RUN_EVENTS, type Harness } from '../integration/harness.js';
 import type { MessageHandler } from '../../src/agent/handler.js';
-import { artifactPath, launchBrowser } from './chromium.js';
+import { artifactPath, describeWithChromium, launchBrowser } from './chromium.js';
 
 /** The demo agent's five events, with a gate after `agent_thinking` the test opens by hand. */
 function gatedAgent(gates: Map<string, Promise<void>>): MessageHandler {
@@ -34,7 +34,7 @@ async function send(page: Page, text: string): Promise<void> {
   await page.getByRole('button', { name: 'Send' }).click();
 }
 
-describe('demo page (Chromium)', () => {
+describeWithChromium('demo page (Chromium)', () => {
   let harness: Harness;
   let browser: Awaited<ReturnType<typeof launchBrowser>>;
   const gates = new Map<string, Promise<void>>();

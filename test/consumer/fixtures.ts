@@ -25,18 +25,116 @@ export function consumerTsconfig(types: string[], dom = false): string {
   );
 }
 
-/** Every exports entry, used through its types: a missing or broken .d.ts fails to compile. */
+/**
+ * The tsconfig.json examples/README.md tells its reader to write (its one ```json block), with
+ * `skipLibCheck` off: the examples are compiled with exactly the reader's configuration, and
+ * the packed .d.ts are type-checked too.
+ */
+export function examplesReadmeTsconfig(readme: string): string {
+  const blocks = [...readme.matchAll(/```json\n([\s\S]*?)```/g)];
+  if (blocks.length !== 1) throw new Error(`examples/README.md should have one json block (its tsconfig.json), has ${blocks.length}`);
+  const config = JSON.parse(blocks[0]![1]!) as { compilerOptions: Record<string, unknown> };
+  return JSON.stringify({ ...config, compilerOptions: { ...config.compilerOptions, skipLibCheck: false } }, null, 2);
+}
+
+/**
+ * Every exports entry, used through its types: a missing or broken .d.ts fails to compile.
+ * The same text is compiled as ESM (NodeNext), as CommonJS under `moduleResolution: node` and
+ * `node16`, and for a bundler; run, it prints what each entry gave.
+ */
 export const ENTRIES_TS = `
-import { createLockstepServer, ErrorCodes, type LockstepServer, type LockstepServerOptions } from 'lockstep';
+import { createLockstepServer, ErrorCodes, LockstepError, type LockstepServer, type LockstepServerOptions } from 'lockstep';
+import { StreamHub, type StreamHubOptions } from 'lockstep/advanced';
 import { connectionMachine, DEFAULT_CONNECTION_LIMITS, type ConnectionLimits } from 'lockstep/machines';
-import { checkStreamHistory } from 'lockstep/testing';
+import { checkStreamHistory, type HistoryViolation } from 'lockstep/testing';
 
 const options: LockstepServerOptions = { port: 0, limits: { authTimeoutMs: 1000 } };
 const limits: ConnectionLimits = DEFAULT_CONNECTION_LIMITS;
-export const checks: Array<unknown> = [createLockstepServer, options, limits, connectionMachine.id, ErrorCodes, checkStreamHistory];
+const hubOptions: StreamHubOptions = { maxConnectionsPerUser: 2 };
+const violations: HistoryViolation[] = checkStreamHistory([{ seq: 1 }, { seq: 2 }]);
+export const checks: Array<unknown> = [createLockstepServer, options, limits, hubOptions, ErrorCodes];
 export type Server = LockstepServer;
+console.log(JSON.stringify({
+  server: typeof createLockstepServer,
+  error: new LockstepError('LOCKSTEP_ERR_INVALID_OPTION', 'x').code,
+  hub: typeof StreamHub,
+  machine: connectionMachine.id,
+  violations: violations.length,
+}));
 `;
 
+/**
+ * A consumer tsconfig for one more module system (the ESM/NodeNext one is examples/README.md's): `cjs-node10`
+ * (`module: commonjs`, `moduleResolution: node`: NestJS and most older apps; only typesVersions
+ * find the subpath types), `cjs-node16` (CommonJS under Node16 resolution: the `require`
+ * conditions), `bundler` (a bundled app: `moduleResolution: bundler`, type-checked only).
+ */
+export function moduleSystemTsconfig(kind: 'cjs-node10' | 'cjs-node16' | 'bundler'): string {
+  const compilerOptions = {
+    // skipLibCheck on: fast-check's own .d.ts import pure-rand subpaths that
+    // `moduleResolution: node` cannot resolve (NestJS's default config skips lib checks too).
+    // lockstep's types are still resolved through typesVersions and checked where used.
+    'cjs-node10': { module: 'commonjs', moduleResolution: 'node', esModuleInterop: true, skipLibCheck: true },
+    // skipLibCheck on: the ESM .d.ts are checked in full by the NodeNext projects and dist/cjs
+    // holds byte copies; a `require` condition naming ESM types fails on this file's own import
+    // lines (TS1479) all the same.
+    'cjs-node16': { module: 'node16', moduleResolution: 'node16', skipLibCheck: true },
+    // The bundler sees the ESM .d.ts, which the NodeNext projects check in full already.
+    bundler: { module: 'esnext', moduleResolution: 'bundler', noEmit: true, skipLibCheck: true },
+  }[kind];
+  return JSON.stringify(
+    { compilerOptions: { target: 'ES2022', lib: ['ES2023'], strict: true, types: ['node'], outDir: 'out', ...compilerOptions }, include: ['*.ts'] },
+    null,
+    2,
+  );
+}
+
+/** The runtime shape of every entry, by `require` and by `import`, and whether both give the same module objects. */
+export const REQUIRE_AND_IMPORT_CJS = `
+const ENTRIES = ['lockstep', 'lockstep/advanced', 'lockstep/machines', 'lockstep/testing'];
+(async () => {
+  const result = {};
+  for (const entry of ENTRIES) {
+    const required = require(entry);
+    const imported = await import(entry);
+    result[entry] = {
+      required: Object.keys(required).sort(),
+      imported: Object.keys(imported).sort(),
+      same: Object.keys(imported).every((key) => imported[key] === required[key]),
+    };
+  }
+  console.log(JSON.stringify(result));
+})();
+`;
+
+/** lockstep/testing's property, from CommonJS, checked by the CommonJS build of fast-check. */
+export const TESTING_WITH_CJS_FAST_CHECK = `
+const fc = require('fast-check');
+const { connectionInvariantProperty } = require('lockstep/testing');
+fc.assert(connectionInvariantProperty(undefined, { maxCommands: 8 }), { numRuns: 20, seed: 42 });
+console.log('ok');
+`;
+
+/**
+ * Imports `lockstep` under a resolve hook that appends every module it resolves to the file
+ * LOADS_FILE names (the hook runs on its own thread; a file is written before the import
+ * returns). The test reads it: the optional parts (ioredis, fast-check, elkjs) must not be there.
+ * Prints how long the import took.
+ */
+export const RECORD_LOADS_MJS = `
+import { register } from 'node:module';
+const hooks = \`
+import { appendFileSync } from 'node:fs';
+export async function resolve(specifier, context, next) {
+  const result = await next(specifier, context);
+  appendFileSync(process.env.LOADS_FILE, result.url + '\\\\n');
+  return result;
+}\`;
+register('data:text/javascript,' + encodeURIComponent(hooks));
+const started = performance.now();
+await import(process.argv[2] ?? 'lockstep');
+console.log(JSON.stringify({ ms: performance.now() - started }));
+`;
 /** Compiled as a browser project, with no @types at all: the machines' types need neither Node nor ws. */
 export const MACHINES_ONLY_TS = `
 import { connectionMachine, type ConnectionInput } from 'lockstep/machines';

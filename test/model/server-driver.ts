@@ -9,7 +9,8 @@ import type { AnyMachineSnapshot, InspectionEvent } from 'xstate';
 import type { Socket } from 'node:net';
 import WebSocket from 'ws';
 import { createLockstepServer, type LockstepServer } from '../../src/server/create-server.js';
-import type { Clock, LockstepServerOptions } from '../../src/server/options.js';
+import type { Clock } from '../../src/clock.js';
+import type { LockstepServerOptions } from '../../src/server/options.js';
 import type { VerifiedIdentity } from '../../machines/handshake.js';
 import { transitionsOf } from './explore.js';
 

@@ -6,13 +6,13 @@ import { fileURLToPath } from 'node:url';
 import ts from 'typescript';
 import { describe, expect, it } from 'vitest';
 
-const ENTRY_POINTS = ['src/index.ts', 'machines/index.ts', 'src/testing/index.ts'];
+const ENTRY_POINTS = ['src/index.ts', 'src/advanced.ts', 'machines/index.ts', 'src/testing/index.ts'];
 const root = fileURLToPath(new URL('../..', import.meta.url));
 /** src/testing/ is being extended on another branch; drop an entry once its export is documented. */
 const NOT_YET_DOCUMENTED: string[] = [];
 
 describe('public API documentation', () => {
-  it('every export of lockstep, lockstep/machines and lockstep/testing has a JSDoc comment', () => {
+  it('every export of lockstep, lockstep/advanced, lockstep/machines and lockstep/testing has a JSDoc comment', () => {
     const files = ENTRY_POINTS.map((entry) => `${root}${entry}`);
     const program = ts.createProgram(files, {
       module: ts.ModuleKind.NodeNext,

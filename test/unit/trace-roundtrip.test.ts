@@ -15,7 +15,7 @@ import { DEFAULT_MAX_TRACE_BYTES, recordConnection } from '../../src/trace/recor
 import type { ConnectionTrace } from '../../src/trace/format.js';
 import { replayTrace } from '../../src/testing/replay.js';
 import { formatReplay } from '../../src/testing/replay-report.js';
-import type { Clock } from '../../src/server/options.js';
+import type { Clock } from '../../src/clock.js';
 
 /** A clock whose due timers run only when told: `advance` moves time, `fireDue` runs what is due. */
 class LateClock implements Clock {
