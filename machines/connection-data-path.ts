@@ -21,6 +21,7 @@
 import { outgoingOverLimit, type SocketFacts } from './connection-bounds.js';
 import type { ConnectionEvent, HandlerInvocation } from './connection.js';
 import { rememberDecoded } from './frame-decoding.js';
+import { ackFrameOf } from './ack-frame.js';
 import { countersAfterMessage, messageRefusal, runIdOf, type FrameCounters, type MessageRateLimits } from './frame-counters.js';
 import { decodeClientFrame, type DecodeResult } from '../src/protocol/codec.js';
 import type { AckFrame, StreamEvent } from '../src/protocol/frames.js';
@@ -68,12 +69,7 @@ export function framePathDecision(decoded: DecodeResult, counters: FrameCounters
 /** A `message.accepted` answer: what the ack path and the machine both turn into an ack frame. */
 export type MessageAccepted = Extract<ConnectionEvent, { type: 'message.accepted' }>;
 
-/** The ack frame for an accepted message (shared by the machine and the ack path). */
-export function ackFrameOf(accepted: Pick<MessageAccepted, 'id' | 'runId' | 'duplicate'>): AckFrame {
-  return accepted.duplicate
-    ? { type: 'ack', id: accepted.id, runId: accepted.runId, duplicate: true }
-    : { type: 'ack', id: accepted.id, runId: accepted.runId };
-}
+export { ackFrameOf } from './ack-frame.js';
 
 /** What the path needs from the adapter: the socket's facts and writes, and the actor. */
 export interface DataPathPorts {

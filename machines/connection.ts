@@ -28,7 +28,7 @@ import {
   type VerifiedIdentity,
 } from './handshake.js';
 import { decodedFrame } from './frame-decoding.js';
-import { ackFrameOf } from './connection-data-path.js';
+import { ackFrameOf } from './ack-frame.js';
 import { earlyRefusal, heartbeatNonce, heldFrameBytes, outgoingOverLimit, type SocketFacts } from './connection-bounds.js';
 import {
   countersAfterMessage,

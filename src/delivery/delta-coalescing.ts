@@ -7,7 +7,6 @@
  * event that covers the exact seq range `fromSeq..seq` with the concatenation of those deltas
  * (docs/protocol.md "Coalesced deltas"). Pure functions, shared by both logs and the hub.
  */
-import type { NewStreamEvent } from './event-log.js';
 import type { StreamEvent } from '../protocol/frames.js';
 
 /** Characters of delta text one coalesced event carries at most (a longer stretch is split). */
@@ -25,7 +24,7 @@ export interface DeltaData { toolCallId?: string; delta: string }
  * the event is not a delta of the exact shape the run handle emits (then it stays an event of
  * its own: nothing else may be lost by concatenating).
  */
-export function deltaKey(event: Pick<NewStreamEvent, 'runId' | 'event' | 'data'>): string | undefined {
+export function deltaKey(event: Pick<StreamEvent, 'runId' | 'event' | 'data'>): string | undefined {
   const data = event.data as Record<string, unknown> | null;
   if (typeof data !== 'object' || data === null || typeof data.delta !== 'string') return undefined;
   const keys = Object.keys(data);
