@@ -12,6 +12,7 @@ const testing = await withOptionalPeer('fast-check', 'lockstep/testing', () => i
 
 export const {
   CONNECTION_CHECKS,
+  DataPathDivergence,
   EXPLORATION_LIMITS,
   InvariantViolation,
   RunGrammar,
@@ -29,6 +30,7 @@ export const {
   connectionCommand,
   connectionInvariantProperty,
   connectionScenario,
+  dataPathRefinementProperty,
   describeConnectionState,
   describeEffect,
   describeEntry,
