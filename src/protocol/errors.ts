@@ -21,6 +21,8 @@ export const ErrorCodes = {
   LOCKSTEP_ERR_ALREADY_LISTENING: { kind: 'api', message: 'listen() was already called on this server' },
   LOCKSTEP_ERR_SERVER_CLOSED: { kind: 'api', message: 'the server is closing or closed' },
   LOCKSTEP_ERR_SERVER_ATTACHED: { kind: 'api', message: 'another lockstep server is attached to this http.Server' },
+  LOCKSTEP_ERR_OUTBOX_FULL: { kind: 'api', message: 'the client outbox is over maxOutboxBytes' },
+  LOCKSTEP_ERR_CLIENT_CLOSED: { kind: 'api', message: 'the client is closed' },
 } as const;
 
 /** A stable `LOCKSTEP_E_*` (wire) or `LOCKSTEP_ERR_*` (API) code; each is documented in docs/errors.md. */
