@@ -44,6 +44,9 @@ export type WebSocketConstructor = new (url: string, protocols: string[]) => Web
 
 const OPEN = 1;
 
+/** Each client actor's system → its runtime (the provided machine is shared). */
+const runtimes = new WeakMap<object, ClientRuntime>();
+
 /** Options of {@link createLockstepClient}. */
 export interface LockstepClientOptions {
   /** The server's WebSocket URL, e.g. `wss://chat.example.com/ws`. */
@@ -225,40 +228,12 @@ class ClientRuntime implements LockstepClient {
     });
 
     const getToken = options.getToken;
-    const machine = parts.machine.provide({
-      actors: getToken ? { getToken: fromPromise<string, void>(async () => getToken()) } : {},
-      actions: {
-        openSocket: (_, p) => this.#open(p.token),
-        dropSocket: (_, p) => this.#drop(p.code, p.reason),
-        acceptReady: (_, p) => this.#acceptReady(p.frame),
-        flushOutbox: () => {
-          this.#outbox.deferred.clear();
-          for (const entry of this.#outbox.entries) this.#sendEntry(entry);
-        },
-        sendMessage: (_, p) => {
-          const entry = this.#outbox.get(p.id);
-          if (entry) this.#sendEntry(entry);
-        },
-        applyAck: (_, p) => this.#applyAck(p.frame.id, p.frame.runId, p.frame.duplicate === true),
-        applyEvent: (_, p) => this.#applyEvent(p.frame),
-        reportServerError: (_, p) => this.#emit('error', { code: p.frame.code, message: p.frame.message, ...(p.frame.ref === undefined ? {} : { ref: p.frame.ref }) }),
-        deferMessage: (_, p) => void this.#outbox.deferred.add(p.id),
-        resendDeferred: () => {
-          const ids = [...this.#outbox.deferred];
-          this.#outbox.deferred.clear();
-          for (const id of ids) {
-            const entry = this.#outbox.get(id);
-            if (entry) this.#sendEntry(entry);
-          }
-        },
-        reportClose: (_, p) => this.#emit('close', p),
-        reportUndecodable: (_, p) => this.#emit('error', { code: 'LOCKSTEP_E_BAD_FRAME', message: `the server sent a frame this client cannot read: ${p.data}` }),
-      },
-    });
+    const machine = ClientRuntime.#machineFor(parts.machine);
     this.#actor = createActor(machine as unknown as AnyActorLogic, {
       input: { token: options.token, canRefreshToken: getToken !== undefined, timing: options.backoff ?? {} },
       ...(options.clock ? { clock: options.clock as never } : {}),
     });
+    runtimes.set(this.#actor.system, this);
     this.#actor.subscribe({
       next: (snapshot) => {
         const state = topState(snapshot.value);
@@ -273,6 +248,62 @@ class ClientRuntime implements LockstepClient {
     });
     if (this.#store.discarded !== undefined) queueMicrotask(() => this.#emit('discarded', { reason: this.#store.discarded!, messages: [] }));
     this.#actor.start();
+  }
+
+  /**
+   * Providing a machine rebuilds its state nodes (milliseconds); so each machine is provided
+   * once, and its effects find their client through the actor system.
+   */
+  static readonly #provided = new WeakMap<ClientMachine, ClientMachine>();
+  static #machineFor(base: ClientMachine): ClientMachine {
+    const cached = ClientRuntime.#provided.get(base);
+    if (cached) return cached;
+    const of = (self: { system: object }): ClientRuntime => {
+      const runtime = runtimes.get(self.system);
+      if (runtime === undefined) throw new Error('lockstep client: machine started outside a client');
+      return runtime;
+    };
+    const machine = base.provide({
+      actors: {
+        getToken: fromPromise<string, void>(async ({ system }) => {
+          const getToken = of({ system }).#options.getToken;
+          if (getToken === undefined) throw new Error('no getToken');
+          return getToken();
+        }),
+      },
+      actions: {
+        openSocket: ({ self }, p) => of(self).#open(p.token),
+        dropSocket: ({ self }, p) => of(self).#drop(p.code, p.reason),
+        acceptReady: ({ self }, p) => of(self).#acceptReady(p.frame),
+        flushOutbox: ({ self }) => {
+          const client = of(self);
+          client.#outbox.deferred.clear();
+          for (const entry of client.#outbox.entries) client.#sendEntry(entry);
+        },
+        sendMessage: ({ self }, p) => {
+          const client = of(self);
+          const entry = client.#outbox.get(p.id);
+          if (entry) client.#sendEntry(entry);
+        },
+        applyAck: ({ self }, p) => of(self).#applyAck(p.frame.id, p.frame.runId, p.frame.duplicate === true),
+        applyEvent: ({ self }, p) => of(self).#applyEvent(p.frame),
+        reportServerError: ({ self }, p) => of(self).#emit('error', { code: p.frame.code, message: p.frame.message, ...(p.frame.ref === undefined ? {} : { ref: p.frame.ref }) }),
+        deferMessage: ({ self }, p) => void of(self).#outbox.deferred.add(p.id),
+        resendDeferred: ({ self }) => {
+          const client = of(self);
+          const ids = [...client.#outbox.deferred];
+          client.#outbox.deferred.clear();
+          for (const id of ids) {
+            const entry = client.#outbox.get(id);
+            if (entry) client.#sendEntry(entry);
+          }
+        },
+        reportClose: ({ self }, p) => of(self).#emit('close', p),
+        reportUndecodable: ({ self }, p) => of(self).#emit('error', { code: 'LOCKSTEP_E_BAD_FRAME', message: `the server sent a frame this client cannot read: ${p.data}` }),
+      },
+    });
+    ClientRuntime.#provided.set(base, machine);
+    return machine;
   }
 
   get state(): ClientStateName {
