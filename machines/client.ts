@@ -1,11 +1,12 @@
 /**
  * The client's side of a lockstep connection, one actor per `createLockstepClient`:
  *
- *   starting ─▶ fetchingToken ─▶ connecting ─socket.open─▶ authenticating ─server.ready─▶ ready
- *        └──(token given)──────────▲  ▲                                                   │
- *                                  │  └──after backoff── reconnecting ◀── socket.close ───┘
- *                                  └── fetchingToken ◀── 4401 (getToken, once per ready)
- *   final: closed (client.close, 1000) · unauthorized (4401, no way to refresh) · refused (1008 policy, 1009)
+ *   active:
+ *     starting ─▶ fetchingToken ─▶ online: connecting ─socket.open─▶ authenticating ─server.ready─▶ ready
+ *        └──(token given)────────────▲  ▲                                                           │
+ *                                    │  └──after backoff── reconnecting ◀──── socket.close ─────────┘
+ *                                    └── fetchingToken ◀── 4401 (getToken, once per ready)
+ *   final: closed (close(), 1000) · unauthorized (4401, no way to refresh) · refused (1008 policy, 1009)
  *
  * The machine decides; the runtime (src/client/) reports facts as events and performs the
  * effects, which are named here with no-op defaults and provided with `.provide()`:
@@ -150,110 +151,123 @@ export const clientMachine = setup({
     refreshedSinceReady: false,
     lastClose: undefined,
   }),
-  initial: 'starting',
-  on: {
-    'client.close': {
-      target: '.closed',
-      actions: [
-        { type: 'dropSocket', params: CLIENT_CLOSE.byApp },
-        assign({ lastClose: () => ({ ...CLIENT_CLOSE.byApp }) }),
-      ],
-    },
-    'server.undecodable': { actions: { type: 'reportUndecodable', params: ({ event }) => ({ data: event.data }) } },
-    // Only while a socket is open: the runtime detaches from a socket it gave up.
-    'socket.close': [
-      { guard: 'closedNormally', target: '.closed', actions: ['recordClose', { type: 'reportClose', params: ({ event }) => ({ code: event.code, reason: event.reason, willRetry: false }) }] },
-      { guard: 'refused', target: '.refused', actions: ['recordClose', { type: 'reportClose', params: ({ event }) => ({ code: event.code, reason: event.reason, willRetry: false }) }] },
-      {
-        guard: 'mayRefreshToken',
-        target: '.fetchingToken',
-        actions: [
-          'recordClose',
-          assign({ refreshedSinceReady: true, token: undefined }),
-          { type: 'reportClose', params: ({ event }) => ({ code: event.code, reason: event.reason, willRetry: true }) },
-        ],
-      },
-      { guard: 'unauthorized', target: '.unauthorized', actions: ['recordClose', { type: 'reportClose', params: ({ event }) => ({ code: event.code, reason: event.reason, willRetry: false }) }] },
-      { target: '.reconnecting', actions: ['recordClose', { type: 'reportClose', params: ({ event }) => ({ code: event.code, reason: event.reason, willRetry: true }) }] },
-    ],
-  },
+  initial: 'active',
   states: {
-    starting: {
-      always: [{ guard: 'hasToken', target: 'connecting' }, { target: 'fetchingToken' }],
-    },
-    fetchingToken: {
-      invoke: {
-        src: 'getToken',
-        onDone: { target: 'connecting', actions: assign({ token: ({ event }) => event.output }) },
-        // A getToken that fails leaves no way to authenticate: final, the app is told.
-        onError: { target: 'unauthorized' },
-      },
-    },
-    connecting: {
-      entry: { type: 'openSocket', params: ({ context }) => ({ token: context.token ?? '', attempt: context.attempt }) },
-      on: { 'socket.open': { target: 'authenticating', actions: 'recordJitter' } },
-      after: {
-        openTimeout: { target: 'reconnecting', actions: { type: 'dropSocket', params: CLIENT_CLOSE.openTimeout } },
-      },
-    },
-    // The socket is open; the server's first frame is `ready` (handshake, backend readiness, join).
-    authenticating: {
+    // Everything before a final state: `close()` ends it from anywhere.
+    active: {
+      initial: 'starting',
       on: {
-        'server.ready': {
-          target: 'ready',
+        'client.close': {
+          target: 'closed',
           actions: [
-            { type: 'acceptReady', params: ({ event }) => ({ frame: event.frame }) },
-            assign({ attempt: 0, refreshedSinceReady: false }),
-            'flushOutbox',
+            { type: 'dropSocket', params: CLIENT_CLOSE.byApp },
+            assign({ lastClose: () => ({ ...CLIENT_CLOSE.byApp }) }),
           ],
         },
       },
-      after: {
-        openTimeout: { target: 'reconnecting', actions: { type: 'dropSocket', params: CLIENT_CLOSE.openTimeout } },
-      },
-    },
-    ready: {
-      initial: 'sending',
-      on: {
-        'client.send': { actions: { type: 'sendMessage', params: ({ event }) => ({ id: event.id }) } },
-        'server.ack': { actions: { type: 'applyAck', params: ({ event }) => ({ frame: event.frame }) } },
-        'server.event': { actions: { type: 'applyEvent', params: ({ event }) => ({ frame: event.frame }) } },
-        'server.error': { actions: { type: 'reportServerError', params: ({ event }) => ({ frame: event.frame }) } },
-      },
       states: {
-        sending: {
+        starting: {
+          always: [{ guard: 'hasToken', target: 'online' }, { target: 'fetchingToken' }],
+        },
+        fetchingToken: {
+          invoke: {
+            src: 'getToken',
+            onDone: { target: 'online', actions: assign({ token: ({ event }) => event.output }) },
+            // A getToken that fails leaves no way to authenticate: final, the app is told.
+            onError: { target: '#client.unauthorized' },
+          },
+        },
+        // A socket exists (opening, handshaking or ready): its close decides what comes next.
+        online: {
+          initial: 'connecting',
           on: {
-            'server.error': {
-              guard: 'rateLimited',
-              target: 'waitingToResend',
-              actions: [
-                { type: 'reportServerError', params: ({ event }) => ({ frame: event.frame }) },
-                { type: 'deferMessage', params: ({ event }) => ({ id: event.frame.ref ?? '' }) },
-              ],
+            'server.undecodable': { actions: { type: 'reportUndecodable', params: ({ event }) => ({ data: event.data }) } },
+            'socket.close': [
+              { guard: 'closedNormally', target: '#client.closed', actions: ['recordClose', { type: 'reportClose', params: ({ event }) => ({ code: event.code, reason: event.reason, willRetry: false }) }] },
+              { guard: 'refused', target: '#client.refused', actions: ['recordClose', { type: 'reportClose', params: ({ event }) => ({ code: event.code, reason: event.reason, willRetry: false }) }] },
+              {
+                guard: 'mayRefreshToken',
+                target: 'fetchingToken',
+                actions: [
+                  'recordClose',
+                  assign({ refreshedSinceReady: true, token: undefined }),
+                  { type: 'reportClose', params: ({ event }) => ({ code: event.code, reason: event.reason, willRetry: true }) },
+                ],
+              },
+              { guard: 'unauthorized', target: '#client.unauthorized', actions: ['recordClose', { type: 'reportClose', params: ({ event }) => ({ code: event.code, reason: event.reason, willRetry: false }) }] },
+              { target: 'reconnecting', actions: ['recordClose', { type: 'reportClose', params: ({ event }) => ({ code: event.code, reason: event.reason, willRetry: true }) }] },
+            ],
+          },
+          states: {
+            connecting: {
+              entry: { type: 'openSocket', params: ({ context }) => ({ token: context.token ?? '', attempt: context.attempt }) },
+              on: { 'socket.open': { target: 'authenticating', actions: 'recordJitter' } },
+              after: {
+                openTimeout: { target: '#client.active.reconnecting', actions: { type: 'dropSocket', params: CLIENT_CLOSE.openTimeout } },
+              },
+            },
+            // The socket is open; the server's first frame is `ready` (handshake, backend readiness, join).
+            authenticating: {
+              on: {
+                'server.ready': {
+                  target: 'ready',
+                  actions: [
+                    { type: 'acceptReady', params: ({ event }) => ({ frame: event.frame }) },
+                    assign({ attempt: 0, refreshedSinceReady: false }),
+                    'flushOutbox',
+                  ],
+                },
+              },
+              after: {
+                openTimeout: { target: '#client.active.reconnecting', actions: { type: 'dropSocket', params: CLIENT_CLOSE.openTimeout } },
+              },
+            },
+            ready: {
+              initial: 'sending',
+              on: {
+                'client.send': { actions: { type: 'sendMessage', params: ({ event }) => ({ id: event.id }) } },
+                'server.ack': { actions: { type: 'applyAck', params: ({ event }) => ({ frame: event.frame }) } },
+                'server.event': { actions: { type: 'applyEvent', params: ({ event }) => ({ frame: event.frame }) } },
+                'server.error': { actions: { type: 'reportServerError', params: ({ event }) => ({ frame: event.frame }) } },
+              },
+              states: {
+                sending: {
+                  on: {
+                    'server.error': {
+                      guard: 'rateLimited',
+                      target: 'waitingToResend',
+                      actions: [
+                        { type: 'reportServerError', params: ({ event }) => ({ frame: event.frame }) },
+                        { type: 'deferMessage', params: ({ event }) => ({ id: event.frame.ref ?? '' }) },
+                      ],
+                    },
+                  },
+                },
+                // Messages refused by the rate limit wait here (still in the outbox), then go again.
+                waitingToResend: {
+                  on: {
+                    'server.error': {
+                      guard: 'rateLimited',
+                      actions: [
+                        { type: 'reportServerError', params: ({ event }) => ({ frame: event.frame }) },
+                        { type: 'deferMessage', params: ({ event }) => ({ id: event.frame.ref ?? '' }) },
+                      ],
+                    },
+                  },
+                  after: { rateLimitRetry: { target: 'sending', actions: 'resendDeferred' } },
+                },
+              },
             },
           },
         },
-        // Messages refused by the rate limit wait here (still in the outbox), then go again.
-        waitingToResend: {
-          on: {
-            'server.error': {
-              guard: 'rateLimited',
-              actions: [
-                { type: 'reportServerError', params: ({ event }) => ({ frame: event.frame }) },
-                { type: 'deferMessage', params: ({ event }) => ({ id: event.frame.ref ?? '' }) },
-              ],
-            },
+        reconnecting: {
+          after: {
+            backoff: [
+              { guard: 'hasToken', target: 'online', actions: assign({ attempt: ({ context }) => context.attempt + 1 }) },
+              { target: 'fetchingToken', actions: assign({ attempt: ({ context }) => context.attempt + 1 }) },
+            ],
           },
-          after: { rateLimitRetry: { target: 'sending', actions: 'resendDeferred' } },
         },
-      },
-    },
-    reconnecting: {
-      after: {
-        backoff: [
-          { guard: 'hasToken', target: 'connecting', actions: assign({ attempt: ({ context }) => context.attempt + 1 }) },
-          { target: 'fetchingToken', actions: assign({ attempt: ({ context }) => context.attempt + 1 }) },
-        ],
       },
     },
     closed: { type: 'final' },

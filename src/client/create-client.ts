@@ -173,8 +173,15 @@ function positive(name: string, value: number | undefined, fallback: number): nu
   return value;
 }
 
-function topState(value: unknown): ClientStateName {
-  return (typeof value === 'string' ? value : Object.keys(value as object)[0]) as ClientStateName;
+/** The state the app sees: the machine's state below `active` and `online` (e.g. `ready`, `reconnecting`, `closed`). */
+export function clientStateName(value: unknown): ClientStateName {
+  let current = value;
+  for (;;) {
+    if (typeof current === 'string') return current as ClientStateName;
+    const [key, child] = Object.entries(current as Record<string, unknown>)[0]!;
+    if (key !== 'active' && key !== 'online') return key as ClientStateName;
+    current = child;
+  }
 }
 
 /** Reports an exception of an app listener without breaking the client (as EventTarget does). */
@@ -236,7 +243,7 @@ class ClientRuntime implements LockstepClient {
     runtimes.set(this.#actor.system, this);
     this.#actor.subscribe({
       next: (snapshot) => {
-        const state = topState(snapshot.value);
+        const state = clientStateName(snapshot.value);
         if (state === this.#state) return;
         const previous = this.#state;
         this.#state = state;
