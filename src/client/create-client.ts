@@ -335,6 +335,7 @@ class ClientRuntime implements LockstepClient {
     // Stored before send() returns: a reload from here on sends it.
     this.#commit();
     this.#actor.send({ type: 'client.send', id });
+    this.#changed();
     return id;
   }
 
@@ -392,11 +393,11 @@ class ClientRuntime implements LockstepClient {
     }
   }
 
-  /** Writes the whole state at once (runs and resume point together), then tells subscribers. */
+  /** Writes the whole state at once (runs and resume point together); subscribers are told after the events. */
   #commit(): void {
     this.#store.state.runs = this.#runs.runs as ClientRun[];
     this.#store.save();
-    this.#changed();
+    this.#snapshot = undefined;
   }
 
   #open(token: string): void {
@@ -473,6 +474,7 @@ class ClientRuntime implements LockstepClient {
       }
     }
     this.#emit('ready', { ...frame, outcome: outcome.kind });
+    this.#changed();
   }
 
   #applyAck(id: string, runId: string, duplicate: boolean): void {
@@ -484,6 +486,7 @@ class ClientRuntime implements LockstepClient {
     this.#commit();
     this.#emit('ack', { id, runId, duplicate });
     this.#emit('run', run);
+    this.#changed();
   }
 
   #applyEvent(frame: EventFrame): void {
@@ -501,6 +504,7 @@ class ClientRuntime implements LockstepClient {
     this.#commit();
     this.#emit('event', frame);
     this.#emit('run', run);
+    this.#changed();
   }
 }
 
