@@ -28,16 +28,20 @@ import { decodeServerFrame } from './server-frames.js';
 import { memoryStorage, type ClientStorage } from './storage.js';
 import { position, readyOutcome, resumePoint, resumeUrl, type ReadyOutcome } from './stream-cursor.js';
 
+/* eslint-disable @typescript-eslint/no-explicit-any -- the handlers' event types differ between the browser's WebSocket and ws; `any` lets both classes fit. */
 /** The WebSocket the client uses: the browser's, or Node's `ws` (same event-handler API). */
 export interface WebSocketLike {
   readonly readyState: number;
-  onopen: ((event: unknown) => void) | null;
-  onmessage: ((event: { data: unknown }) => void) | null;
-  onclose: ((event: { code: number; reason: string }) => void) | null;
-  onerror: ((event: unknown) => void) | null;
+  onopen: ((event: any) => void) | null;
+  /** `event.data`: the frame's text. */
+  onmessage: ((event: any) => void) | null;
+  /** `event.code`, `event.reason`: the close. */
+  onclose: ((event: any) => void) | null;
+  onerror: ((event: any) => void) | null;
   send(data: string): void;
   close(code?: number, reason?: string): void;
 }
+/* eslint-enable @typescript-eslint/no-explicit-any */
 
 /** A WebSocket class: `new WebSocket(url, protocols)`. */
 export type WebSocketConstructor = new (url: string, protocols: string[]) => WebSocketLike;
@@ -332,8 +336,15 @@ class ClientRuntime implements LockstepClient {
     if (typeof text !== 'string') throw new LockstepError('LOCKSTEP_ERR_INVALID_ARGUMENT', `send(text): text must be a string, got ${typeof text}`);
     const id = options.id ?? this.#newMessageId();
     this.#outbox.add(id, text, options.threadId, options.metadata);
-    // Stored before send() returns: a reload from here on sends it.
-    this.#commit();
+    // Stored before send() returns: a reload from here on sends it. Not stored: not sent either.
+    try {
+      this.#store.state.runs = this.#runs.runs as ClientRun[];
+      this.#store.save();
+    } catch (error) {
+      this.#outbox.remove(id);
+      throw new LockstepError('LOCKSTEP_ERR_STORAGE_FAILED', `send(): the message could not be stored, so it was not sent: ${String(error)}`);
+    }
+    this.#snapshot = undefined;
     this.#actor.send({ type: 'client.send', id });
     this.#changed();
     return id;
@@ -393,11 +404,19 @@ class ClientRuntime implements LockstepClient {
     }
   }
 
-  /** Writes the whole state at once (runs and resume point together); subscribers are told after the events. */
+  /**
+   * Writes the whole state at once (runs and resume point together); subscribers are told after
+   * the events. A storage that refuses the write (quota) is reported; the client goes on in
+   * memory, and what is stored stays consistent (a reload resumes from the older stored point).
+   */
   #commit(): void {
     this.#store.state.runs = this.#runs.runs as ClientRun[];
-    this.#store.save();
     this.#snapshot = undefined;
+    try {
+      this.#store.save();
+    } catch (error) {
+      this.#emit('error', { code: 'LOCKSTEP_ERR_STORAGE_FAILED', message: `the client state could not be stored: ${String(error)}` });
+    }
   }
 
   #open(token: string): void {
@@ -413,8 +432,8 @@ class ClientRuntime implements LockstepClient {
     this.#socket = socket;
     const current = () => this.#socket === socket;
     socket.onopen = () => current() && this.#actor.send({ type: 'socket.open', jitter: this.#random() });
-    socket.onmessage = (message) => current() && this.#actor.send(decodeServerFrame(message.data));
-    socket.onclose = (event) => {
+    socket.onmessage = (message: { data: unknown }) => current() && this.#actor.send(decodeServerFrame(message.data));
+    socket.onclose = (event: { code: number; reason: string }) => {
       if (!current()) return;
       this.#socket = undefined;
       this.#actor.send({ type: 'socket.close', code: event.code, reason: event.reason, jitter: this.#random() });

@@ -19,7 +19,7 @@ import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TestClient } from '../integration/client.js';
 import { RUN_EVENTS, eventsOf } from '../integration/harness.js';
-import { consumerTsconfig, ENTRIES_TS, FORBID_NODE_HOOK, MACHINES_ONLY_MJS, MACHINES_ONLY_TS } from './fixtures.js';
+import { CLIENT_FORBID_HOOK, CLIENT_ONLY_MJS, CLIENT_ONLY_TS, CLIENT_WS_MJS, consumerTsconfig, ENTRIES_TS, FORBID_NODE_HOOK, MACHINES_ONLY_MJS, MACHINES_ONLY_TS } from './fixtures.js';
 
 const run = promisify(execFile);
 const repo = fileURLToPath(new URL('../..', import.meta.url));
@@ -76,6 +76,7 @@ beforeAll(async () => {
   // off: lockstep's own .d.ts are checked too) against the installed package, then run as JS.
   await cp(join(repo, 'examples'), app, { recursive: true, filter: (path) => !path.endsWith('README.md') });
   await writeFile(join(app, 'entries.ts'), ENTRIES_TS);
+  await writeFile(join(app, 'client-ws.mjs'), CLIENT_WS_MJS);
   await writeFile(join(app, 'tsconfig.json'), consumerTsconfig(['node']));
   await typecheck(app);
 
@@ -83,10 +84,13 @@ beforeAll(async () => {
   await rm(join(bare, 'node_modules', 'ws'), { recursive: true, force: true });
   await rm(join(bare, 'node_modules', '@types', 'ws'), { recursive: true, force: true });
   await writeFile(join(bare, 'machines-only.ts'), MACHINES_ONLY_TS);
+  await writeFile(join(bare, 'client-only.ts'), CLIENT_ONLY_TS);
   await writeFile(join(bare, 'tsconfig.json'), consumerTsconfig([], true));
   await typecheck(bare);
   await writeFile(join(bare, 'forbid-node.mjs'), FORBID_NODE_HOOK);
   await writeFile(join(bare, 'machines-only.mjs'), MACHINES_ONLY_MJS);
+  await writeFile(join(bare, 'client-forbid.mjs'), CLIENT_FORBID_HOOK);
+  await writeFile(join(bare, 'client-only.mjs'), CLIENT_ONLY_MJS);
 }, 240_000);
 
 /** Examples still running when a test failed half-way; stopped by their own pid. */
@@ -188,6 +192,9 @@ describe('embedding examples, installed from the tarball', () => {
     expect(await getText(`${example.httpUrl}/hello`)).toEqual({ status: 200, body: 'hello from your app\n' });
     expect(JSON.parse((await getText(`${example.httpUrl}/health`)).body)).toMatchObject({ status: 'ok' });
     await chatRoundTrip(example.wsUrl);
+    // lockstep/client from the tarball, in Node with ws as its WebSocket.
+    const { stdout } = await run(process.execPath, ['client-ws.mjs', example.wsUrl], { cwd: app });
+    expect(JSON.parse(stdout)).toEqual({ status: 'completed', text: 'answer to: hi', events: RUN_EVENTS });
     expect(await stop(example)).toBe(0);
     expect(logLines(example.stdout)).toContainEqual(expect.objectContaining({ msg: 'connection ready', userId: 'alice' }));
   });
@@ -223,5 +230,20 @@ describe('lockstep/machines without ws', () => {
     const importServer = ['--input-type=module', '-e', "await import('lockstep')"];
     await expect(run(process.execPath, importServer, { cwd: bare })).rejects.toThrow(/Cannot find package 'ws'/);
     await expect(run(process.execPath, ['--import', './forbid-node.mjs', ...importServer], { cwd: bare })).rejects.toThrow(/forbidden import: (node:|ws)/);
+  });
+});
+
+describe('lockstep/client without ws and without server code', () => {
+  it('imports and runs with ws, Node built-ins and every server module forbidden; the server entry cannot', async () => {
+    const { stdout } = await run(process.execPath, ['--import', './client-forbid.mjs', 'client-only.mjs'], { cwd: bare });
+    expect(JSON.parse(stdout)).toEqual({
+      state: 'closed',
+      protocols: ['lockstep.v1', 'lockstep.bearer.alice'],
+      sent: ['message'],
+      run: { status: 'completed', text: 'echo: hi', events: 5 },
+      stored: 1,
+    });
+    // The control: the same hook refuses the server entry (its server modules, ws, node:*).
+    await expect(run(process.execPath, ['--import', './client-forbid.mjs', '--input-type=module', '-e', "await import('lockstep')"], { cwd: bare })).rejects.toThrow(/forbidden import/);
   });
 });

@@ -12,7 +12,7 @@ import type { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import WebSocket from 'ws';
-import { createLockstepClient, fileStorage, memoryStorage, type LockstepClient, type LockstepClientEvents, type WebSocketConstructor } from '../../src/client/index.js';
+import { createLockstepClient, fileStorage, memoryStorage, type LockstepClient, type LockstepClientEvents } from '../../src/client/index.js';
 import { createLockstepServer, type LockstepServer } from '../../src/server/create-server.js';
 import { MemoryEventLog } from '../../src/delivery/event-log.js';
 import type { MessageHandler } from '../../src/agent/handler.js';
@@ -68,7 +68,7 @@ function record(client: LockstepClient) {
   return { events, missed, readies };
 }
 
-const options = (url: string) => ({ url, token: 'dana', WebSocket: WebSocket as unknown as WebSocketConstructor, backoff: { baseMs: 20, maxMs: 100 } });
+const options = (url: string) => ({ url, token: 'dana', WebSocket, backoff: { baseMs: 20, maxMs: 100 } });
 
 describe('lockstep/client over real sockets (ws)', () => {
   const servers: LockstepServer[] = [];

@@ -91,6 +91,15 @@ class SimSocket implements WebSocketLike {
   }
 }
 
+/** A WebSocket class whose sockets open into `world`. */
+function socketsOf(world: World) {
+  return class extends SimSocket {
+    constructor(url: string, protocols: string[]) {
+      super(world, url, protocols);
+    }
+  };
+}
+
 interface Link {
   socket: SimSocket;
   actor: Actor<typeof connectionMachine>;
@@ -204,17 +213,12 @@ export class World {
 
   #newClient(): void {
     const index = this.clients++;
-    const world = this;
     const client = createClientWithParts(
       {
         url: URL_BASE,
         token: USER,
         storage: this.storage,
-        WebSocket: class extends SimSocket {
-          constructor(url: string, protocols: string[]) {
-            super(world, url, protocols);
-          }
-        },
+        WebSocket: socketsOf(this),
         clock: this.clock,
         random: () => 0.5,
         newMessageId: () => `m${this.record.sent.length}`,
