@@ -84,6 +84,9 @@ export const CLIENT_CLOSE = {
   openTimeout: { code: 4000, reason: 'open timeout' },
 } as const;
 
+/** The timing with a default for every field not given. */
+const timingOf = (given: Partial<ClientTiming> | undefined): ClientTiming => ({ ...DEFAULT_CLIENT_TIMING, ...given });
+
 const closeOf = (event: ClientEvent) => (event.type === 'socket.close' ? closeDisposition(event.code, event.reason) : undefined);
 
 /**
@@ -143,7 +146,7 @@ export const clientMachine = setup({
 }).createMachine({
   id: 'client',
   context: ({ input }) => ({
-    timing: { ...DEFAULT_CLIENT_TIMING, ...input.timing },
+    timing: timingOf(input.timing),
     token: input.token,
     canRefreshToken: input.canRefreshToken,
     attempt: 0,

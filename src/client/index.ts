@@ -19,6 +19,7 @@ export type {
   LockstepClientEvents,
   LockstepClientOptions,
   MissedReport,
+  ClientClock,
   WebSocketConstructor,
   WebSocketLike,
 } from './create-client.js';
@@ -27,6 +28,7 @@ export { fileStorage, type FileSystemLike } from './file-storage.js';
 export type { OutboxEntry } from './client-store.js';
 export type { ClientRun, ClientRunEvent, ClientRunStatus, ClientToolCall } from './run-book.js';
 export type { ReadyOutcome } from './stream-cursor.js';
-export { clientMachine, CLIENT_CLOSE, DEFAULT_CLIENT_TIMING, backoffDelay, closeDisposition } from '../../machines/client.js';
-export type { ClientClose, ClientStateName, ClientTiming, CloseDisposition } from '../../machines/client.js';
+export { clientMachine, CLIENT_CLOSE } from '../../machines/client.js';
+export type { ClientClose, ClientStateName } from '../../machines/client.js';
+export { DEFAULT_CLIENT_TIMING, backoffDelay, closeDisposition, type ClientTiming, type CloseDisposition } from '../../machines/client-policy.js';
 export { LockstepError, type ErrorCode } from '../protocol/errors.js';
