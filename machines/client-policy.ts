@@ -52,6 +52,7 @@ export type CloseDisposition = 'retry' | 'token' | 'refused' | 'closed';
 
 const RESUMABLE_POLICY_REASONS: ReadonlySet<string> = new Set([CloseReason.SLOW_CONSUMER, CloseReason.OUTGOING_OVERFLOW]);
 
+/** What the close `code` (with its `reason`) means for the client: see {@link CloseDisposition}. */
 export function closeDisposition(code: number, reason: string): CloseDisposition {
   if (code === CloseCode.NORMAL) return 'closed';
   if (code === CloseCode.UNAUTHORIZED) return 'token';
