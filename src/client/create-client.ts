@@ -23,7 +23,7 @@ import { LockstepError } from '../protocol/errors.js';
 import { BEARER_SUBPROTOCOL_PREFIX, SUBPROTOCOL, type EventFrame, type MessageFrame, type ReadyFrame, type ResumeFailure } from '../protocol/frames.js';
 import { ClientStore, type OutboxEntry, type StoredClientState } from './client-store.js';
 import { Outbox } from './outbox.js';
-import { RunBook, type ClientRun, type RunBookLimits } from './run-book.js';
+import { RunBook, type ClientRun, type RunBookLimits, type StreamItem } from './run-book.js';
 import { decodeServerFrame } from './server-frames.js';
 import { memoryStorage, type ClientStorage } from './storage.js';
 import { position, readyOutcome, resumePoint, resumeUrl, type ReadyOutcome } from './stream-cursor.js';
@@ -509,22 +509,33 @@ class ClientRuntime implements LockstepClient {
   }
 
   #applyEvent(frame: EventFrame): void {
+    const { type: _type, ...item } = frame;
+    this.#applyStreamItem(frame.seq, item, frame);
+  }
+
+  /**
+   * The one place a stream item reaches the runs. Today every `event` frame is one item
+   * covering its own seq. Issue 15 adds two kinds here and nowhere else: a coalesced range frame
+   * is one item covering `fromSeq`…`seq` (placed by `position`, lastSeq becomes `seq`), and a
+   * streamed text delta is an item `applyItem` (run-book.ts) appends to the run's text.
+   */
+  #applyStreamItem(fromSeq: number, item: StreamItem, frame: EventFrame): void {
     const state = this.#store.state;
     const lastSeq = state.lastSeq ?? 0;
-    const where = position(lastSeq, frame.seq, frame.seq);
+    const where = position(lastSeq, fromSeq, item.seq);
     if (where === 'duplicate') return;
     if (where === 'gap') {
       this.#runs.markOpenIncomplete();
-      this.#emit('missed', { reason: 'stream', epoch: state.epoch, afterSeq: lastSeq, liveEpoch: state.epoch ?? '', liveFromSeq: frame.seq - 1, interruptedRuns: [] });
+      this.#emit('missed', { reason: 'stream', epoch: state.epoch, afterSeq: lastSeq, liveEpoch: state.epoch ?? '', liveFromSeq: fromSeq - 1, interruptedRuns: [] });
     }
-    const { type: _type, ...item } = frame;
     const run = this.#runs.apply(item, state.epoch);
-    state.lastSeq = frame.seq;
+    state.lastSeq = item.seq;
     this.#commit();
     this.#emit('event', frame);
     this.#emit('run', run);
     this.#changed();
   }
+
 }
 
 /**
