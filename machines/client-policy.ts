@@ -12,7 +12,12 @@ export interface ClientTiming {
   baseMs: number;
   /** Largest reconnect delay. Default 10000. */
   maxMs: number;
-  /** How long an attempt may take from opening the socket to the `ready` frame. Default 10000. */
+  /**
+   * How long an attempt may take from opening the socket to the `ready` frame. Default 30000:
+   * beyond the server's own handshake bounds (authTimeoutMs 5000 + backendTimeoutMs 10000 +
+   * joinTimeoutMs 10000), so a slow server answers with its close code first; this catches a
+   * connection that went silent (a half-open TCP connection, a proxy that holds the upgrade).
+   */
   openTimeoutMs: number;
   /** How long a message refused with LOCKSTEP_E_RATE_LIMITED waits before it is sent again. Default 1000. */
   rateLimitRetryMs: number;
@@ -22,7 +27,7 @@ export interface ClientTiming {
 export const DEFAULT_CLIENT_TIMING: ClientTiming = {
   baseMs: 250,
   maxMs: 10_000,
-  openTimeoutMs: 10_000,
+  openTimeoutMs: 30_000,
   rateLimitRetryMs: 1_000,
 };
 

@@ -65,7 +65,7 @@ export interface LockstepClientOptions {
   storageKey?: string;
   /** The WebSocket class. Default: `globalThis.WebSocket` (browsers, Node 22+); in Node 20 pass `ws`. */
   WebSocket?: WebSocketConstructor;
-  /** Reconnect timing (ms): `baseMs` 250, `maxMs` 10000, `openTimeoutMs` 10000, `rateLimitRetryMs` 1000. */
+  /** Reconnect timing (ms): `baseMs` 250, `maxMs` 10000, `openTimeoutMs` 30000, `rateLimitRetryMs` 1000. */
   backoff?: Partial<ClientTiming>;
   /** Bytes (JSON length) of unacked messages kept. Default 256 KiB; over it `send()` throws LOCKSTEP_ERR_OUTBOX_FULL. */
   maxOutboxBytes?: number;
