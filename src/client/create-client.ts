@@ -425,8 +425,9 @@ class ClientRuntime implements LockstepClient {
     try {
       socket = new this.#WebSocket(url, [SUBPROTOCOL, `${BEARER_SUBPROTOCOL_PREFIX}${token}`]);
     } catch (error) {
-      // E.g. a token that is not a valid subprotocol token: reported as a close, like a refused upgrade.
-      queueMicrotask(() => this.#actor.send({ type: 'socket.close', code: 1006, reason: String(error), jitter: this.#random() }));
+      // The constructor refuses only what no retry can fix (a token that is not a valid
+      // subprotocol token, a blocked URL): reported as a protocol error, which is final.
+      queueMicrotask(() => this.#actor.send({ type: 'socket.close', code: 1002, reason: `WebSocket constructor threw: ${String(error)}`.slice(0, 200), jitter: this.#random() }));
       return;
     }
     this.#socket = socket;

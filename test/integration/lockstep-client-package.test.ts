@@ -186,4 +186,49 @@ describe('lockstep/client over real sockets (ws)', () => {
     const id = client.send('after the restart');
     await until(client, () => client.runs.some((r) => r.messageId === id && r.status === 'completed'), 'a new run after the restart');
   });
+
+  it('4401 token expired: getToken gives a new token, the client reconnects and resumes; a run in flight loses nothing', async () => {
+    const calls: string[] = [];
+    const gate = deferred();
+    // Tokens look like `dana.<expiresAt>`; the first one expires 300 ms after it is issued.
+    const server = createLockstepServer({
+      port: 0,
+      host: '127.0.0.1',
+      handler: gatedAgent(calls, gate.promise),
+      verifyToken: async (token) => {
+        const [userId, expiresAt] = token.split('.');
+        return { userId: userId!, expiresAt: Number(expiresAt) };
+      },
+    });
+    servers.push(server);
+    const { port } = await server.listen();
+    const issued: string[] = [];
+    const getToken = () => {
+      const token = `dana.${Date.now() + (issued.length === 0 ? 300 : 60_000)}`;
+      issued.push(token);
+      return token;
+    };
+    const client = createLockstepClient({ url: `ws://127.0.0.1:${port}/ws`, getToken, WebSocket, backoff: { baseMs: 20, maxMs: 100 } });
+    clients.push(client);
+    const seen = record(client);
+    const closes: Array<{ code: number; reason: string; willRetry: boolean }> = [];
+    client.on('close', (c) => closes.push(c));
+    const id = client.send('across a token refresh');
+    await until(client, () => seen.events.length === 2, 'the run to start');
+    await until(client, () => closes.length === 1, 'the server to close the expired token');
+    expect(closes[0]).toEqual({ code: 4401, reason: 'token expired', willRetry: true });
+    gate.resolve();
+    await until(client, () => client.runs[0]?.status === 'completed', 'the run after the refresh');
+    expect(issued).toHaveLength(2);
+    expect(calls).toEqual([id]);
+    expect(seen.events.map((e) => e.seq)).toEqual([1, 2, 3, 4, 5]);
+    expect(seen.readies.map((r) => r.outcome)).toEqual(['fresh', 'resumed']);
+  });
+
+  it('a token the WebSocket cannot carry (not a subprotocol token) is final: refused, with the reason', async () => {
+    const client = createLockstepClient({ url: 'ws://127.0.0.1:9/ws', token: 'has space', WebSocket });
+    clients.push(client);
+    await until(client, () => client.state === 'refused', 'the client to give up');
+    expect(client.getSnapshot().lastClose).toEqual({ code: 1002, reason: expect.stringMatching(/^WebSocket constructor threw: SyntaxError/) });
+  });
 });
