@@ -9,3 +9,4 @@ export * from './agent-run.js';
 export * from './server-lifecycle.js';
 export * from './lease-keeper.js';
 export * from './connection-data-path.js';
+export * from './client.js';

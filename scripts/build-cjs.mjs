@@ -27,6 +27,7 @@ const ENTRIES = [
   { name: 'advanced', esm: 'src/advanced.js' },
   { name: 'machines', esm: 'machines/index.js' },
   { name: 'testing', esm: 'src/testing/index.js', peer: 'fast-check', feature: 'lockstep/testing' },
+  { name: 'client', esm: 'src/client/index.js' },
 ];
 
 function wrapper({ esm, peer, feature }) {

@@ -24,6 +24,9 @@ export const ErrorCodes = {
   LOCKSTEP_ERR_SERVER_CLOSED: { kind: 'api', message: 'the server is closing or closed' },
   LOCKSTEP_ERR_SERVER_ATTACHED: { kind: 'api', message: 'another lockstep server is attached to this http.Server' },
   LOCKSTEP_ERR_MISSING_PEER: { kind: 'api', message: 'an optional peer dependency this feature needs is not installed' },
+  LOCKSTEP_ERR_OUTBOX_FULL: { kind: 'api', message: 'the client outbox is over maxOutboxBytes' },
+  LOCKSTEP_ERR_CLIENT_CLOSED: { kind: 'api', message: 'the client is closed' },
+  LOCKSTEP_ERR_STORAGE_FAILED: { kind: 'api', message: 'the client storage refused a write' },
 } as const;
 
 /** A stable `LOCKSTEP_E_*` (wire) or `LOCKSTEP_ERR_*` (API) code; each is documented in docs/errors.md. */

@@ -10,6 +10,7 @@ import { handshakeMachine } from '../../machines/handshake.js';
 import { serverLifecycleMachine } from '../../machines/server-lifecycle.js';
 import { chartOf, type ChartState } from './chart-model.js';
 import { leaseKeeperMachine } from '../../machines/lease-keeper.js';
+import { clientMachine } from '../../machines/client.js';
 import { toMermaid } from './mermaid.js';
 import { STATE_NOTES } from './state-notes.js';
 import { toStatelyDefinition } from './stately.js';
@@ -21,6 +22,7 @@ export const MACHINES = {
   'agent-run': agentRunMachine,
   'server-lifecycle': serverLifecycleMachine,
   'lease-keeper': leaseKeeperMachine,
+  client: clientMachine,
 } as const;
 
 const DESCRIPTIONS: Record<keyof typeof MACHINES, string> = {
@@ -34,6 +36,8 @@ const DESCRIPTIONS: Record<keyof typeof MACHINES, string> = {
     'one actor per server: `draining` refuses new upgrades while in-flight runs finish (at most `drainTimeout` = `drainMs`), `closingConnections` sends 1001 to every socket, `closed` once every connection actor is closed — or after `closeGrace` (`closeGraceMs`), when every socket still open is destroyed (`forceClose`).',
   'lease-keeper':
     'one actor per node with a Redis scale-out: every `renewInterval` (lease time / 3) it renews the leases of the runs this node started and ends runs whose lease expired with `agent_error { reason: node_lost }`; `stopped` once the server closed.',
+  client:
+    'one actor per `createLockstepClient` (`lockstep/client`): `connecting` opens the socket with the stored resume point, `authenticating` waits for `ready`, `ready` sends the outbox and applies acks and events, `reconnecting` waits `backoff` (exponential, with the jitter reported as a fact), `fetchingToken` runs `getToken` first and after a 4401; `closed`, `unauthorized` and `refused` are final (reconnecting cannot help).',
 };
 
 const README_HEAD = `# State charts

@@ -44,4 +44,18 @@ export const STATE_NOTES: Record<string, string> = {
 
   'leaseKeeper.keeping': 'Every `renewInterval` the node renews its runs\' leases in Redis and ends runs whose lease expired (`agent_error` node_lost).',
   'leaseKeeper.stopped': 'Final: the server closed; its leases are no longer renewed.',
+
+  'client.active': 'Not final: `close()` ends the client from here.',
+  'client.active.online': 'A socket exists; its close decides: reconnect, refresh the token, or a final state.',
+  'client.active.starting': 'Chooses the first step: connect with the given token, or fetch one with `getToken`.',
+  'client.active.fetchingToken': 'Runs `getToken` (before the first connect without a token, and once after a 4401); a failure is final (`unauthorized`).',
+  'client.active.online.connecting': 'The WebSocket is opening, with `?epoch&lastSeq` from the stored resume point; `openTimeout` gives it up and reconnects.',
+  'client.active.online.authenticating': 'The socket is open; waits for the `ready` frame (handshake, backend readiness, join) within `openTimeout`.',
+  'client.active.online.ready': 'Accepted the `ready` frame (a refused resume marks open runs interrupted and reports what may be missing), sent the outbox; applies acks and events in seq order.',
+  'client.active.online.ready.sending': 'Messages go out as they are sent.',
+  'client.active.online.ready.waitingToResend': 'A message was refused by the rate limit; it stays in the outbox and is sent again after `rateLimitRetry`.',
+  'client.active.reconnecting': 'Waits `backoff` (exponential from baseMs to maxMs, equal jitter from the reported draw), then connects again.',
+  'client.closed': 'Final: `close()` was called, or the server closed with 1000.',
+  'client.unauthorized': 'Final: 4401 with no way to refresh the token (no `getToken`, it failed, or a second 4401 before `ready`).',
+  'client.refused': 'Final: 1008 policy (too many connections, bad frames, rate limit), 1009 or a protocol error: reconnecting would not help.',
 };

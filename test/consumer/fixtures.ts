@@ -91,7 +91,7 @@ export function moduleSystemTsconfig(kind: 'cjs-node10' | 'cjs-node16' | 'bundle
 
 /** The runtime shape of every entry, by `require` and by `import`, and whether both give the same module objects. */
 export const REQUIRE_AND_IMPORT_CJS = `
-const ENTRIES = ['lockstep', 'lockstep/advanced', 'lockstep/machines', 'lockstep/testing'];
+const ENTRIES = ['lockstep', 'lockstep/advanced', 'lockstep/machines', 'lockstep/testing', 'lockstep/client'];
 (async () => {
   const result = {};
   for (const entry of ENTRIES) {
@@ -169,4 +169,72 @@ const agentRun = createActor(agentRunMachine, { input: { runId: 'r1' } }).start(
 const serverLifecycle = createActor(serverLifecycleMachine, { input: { drainMs: 10 } }).start();
 console.log(JSON.stringify({ connection: top(connection), agentRun: top(agentRun), serverLifecycle: top(serverLifecycle) }));
 for (const actor of [connection, agentRun, serverLifecycle]) actor.stop();
+`;
+
+/** Compiled as a browser project (DOM lib, no @types): the client's types need neither Node nor ws. */
+export const CLIENT_ONLY_TS = `
+import { createLockstepClient, localStorageStorage, type ClientRun, type LockstepClientOptions } from 'lockstep/client';
+export const options: LockstepClientOptions = { url: 'wss://chat.example/ws', token: 't', storage: localStorageStorage(), WebSocket };
+export const create = () => createLockstepClient(options);
+export const status = (run: ClientRun): string => run.status;
+`;
+
+/**
+ * Refuses what a browser bundle of lockstep/client must not contain: ws, Node built-ins, and
+ * lockstep's server side (server, adapter, delivery, agent, cli, trace, inspect, testing).
+ */
+export const CLIENT_FORBID_HOOK = `
+import { register } from 'node:module';
+const hooks = \`
+import { isBuiltin } from 'node:module';
+const serverSide = ['server', 'adapter', 'delivery', 'agent', 'cli', 'trace', 'inspect', 'testing'].map((dir) => '/lockstep/dist/src/' + dir + '/');
+export async function resolve(specifier, context, next) {
+  if (['ws', 'ioredis', 'jose', 'pino', 'prom-client'].includes(specifier) || specifier.startsWith('ws/') || isBuiltin(specifier)) {
+    throw new Error('forbidden import: ' + specifier + ' from ' + context.parentURL);
+  }
+  const resolved = await next(specifier, context);
+  if (serverSide.some((part) => resolved.url.includes(part))) throw new Error('forbidden import: ' + resolved.url + ' from ' + context.parentURL);
+  return resolved;
+}\`;
+register('data:text/javascript,' + encodeURIComponent(hooks));
+`;
+
+/** lockstep/client with a stand-in WebSocket: connect, ready, send, ack, a whole run; prints what it saw. */
+export const CLIENT_ONLY_MJS = `
+import { createLockstepClient, memoryStorage } from 'lockstep/client';
+const sockets = [];
+class FakeSocket {
+  constructor(url, protocols) { this.url = url; this.protocols = protocols; this.readyState = 0; this.sent = []; sockets.push(this); }
+  send(data) { this.sent.push(JSON.parse(data)); }
+  close() { this.readyState = 3; }
+}
+const storage = memoryStorage();
+const client = createLockstepClient({ url: 'ws://x/ws', token: 'alice', storage, WebSocket: FakeSocket });
+const socket = sockets[0];
+socket.readyState = 1;
+socket.onopen({});
+const frame = (f) => socket.onmessage({ data: JSON.stringify(f) });
+frame({ type: 'ready', userId: 'alice', connectionId: 'c', epoch: 'e', lastSeq: 0, resumed: false });
+const id = client.send('hi');
+frame({ type: 'ack', id, runId: 'c.1' });
+const events = ['agent_started', 'agent_thinking', 'tool_executing', 'tool_completed', 'agent_completed'];
+events.forEach((event, i) => frame({ type: 'event', seq: i + 1, runId: 'c.1', event, data: event === 'agent_completed' ? { text: 'echo: hi' } : { toolCallId: 't' }, ts: 0 }));
+const run = client.runs[0];
+client.close();
+console.log(JSON.stringify({ state: client.state, protocols: socket.protocols, sent: socket.sent.map((f) => f.type), run: { status: run.status, text: run.text, events: run.events.length }, stored: storage.size }));
+`;
+
+/** lockstep/client in Node with ws, against a running example: one message, its whole run. Prints the run. */
+export const CLIENT_WS_MJS = `
+import WebSocket from 'ws';
+import { createLockstepClient } from 'lockstep/client';
+const client = createLockstepClient({ url: process.argv[2], token: 'alice', WebSocket });
+client.send('hi');
+const timer = setTimeout(() => { console.error('timed out waiting for the run'); process.exit(1); }, 10000);
+client.on('run', (run) => {
+  if (run.status !== 'completed') return;
+  clearTimeout(timer);
+  client.close();
+  console.log(JSON.stringify({ status: run.status, text: run.text, events: run.events.map((e) => e.event) }));
+});
 `;

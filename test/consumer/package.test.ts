@@ -24,6 +24,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TestClient } from '../integration/client.js';
 import { RUN_EVENTS, eventsOf } from '../integration/harness.js';
 import {
+  CLIENT_FORBID_HOOK,
+  CLIENT_ONLY_MJS,
+  CLIENT_ONLY_TS,
+  CLIENT_WS_MJS,
   consumerTsconfig,
   ENTRIES_TS,
   examplesReadmeTsconfig,
@@ -125,14 +129,18 @@ beforeAll(async () => {
   await writeFile(join(app, 'require-and-import.cjs'), REQUIRE_AND_IMPORT_CJS);
   await writeFile(join(app, 'testing-cjs.cjs'), TESTING_WITH_CJS_FAST_CHECK);
   await writeFile(join(app, 'record-loads.mjs'), RECORD_LOADS_MJS);
+  await writeFile(join(app, 'client-ws.mjs'), CLIENT_WS_MJS);
 
   // The machines-only project: no ws at all, no Node types, Node built-ins forbidden at run time.
   await rm(join(bare, 'node_modules', 'ws'), { recursive: true, force: true });
   await rm(join(bare, 'node_modules', '@types', 'ws'), { recursive: true, force: true });
   await writeFile(join(bare, 'machines-only.ts'), MACHINES_ONLY_TS);
+  await writeFile(join(bare, 'client-only.ts'), CLIENT_ONLY_TS);
   await writeFile(join(bare, 'tsconfig.json'), consumerTsconfig([], true));
   await writeFile(join(bare, 'forbid-node.mjs'), FORBID_NODE_HOOK);
   await writeFile(join(bare, 'machines-only.mjs'), MACHINES_ONLY_MJS);
+  await writeFile(join(bare, 'client-forbid.mjs'), CLIENT_FORBID_HOOK);
+  await writeFile(join(bare, 'client-only.mjs'), CLIENT_ONLY_MJS);
 
   // The lean project: no optional peers, and ioredis (a dependency) removed, as the proof that
   // `import 'lockstep'` does not reach it.
@@ -251,6 +259,9 @@ describe('embedding examples, installed from the tarball', () => {
     expect(await getText(`${example.httpUrl}/hello`)).toEqual({ status: 200, body: 'hello from your app\n' });
     expect(JSON.parse((await getText(`${example.httpUrl}/health`)).body)).toMatchObject({ status: 'ok' });
     await chatRoundTrip(example.wsUrl);
+    // lockstep/client from the tarball, in Node with ws as its WebSocket.
+    const { stdout } = await run(process.execPath, ['client-ws.mjs', example.wsUrl], { cwd: app });
+    expect(JSON.parse(stdout)).toEqual({ status: 'completed', text: 'answer to: hi', events: RUN_EVENTS });
     expect(await stop(example)).toBe(0);
     expect(logLines(example.stdout)).toContainEqual(expect.objectContaining({ msg: 'connection ready', userId: 'alice' }));
   });
@@ -293,7 +304,7 @@ describe('every entry point, by require and by import', () => {
   it('require and import give the same module objects, with the same names, for each entry', async () => {
     const { stdout } = await run(process.execPath, ['require-and-import.cjs'], { cwd: app });
     const entries = JSON.parse(stdout) as Record<string, { required: string[]; imported: string[]; same: boolean }>;
-    expect(Object.keys(entries)).toEqual(['lockstep', 'lockstep/advanced', 'lockstep/machines', 'lockstep/testing']);
+    expect(Object.keys(entries)).toEqual(['lockstep', 'lockstep/advanced', 'lockstep/machines', 'lockstep/testing', 'lockstep/client']);
     for (const [entry, { required, imported, same }] of Object.entries(entries)) {
       expect(required, entry).toEqual(imported);
       expect(same, `${entry}: one copy of each module (no dual-package hazard)`).toBe(true);
@@ -369,5 +380,20 @@ describe('optional parts are loaded only when used', () => {
     await expect(stat(join(lean, 'charts'))).rejects.toMatchObject({ code: 'ENOENT' });
     expect((await run(bin, ['replay', '--help'], { cwd: lean })).stdout).toContain('Usage: lockstep replay');
     expect((await run(bin, ['serve', '--help'], { cwd: lean })).stdout).toContain('Usage: lockstep serve');
+  });
+});
+
+describe('lockstep/client without ws and without server code', () => {
+  it('imports and runs with ws, Node built-ins and every server module forbidden; the server entry cannot', async () => {
+    const { stdout } = await run(process.execPath, ['--import', './client-forbid.mjs', 'client-only.mjs'], { cwd: bare });
+    expect(JSON.parse(stdout)).toEqual({
+      state: 'closed',
+      protocols: ['lockstep.v1', 'lockstep.bearer.alice'],
+      sent: ['message'],
+      run: { status: 'completed', text: 'echo: hi', events: 5 },
+      stored: 1,
+    });
+    // The control: the same hook refuses the server entry (its server modules, ws, node:*).
+    await expect(run(process.execPath, ['--import', './client-forbid.mjs', '--input-type=module', '-e', "await import('lockstep')"], { cwd: bare })).rejects.toThrow(/forbidden import/);
   });
 });

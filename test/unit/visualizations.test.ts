@@ -60,6 +60,7 @@ describe('visualizations/ generated formats', () => {
       'agent-run': (await import('../../visualizations/agent-run.stately.js')).agentRunChart,
       'server-lifecycle': (await import('../../visualizations/server-lifecycle.stately.js')).serverLifecycleChart,
       'lease-keeper': (await import('../../visualizations/lease-keeper.stately.js')).leaseKeeperChart,
+      client: (await import('../../visualizations/client.stately.js')).clientChart,
     };
     for (const [name, machine] of Object.entries(MACHINES)) {
       const pasted = definitions[name as keyof typeof definitions];
