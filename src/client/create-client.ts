@@ -511,14 +511,14 @@ class ClientRuntime implements LockstepClient {
 
   #applyEvent(frame: EventFrame): void {
     const { type: _type, ...item } = frame;
-    this.#applyStreamItem(frame.seq, item, frame);
+    // A coalesced delta (after a resume) covers fromSeq…seq: placed as one item of that range.
+    this.#applyStreamItem(frame.fromSeq ?? frame.seq, item, frame);
   }
 
   /**
-   * The one place a stream item reaches the runs. Today every `event` frame is one item
-   * covering its own seq. Issue 15 adds two kinds here and nowhere else: a coalesced range frame
-   * is one item covering `fromSeq`…`seq` (placed by `position`, lastSeq becomes `seq`), and a
-   * streamed text delta is an item `applyItem` (run-book.ts) appends to the run's text.
+   * The one place a stream item reaches the runs: an `event` frame is one item covering its own
+   * seq, a coalesced delta one item covering `fromSeq`…`seq` (placed by `position`; lastSeq
+   * becomes `seq`); `applyItem` (run-book.ts) appends a delta's text to its run or tool call.
    */
   #applyStreamItem(fromSeq: number, item: StreamItem, frame: EventFrame): void {
     const state = this.#store.state;

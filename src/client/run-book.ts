@@ -1,7 +1,8 @@
 /**
  * Runs as state: each run assembled from the stream's items, in seq order. `applyItem` is the
- * one place an item changes a run — a streamed text delta (issue 15) becomes one more `case`
- * there, and a coalesced range frame is split into its items before it (see StreamCursor).
+ * one place an item changes a run: a streamed text delta is appended to the run's text, a
+ * tool call's argument delta to the call's `args`; a coalesced range (`fromSeq`…`seq`, after a
+ * resume) carries the concatenated delta and is applied as one item (placed by StreamCursor).
  *
  * Bounded in bytes (I8): finished runs beyond `retainRuns`, or beyond `retainRunBytes` in
  * total, are forgotten oldest first; when open runs alone exceed the byte bound, the oldest
@@ -18,6 +19,8 @@ export interface ClientToolCall {
   tool: string | undefined;
   status: 'running' | 'completed' | 'failed';
   input: unknown;
+  /** The call's arguments as streamed so far (`tool_args_delta`), concatenated. */
+  args: string;
   output: unknown;
 }
 
@@ -42,7 +45,7 @@ export interface ClientRun {
   status: ClientRunStatus;
   /** Events of this run may be missing: it was open across a refused resume, or began before one. */
   incomplete: boolean;
-  /** The reply so far: `agent_completed` `data.text` (streamed deltas will add to it). */
+  /** The reply so far: the streamed `text_delta`s concatenated; `agent_completed` `data.text` when it has one. */
   text: string;
   /** The latest `agent_thinking` `data.text`. */
   thinking: string | undefined;
@@ -60,9 +63,11 @@ export interface ClientRun {
   bytes: number;
 }
 
-/** One item of a user's stream, as it reaches a run (a wire event frame today). */
+/** One item of a user's stream, as it reaches a run (a wire event frame). */
 export interface StreamItem {
   seq: number;
+  /** A coalesced delta covers `fromSeq`…`seq` (absent: its own seq only). */
+  fromSeq?: number;
   runId: string;
   event: AgentEventName;
   data: unknown;
@@ -109,8 +114,17 @@ export function applyItem(run: ClientRun, item: StreamItem): ClientRun {
     case 'tool_executing':
       next.toolCalls = [
         ...run.toolCalls,
-        { toolCallId: String(data.toolCallId ?? ''), tool: typeof data.tool === 'string' ? data.tool : undefined, status: 'running', input: data.input, output: undefined },
+        { toolCallId: String(data.toolCallId ?? ''), tool: typeof data.tool === 'string' ? data.tool : undefined, status: 'running', input: data.input, args: '', output: undefined },
       ];
+      break;
+    case 'text_delta':
+      if (typeof data.delta === 'string') next.text = run.text + data.delta;
+      break;
+    case 'tool_args_delta':
+      if (typeof data.delta === 'string') {
+        const delta = data.delta;
+        next.toolCalls = run.toolCalls.map((call) => (call.toolCallId === data.toolCallId && call.status === 'running' ? { ...call, args: call.args + delta } : call));
+      }
       break;
     case 'tool_completed':
       next.toolCalls = run.toolCalls.map((call) => (call.toolCallId === data.toolCallId && call.status === 'running' ? { ...call, status: 'completed', output: data.output } : call));

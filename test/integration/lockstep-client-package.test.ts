@@ -136,6 +136,45 @@ describe('lockstep/client over real sockets (ws)', () => {
     expect(client.runs[0]!.events.map((e) => e.seq)).toEqual([1, 2, 3, 4, 5]);
   });
 
+  it('a streamed run missed while disconnected arrives coalesced after the resume: the same text and tool arguments, every seq covered once', async () => {
+    const log = new MemoryEventLog();
+    const gate = deferred();
+    const text = Array.from({ length: 300 }, (_, i) => `w${i} `);
+    const args = ['{"q":', '"lock', 'step"}'];
+    const { server, port, sockets } = await serve(0, log, async (_message, run) => {
+      for (const delta of text.slice(0, 10)) run.text(delta);
+      await gate.promise;
+      for (const delta of text.slice(10)) run.text(delta);
+      run.toolStarted('t1', { tool: 'search' });
+      for (const delta of args) run.toolArgs('t1', delta);
+      run.toolCompleted('t1', { output: 'found' });
+    });
+    servers.push(server);
+    const client = createLockstepClient(options(`ws://127.0.0.1:${port}/ws`));
+    clients.push(client);
+    const seen = record(client);
+    client.send('stream please');
+    await until(client, () => seen.events.length === 11, 'agent_started and ten deltas, live');
+    for (const socket of sockets) socket.destroy();
+    await until(client, () => client.state !== 'ready', 'the client to see the drop');
+    // The rest is appended while the client is away: its resume receives it coalesced.
+    gate.resolve();
+    await until(client, () => client.runs[0]?.status === 'completed', 'the whole run after the resume');
+
+    const run = client.runs[0]!;
+    expect(run.text).toBe(text.join(''));
+    expect(run.toolCalls).toEqual([expect.objectContaining({ toolCallId: 't1', status: 'completed', args: args.join('') })]);
+    // Coverage: each frame starts right after the previous one's last seq, up to the log's end.
+    let last = 0;
+    for (const e of seen.events) {
+      expect(e.fromSeq ?? e.seq, `frame ending at ${e.seq}`).toBe(last + 1);
+      last = e.seq;
+    }
+    expect(last).toBe(1 + text.length + 1 + args.length + 1 + 1);
+    expect(seen.events.some((e) => e.fromSeq !== undefined && e.seq > e.fromSeq), 'a coalesced frame').toBe(true);
+    expect(seen.events.length).toBeLessThan(40);
+  });
+
   it('a reload mid-run (a new client over the same file storage) shows the whole run once', async () => {
     dir = mkdtempSync(join(tmpdir(), 'lockstep-client-'));
     const log = new MemoryEventLog();
