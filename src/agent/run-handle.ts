@@ -86,6 +86,30 @@ function finalStateAfter(snapshot: RunSnapshot, event: AgentRunEvent): string | 
 }
 
 /**
+ * What the shared initial snapshot answers to an event whose transitions have no guard —
+ * allowed or not, and the final state it ends in — is the same for every run: computed once
+ * per snapshot and event type (a message's run asks it twice: `agent_started` is already in,
+ * then `agent_completed`). Guarded events are asked each time (undefined here).
+ */
+const initialAnswers = new WeakMap<RunSnapshot, Map<string, { allowed: boolean; endsIn: string | undefined }>>();
+function initialAnswer(snapshot: RunSnapshot, event: AgentRunEvent): { allowed: boolean; endsIn: string | undefined } | undefined {
+  let known = initialAnswers.get(snapshot);
+  if (known === undefined) {
+    known = new Map();
+    initialAnswers.set(snapshot, known);
+  }
+  let answer = known.get(event.type);
+  if (answer === undefined) {
+    const guarded = snapshot._nodes.some((node) => (node.on[event.type] ?? []).some((transition) => transition.guard !== undefined));
+    if (guarded) return undefined;
+    const allowed = snapshot.can(event);
+    answer = { allowed, endsIn: allowed ? finalStateAfter(snapshot, event) : undefined };
+    known.set(event.type, answer);
+  }
+  return answer;
+}
+
+/**
  * How `event` moves `snapshot`, from the machine's definition alone: `inert` when it leaves the
  * snapshot exactly as it is — one transition with no guard and no actions, to no target or back
  * to the same atomic state, which has no entry, exit, delay or invocation (e.g. `run.thinking`
@@ -220,7 +244,8 @@ class CheckedRun implements RunHandle {
         return;
       }
     }
-    if (this.#endedIn !== undefined || !snapshot.can(event)) {
+    const initial = this.#actor === undefined && this.#endedIn === undefined ? initialAnswer(snapshot, event) : undefined;
+    if (this.#endedIn !== undefined || !(initial?.allowed ?? snapshot.can(event))) {
       const state = this.#endedIn !== undefined
         ? `${this.#endedIn} (ended)`
         : snapshot.status === 'done' ? `${String(snapshot.value)} (ended)` : String(snapshot.value);
@@ -232,7 +257,7 @@ class CheckedRun implements RunHandle {
           (open.length > 0 ? `; open tool calls: ${open.join(', ')}` : ''),
       );
     }
-    const endsIn = this.#actor === undefined ? finalStateAfter(snapshot, event) : undefined;
+    const endsIn = this.#actor === undefined ? (initial === undefined ? finalStateAfter(snapshot, event) : initial.endsIn) : undefined;
     if (endsIn !== undefined) this.#endedIn = endsIn;
     else this.#actorNow().send(event);
     this.#emit(EVENT_NAME[event.type], data);

@@ -5,6 +5,7 @@
  * application handler. Decisions belong to the machines; this file only connects parts.
  */
 import { performance } from 'node:perf_hooks';
+import type { SocketFacts } from '../../machines/connection-bounds.js';
 import { randomUUID } from 'node:crypto';
 import { createServer as createHttpServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -320,14 +321,11 @@ export function createLockstepServer(userOptions: LockstepServerOptions = {}): L
     });
     recorder?.watch(actor);
     sockets.bind(actor, ws, req.socket);
-    const frameFacts = () => {
+    const frameFacts = (): SocketFacts => {
       const { userId } = actor.getSnapshot().context;
-      return {
-        bufferedBytes: ws.bufferedAmount,
-        earlyBytesTotal: registry.earlyBytesTotal,
-        atMs: nowMs(),
-        ...(userId === undefined ? {} : { userTokens: userBuckets.tokens(userId) }),
-      };
+      const facts: SocketFacts = { bufferedBytes: ws.bufferedAmount, earlyBytesTotal: registry.earlyBytesTotal, atMs: nowMs() };
+      if (userId !== undefined) facts.userTokens = userBuckets.tokens(userId);
+      return facts;
     };
     // Traced and inspected connections keep the full actor path: every event is an input the
     // trace and the inspector see. The others get a data path (connection-data-path.ts).
