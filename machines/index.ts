@@ -9,4 +9,5 @@ export * from './agent-run.js';
 export * from './server-lifecycle.js';
 export * from './lease-keeper.js';
 export * from './connection-data-path.js';
+export * from './frame-counters.js';
 export * from './client.js';

@@ -6,6 +6,6 @@
  * @module lockstep/advanced
  */
 export { StreamHub, type Deliver, type StreamMessage, type StreamHubOptions } from './delivery/stream-hub.js';
-export { forwardSocketEvents, type EventSink, type FrameFacts } from './adapter/socket-events.js';
+export { forwardSocketEvents, type EventSink, type FrameFacts, type FrameSink } from './adapter/socket-events.js';
 export { SocketTable, socketEffects, type SocketEffectArgs } from './adapter/socket-effects.js';
 export { decodeClientFrame, encodeServerFrame, type DecodeResult } from './protocol/codec.js';
