@@ -69,6 +69,12 @@ export interface LockstepClientOptions {
   backoff?: Partial<ClientTiming>;
   /** Bytes (JSON length) of unacked messages kept. Default 256 KiB; over it `send()` throws LOCKSTEP_ERR_OUTBOX_FULL. */
   maxOutboxBytes?: number;
+  /**
+   * Unacked messages kept. Default 1000, the server's default message-id window per user
+   * (`retainMessageIds`): keep it at or below the server's, or a message resent after the
+   * server forgot its id runs again. Over it `send()` throws LOCKSTEP_ERR_OUTBOX_FULL.
+   */
+  maxOutboxMessages?: number;
   /** Finished runs kept (default 100) and bytes of all runs kept (default 1 MiB). */
   retainRuns?: number;
   retainRunBytes?: number;
@@ -232,7 +238,11 @@ class ClientRuntime implements LockstepClient {
 
     this.#store = new ClientStore(options.storage ?? memoryStorage(), options.storageKey ?? 'lockstep.client');
     this.#store.state = parts.loaded(this.#store.state);
-    this.#outbox = new Outbox(this.#store.state, positive('maxOutboxBytes', options.maxOutboxBytes, 256 * 1024));
+    this.#outbox = new Outbox(
+      this.#store.state,
+      positive('maxOutboxBytes', options.maxOutboxBytes, 256 * 1024),
+      positive('maxOutboxMessages', options.maxOutboxMessages, 1_000),
+    );
     this.#runs = parts.createRunBook(this.#store.state.runs, {
       retainRuns: positive('retainRuns', options.retainRuns, 100),
       retainRunBytes: positive('retainRunBytes', options.retainRunBytes, 1024 * 1024),

@@ -1,8 +1,10 @@
 /**
  * Messages kept, in send order, until acked: each is sent with its own id on every connection
  * until the server acks it (a repeated id is acked `duplicate:true` and starts no second run),
- * so a message typed offline runs exactly once when the connection returns. Bounded in bytes:
- * a message that does not fit is refused at `send()` with LOCKSTEP_ERR_OUTBOX_FULL.
+ * so a message typed offline runs exactly once when the connection returns. Bounded in bytes
+ * and in count: a message that does not fit is refused at `send()` with LOCKSTEP_ERR_OUTBOX_FULL.
+ * The count bound keeps the unacked messages inside the server's message-id window
+ * (`retainMessageIds`, default 1000 per user): an id the server forgot would run again.
  */
 import { LockstepError } from '../protocol/errors.js';
 import type { OutboxEntry, StoredClientState } from './client-store.js';
@@ -13,12 +15,14 @@ export const MESSAGE_ID_MAX = 128;
 export class Outbox {
   readonly #state: StoredClientState;
   readonly maxBytes: number;
+  readonly maxMessages: number;
   /** Ids refused by the rate limit on this connection, sent again after `rateLimitRetry`. */
   readonly deferred = new Set<string>();
 
-  constructor(state: StoredClientState, maxBytes: number) {
+  constructor(state: StoredClientState, maxBytes: number, maxMessages: number = Number.MAX_SAFE_INTEGER) {
     this.#state = state;
     this.maxBytes = maxBytes;
+    this.maxMessages = maxMessages;
   }
 
   get entries(): readonly OutboxEntry[] {
@@ -49,6 +53,12 @@ export class Outbox {
       throw new LockstepError(
         'LOCKSTEP_ERR_OUTBOX_FULL',
         `send(): the outbox holds ${this.bytes} bytes of unacked messages and this one needs ${entry.bytes} more, over maxOutboxBytes (${this.maxBytes}); wait for acks (the 'ack' event) or raise maxOutboxBytes`,
+      );
+    }
+    if (this.#state.outbox.length >= this.maxMessages) {
+      throw new LockstepError(
+        'LOCKSTEP_ERR_OUTBOX_FULL',
+        `send(): the outbox holds ${this.#state.outbox.length} unacked messages, maxOutboxMessages (${this.maxMessages}); wait for acks (the 'ack' event) — beyond the server's message-id window (retainMessageIds) a resent message could run twice`,
       );
     }
     this.#state.outbox = [...this.#state.outbox, entry];

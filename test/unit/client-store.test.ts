@@ -105,6 +105,16 @@ describe('outbox', () => {
     expect(outbox.remove('a')?.text).toBe('one');
     expect(state.outbox.map((e) => e.id)).toEqual(['b']);
   });
+
+  it('holds at most maxOutboxMessages unacked messages (the server\'s message-id window): the next send is LOCKSTEP_ERR_OUTBOX_FULL until an ack', () => {
+    const state = emptyState();
+    const outbox = new Outbox(state, 1_000_000, 3);
+    for (const id of ['a', 'b', 'c']) outbox.add(id, 'hi', undefined, undefined);
+    expect(() => outbox.add('d', 'hi', undefined, undefined)).toThrow(expect.objectContaining({ code: 'LOCKSTEP_ERR_OUTBOX_FULL', message: expect.stringContaining('retainMessageIds') }));
+    outbox.remove('a');
+    outbox.add('d', 'hi', undefined, undefined);
+    expect(state.outbox.map((e) => e.id)).toEqual(['b', 'c', 'd']);
+  });
 });
 
 describe('storage adapters', () => {
