@@ -8,7 +8,7 @@
  * total, are forgotten oldest first; when open runs alone exceed the byte bound, the oldest
  * open run drops its event list (its status, text and tool calls stay) and says so.
  */
-import type { AgentEventName } from '../protocol/frames.js';
+import type { AgentEventName, StreamEvent } from '../protocol/frames.js';
 
 /** Where a run is: `interrupted` when its end may have been missed (a refused resume). */
 export type ClientRunStatus = 'running' | 'completed' | 'failed' | 'interrupted';
@@ -63,16 +63,8 @@ export interface ClientRun {
   bytes: number;
 }
 
-/** One item of a user's stream, as it reaches a run (a wire event frame). */
-export interface StreamItem {
-  seq: number;
-  /** A coalesced delta covers `fromSeq`…`seq` (absent: its own seq only). */
-  fromSeq?: number;
-  runId: string;
-  event: AgentEventName;
-  data: unknown;
-  ts: number;
-}
+/** One item of a user's stream, as it reaches a run: a wire event frame without its `type` (a coalesced delta covers `fromSeq`…`seq`). */
+export type StreamItem = StreamEvent;
 
 /** Bounds of the run book. */
 export interface RunBookLimits {

@@ -47,6 +47,14 @@ export interface ConnectionPropertyOptions extends RunScenarioOptions {
   onTrace?: (trace: ScenarioTrace) => void;
 }
 
+/** The random scenarios a property runs: your limits and length, or the defaults. */
+function scenariosOf(options: ConnectionPropertyOptions) {
+  return connectionScenario({
+    ...(options.limits === undefined ? {} : { limits: options.limits }),
+    ...(options.maxCommands === undefined ? {} : { maxCommands: options.maxCommands }),
+  });
+}
+
 /**
  * A property: for every scenario, the given connection invariants hold. Synchronous (the
  * scenarios run with no event-loop turn); `fc.assert`/`fc.check` accept it, awaited or not.
@@ -55,10 +63,7 @@ export function connectionInvariantProperty(
   invariants: readonly ConnectionInvariant[] | undefined,
   options: ConnectionPropertyOptions = {},
 ) {
-  const scenarios = connectionScenario({
-    ...(options.limits === undefined ? {} : { limits: options.limits }),
-    ...(options.maxCommands === undefined ? {} : { maxCommands: options.maxCommands }),
-  });
+  const scenarios = scenariosOf(options);
   return fc.property(scenarios, (scenario) => {
     const trace = runConnectionScenarioSync(scenario, options);
     options.onTrace?.(trace);
@@ -93,10 +98,7 @@ function firstDivergence(withPath: ScenarioTrace, alone: ScenarioTrace): string 
  * limit skipped, a stale count, a run started outside `ready`) fails it.
  */
 export function dataPathRefinementProperty(options: ConnectionPropertyOptions = {}) {
-  const scenarios = connectionScenario({
-    ...(options.limits === undefined ? {} : { limits: options.limits }),
-    ...(options.maxCommands === undefined ? {} : { maxCommands: options.maxCommands }),
-  });
+  const scenarios = scenariosOf(options);
   return fc.property(scenarios, (scenario) => {
     const withPath = runConnectionScenarioSync(scenario, options);
     options.onTrace?.(withPath);
