@@ -10,6 +10,7 @@ import type { Inspect } from '../server/options.js';
 import { MAX_FRAME_DEPTH } from '../protocol/codec.js';
 import { nestingExceeds, topLevelMembers } from '../protocol/json-text.js';
 import { redactFrame } from '../trace/redact.js';
+import { withOptionalPeer } from '../optional-peer.js';
 
 export interface ConnectionInspector {
   /** Pass as the server option `inspect`. */
@@ -59,12 +60,7 @@ export function redactTokens<T>(value: T, depth = 0, seen = new WeakSet<object>(
 }
 
 export async function createConnectionInspector(relayWsUrl: string): Promise<ConnectionInspector> {
-  let inspectModule: typeof import('@statelyai/inspect');
-  try {
-    inspectModule = await import('@statelyai/inspect');
-  } catch (error) {
-    throw new Error(`--inspect needs the optional package @statelyai/inspect: npm install @statelyai/inspect (${String(error)})`);
-  }
+  const inspectModule = await withOptionalPeer('@statelyai/inspect', 'lockstep serve --inspect', () => import('@statelyai/inspect'));
   const inspector = inspectModule.createWebSocketInspector({
     url: relayWsUrl,
     serialize: (event) => redactTokens(event),

@@ -239,7 +239,7 @@ describe('lockstep serve --inspect without @statelyai/inspect', () => {
     const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
     const [code, signal] = (await exited) as [number | null, string | null];
     clearTimeout(timer);
-    expect(stderr).toContain('--inspect needs the optional package @statelyai/inspect');
+    expect(stderr).toContain('LOCKSTEP_ERR_MISSING_PEER: lockstep serve --inspect needs @statelyai/inspect, an optional peer dependency of lockstep that is not installed: npm install --save-dev @statelyai/inspect@^0.7.2');
     expect(signal).toBeNull(); // not killed by the 15 s bound: it exited by itself
     expect(code).toBe(2);
   });
