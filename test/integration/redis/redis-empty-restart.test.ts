@@ -17,6 +17,42 @@ import { within } from '../../attack/attack-harness.js';
 
 const connect = (url: string, user: string) => new TestClient(url, { protocols: ['lockstep.v1', `lockstep.bearer.${user}`] });
 
+/**
+ * Waits (bounded) until the node answers `GET /ready` with 200 — its Redis connections are back
+ * (docs/operations.md, readiness) — the condition under which a handshake is not refused 1013.
+ */
+async function untilNodeReady(node: LockstepNode, what: string): Promise<void> {
+  const url = node.url.replace(/^ws/, 'http').replace(/\/ws(\?.*)?$/, '/ready');
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const status = await fetch(url).then((res) => res.status, () => 0);
+    if (status === 200) return;
+    if (Date.now() > deadline) throw new Error(`${what}: the node did not report /ready 200 within 10 s (last ${status})`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+/**
+ * A tab that reached `ready`. Right after Redis came back the node may still refuse a
+ * handshake with 1013 (try again later: its subscriber reconnects on its own schedule); a
+ * client then connects again once the node is ready, as the protocol says. Any other close
+ * before `ready` fails, naming its code.
+ */
+async function readyTab(node: LockstepNode, url: string, user: string, what: string): Promise<TestClient> {
+  for (let attempt = 1; ; attempt++) {
+    await untilNodeReady(node, what);
+    const tab = connect(url, user);
+    const outcome = await within(
+      Promise.race([tab.untilType('ready').then(() => undefined, () => undefined), tab.closed]),
+      10_000,
+      `${what}: ready or a close`,
+    );
+    if (tab.frames[0]?.type === 'ready') return tab;
+    const close = outcome ?? (await tab.closed);
+    if (close.code !== 1013 || attempt >= 5) throw new Error(`${what}: closed ${close.code} (${close.reason}) before ready, attempt ${attempt}`);
+  }
+}
+
 async function restartEmpty(redis: RedisProcess): Promise<void> {
   await redis.kill();
   for (const name of readdirSync(redis.dir)) rmSync(join(redis.dir, name), { recursive: true, force: true });
@@ -37,8 +73,7 @@ describeWithRedis('Redis restarted empty while a tab is live', () => {
 
     for (let trial = 0; trial < 4; trial++) {
       const user = `tab${trial}`;
-      const tab = connect(node.url, user);
-      await tab.untilType('ready');
+      const tab = await readyTab(node, node.url, user, `trial ${trial}: the tab`);
       const { epoch } = tab.frames[0] as ReadyFrame;
       // History in the old epoch, so the tab's cursor is ahead of the new history's seqs.
       tab.send({ type: 'message', id: `before${trial}`, text: 'before' });
@@ -54,8 +89,7 @@ describeWithRedis('Redis restarted empty while a tab is live', () => {
       // Nothing of the new history reached the old connection.
       expect(eventsOf(tab.frames)).toHaveLength(seen);
 
-      const resumed = connect(`${node.url}?epoch=${epoch}&lastSeq=${seen}`, user);
-      await resumed.untilType('ready');
+      const resumed = await readyTab(node, `${node.url}?epoch=${epoch}&lastSeq=${seen}`, user, `trial ${trial}: the resume`);
       const ready = resumed.frames[0] as ReadyFrame;
       expect(ready).toMatchObject({ type: 'ready', resumed: false, reason: 'epoch' });
       expect(ready.epoch).not.toBe(epoch);
