@@ -210,6 +210,12 @@ export type ConnectionEvent =
    * its `agent_error` reaches every tab of the user.
    */
   | { type: 'cancel.refused'; runId: string; bufferedBytes?: number }
+  /**
+   * The server's answer to `answerApproval` when no approval waits for this answer (answered
+   * first by another tab, timed out, unknown, another user's): the client is told with an
+   * error frame. An accepted answer needs none: its `approval_resolved` reaches every tab.
+   */
+  | { type: 'approval.refused'; runId: string; toolCallId: string; bufferedBytes?: number }
   /** Raised by the machine itself after the frames held until `ready`: every one of them was handled. */
   | { type: 'early.released' }
   /** Raised by the machine itself: an `auth` frame after ready asks to refresh the token. */
@@ -350,7 +356,7 @@ const connectionBase = setup({
     expectsAuthFrame: ({ context }) => context.awaitingAuthFrame,
     earlyBufferFull: ({ context, event }) => earlyRefusalOf(context, event) !== undefined,
     outgoingOverLimit: ({ context, event }) =>
-      (event.type === 'socket.frame' || event.type === 'message.accepted' || event.type === 'stream.event' || event.type === 'cancel.refused') &&
+      (event.type === 'socket.frame' || event.type === 'message.accepted' || event.type === 'stream.event' || event.type === 'cancel.refused' || event.type === 'approval.refused') &&
       outgoingOverLimit(event, context.limits.maxOutgoingBytes),
     pongAnswersPing: ({ context, event }) =>
       event.type === 'socket.pong' && event.payload === heartbeatNonce(context.pingSeed, context.pingsSent),
@@ -381,6 +387,8 @@ const connectionBase = setup({
     invokeHandler: (_, _params: HandlerInvocation) => {},
     /** Stops the user's open run `runId` (a `cancel` frame); must answer `cancel.refused` when there is none. */
     cancelRun: (_, _params: { userId: string; runId: string }) => {},
+    /** Answers the user's pending approval (an `approve` frame); must answer `approval.refused` when none waits. */
+    answerApproval: (_, _params: { userId: string; runId: string; toolCallId: string; approved: boolean; data: unknown }) => {},
     /** Must answer `socket.drain` once everything buffered so far is flushed. */
     watchDrain: () => {},
     /**
@@ -512,6 +520,12 @@ const connectionSetup = connectionBase.extend({
           return;
         case 'cancel':
           enqueue({ type: 'cancelRun', params: { userId: context.userId ?? '', runId: frame.runId } });
+          return;
+        case 'approve':
+          enqueue({
+            type: 'answerApproval',
+            params: { userId: context.userId ?? '', runId: frame.runId, toolCallId: frame.toolCallId, approved: frame.approved, data: frame.data },
+          });
           return;
       }
     }),
@@ -693,6 +707,22 @@ export const connectionMachine = connectionSetup.createMachine({
                   type: 'error',
                   code: 'LOCKSTEP_E_RUN_NOT_CANCELLABLE',
                   message: 'no open run of yours with this id on this server: it ended, is unknown, or is not yours',
+                  ref: event.runId,
+                },
+              }),
+            },
+          },
+        ],
+        'approval.refused': [
+          outgoingOverflow,
+          {
+            actions: {
+              type: 'sendFrame',
+              params: ({ event }) => ({
+                frame: {
+                  type: 'error',
+                  code: 'LOCKSTEP_E_APPROVAL_NOT_PENDING',
+                  message: `no approval of tool call ${event.toolCallId} waits for an answer: it was answered first, timed out, or is not yours`,
                   ref: event.runId,
                 },
               }),

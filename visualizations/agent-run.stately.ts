@@ -81,6 +81,56 @@ export const agentRunChart = createMachine({
             actions: ['closeToolCall'],
           },
         ],
+        'run.approvalRequested': {
+          target: '#agentRun.awaitingApproval',
+          guard: 'canRequestApproval',
+          actions: ['holdForApproval'],
+        },
+        'run.fail': {
+          target: '#agentRun.failed',
+        },
+      },
+    },
+    awaitingApproval: {
+      description: 'Tool calls are open and at least one waits for the user (`approval_requested`): it can neither stream arguments nor complete until `approval_resolved`.',
+      on: {
+        'run.thinking': {
+          target: '#agentRun.awaitingApproval',
+        },
+        'run.textDelta': {
+          target: '#agentRun.awaitingApproval',
+        },
+        'run.toolArgsDelta': {
+          target: '#agentRun.awaitingApproval',
+          guard: 'isOpenToolCallArgs',
+        },
+        'run.toolStarted': {
+          target: '#agentRun.awaitingApproval',
+          guard: 'isNewToolCall',
+          actions: ['openToolCall'],
+        },
+        'run.toolCompleted': {
+          target: '#agentRun.awaitingApproval',
+          guard: 'isOpenToolCall',
+          actions: ['closeToolCall'],
+        },
+        'run.approvalRequested': {
+          target: '#agentRun.awaitingApproval',
+          guard: 'canRequestApproval',
+          actions: ['holdForApproval'],
+        },
+        'run.approvalResolved': [
+          {
+            target: '#agentRun.toolsOpen',
+            guard: 'resolvesLastApproval',
+            actions: ['releaseApproval'],
+          },
+          {
+            target: '#agentRun.awaitingApproval',
+            guard: 'isPendingApproval',
+            actions: ['releaseApproval'],
+          },
+        ],
         'run.fail': {
           target: '#agentRun.failed',
         },

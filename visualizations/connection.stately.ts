@@ -137,6 +137,16 @@ export const connectionChart = createMachine({
             actions: ['sendFrame'],
           },
         ],
+        'approval.refused': [
+          {
+            target: '#connection.terminating',
+            guard: 'outgoingOverLimit',
+            actions: ['setClose'],
+          },
+          {
+            actions: ['sendFrame'],
+          },
+        ],
         'socket.error': {
           target: '#connection.closing',
           actions: ['recordSocketError'],

@@ -37,10 +37,39 @@ export interface RunHandle {
   toolStarted(toolCallId: string, data?: Record<string, unknown>): void;
   /** Appends `tool_completed` for an open tool call id. */
   toolCompleted(toolCallId: string, data?: Record<string, unknown>): void;
+  /**
+   * Asks the user before open tool call `toolCallId` runs: appends `approval_requested`
+   * `{ ...request, toolCallId }` (e.g. `request` = `{ tool, args }`) and resolves with the first
+   * answer from any tab of the user (an `approve` frame), or `approved: false` with `reason`
+   * `"timeout"` once `approvalTimeoutMs` passed, or `"run_ended"` if the run ends first (a cancel,
+   * a deadline). Until then the tool call can neither stream arguments nor complete. Throws
+   * `LOCKSTEP_ERR_EVENT_ORDER` (like every other call) when the tool call is not open or already asks.
+   */
+  requestApproval(toolCallId: string, request?: Record<string, unknown>): Promise<ApprovalAnswer>;
   /** Appends `agent_completed` and ends the run; refused while a tool call is open. */
   complete(data?: unknown): void;
   /** Appends `agent_error` and ends the run; allowed at any point before the end. */
   fail(data?: unknown): void;
+}
+
+/**
+ * How an approval request was answered. `reason`: `"user"` (an `approve` frame; `data` is what it
+ * carried), `"timeout"` (no answer within `approvalTimeoutMs`), `"run_ended"` (the run ended
+ * while it waited: nobody can answer any more).
+ */
+export interface ApprovalAnswer {
+  approved: boolean;
+  reason: 'user' | 'timeout' | 'run_ended';
+  data?: unknown;
+}
+
+/** What the server watches of a run: its approval requests (their deadlines) and its end. */
+export interface RunObserver {
+  /** Each emitted event, after it was appended (the run's idle deadline moves). */
+  emitted?(): void;
+  approvalRequested?(toolCallId: string): void;
+  /** The run ended (`agent_completed` or `agent_error`), however it did. */
+  ended?(): void;
 }
 
 export type EmitAgentEvent = (event: AgentEventName, data: unknown) => void;
@@ -51,6 +80,8 @@ const EVENT_NAME: Record<AgentRunEvent['type'], AgentEventName> = {
   'run.toolArgsDelta': 'tool_args_delta',
   'run.toolStarted': 'tool_executing',
   'run.toolCompleted': 'tool_completed',
+  'run.approvalRequested': 'approval_requested',
+  'run.approvalResolved': 'approval_resolved',
   'run.complete': 'agent_completed',
   'run.fail': 'agent_error',
 };
@@ -153,7 +184,7 @@ function stepShape(snapshot: RunSnapshot, event: AgentRunEvent): StepShape {
  * answered at once, or failed) is checked against the machine's shared initial snapshot
  * instead, which saves creating an actor per message (about 15 µs, measured in bench/).
  */
-class CheckedRun implements RunHandle {
+class CheckedRun implements ServerRunHandle {
   /** `<connectionId>.<n>` for a message's run, `push.<uuid>` for `startRun`/`sendToUser`. */
   readonly runId: string;
   /** The user whose stream (every tab) receives the events. */
@@ -164,6 +195,9 @@ class CheckedRun implements RunHandle {
   /** The final state of a run that ended from its initial state in one step, without an actor. */
   #endedIn: string | undefined;
   readonly #emit: EmitAgentEvent;
+  readonly #observer: RunObserver | undefined;
+  /** The answers awaited by `requestApproval`, by tool call id. */
+  readonly #approvals = new Map<string, (answer: ApprovalAnswer) => void>();
   /**
    * The last inert step taken (its snapshot, event type and tool call id): the snapshot does not
    * change under an inert step, so the machine's answer holds for every repeat of the event
@@ -172,13 +206,15 @@ class CheckedRun implements RunHandle {
    */
   #inert: { snapshot: RunSnapshot; type: AgentRunEvent['type']; toolCallId: string | undefined } | undefined;
 
-  constructor(runId: string, userId: string, emit: EmitAgentEvent, machine: AgentRunMachine, threadId: string | undefined) {
+  constructor(runId: string, userId: string, emit: EmitAgentEvent, machine: AgentRunMachine, options: RunOptions) {
     this.runId = runId;
     this.userId = userId;
-    this.threadId = threadId;
+    this.threadId = options.threadId;
+    this.#observer = options.observer;
+    // The observer hears of every emission after the append: one callback, not a wrapper per event.
     this.#emit = emit;
     this.#machine = machine;
-    emit('agent_started', threadId === undefined ? {} : { threadId });
+    emit('agent_started', options.threadId === undefined ? {} : { threadId: options.threadId });
   }
 
   get ended(): boolean {
@@ -187,6 +223,11 @@ class CheckedRun implements RunHandle {
 
   get openToolCalls(): readonly string[] {
     return this.#actor?.getSnapshot().context.openToolCalls ?? [];
+  }
+
+  /** Tool calls waiting for the user's approval, in request order. */
+  get pendingApprovals(): readonly string[] {
+    return this.#actor?.getSnapshot().context.pendingApprovals ?? [];
   }
 
   /** Appends `agent_thinking` (allowed while no tool call is open, or between tool calls). */
@@ -216,14 +257,46 @@ class CheckedRun implements RunHandle {
     this.#step({ type: 'run.toolCompleted', toolCallId }, { ...data, toolCallId });
   }
 
+  requestApproval(toolCallId: string, request: Record<string, unknown> = {}): Promise<ApprovalAnswer> {
+    this.#step({ type: 'run.approvalRequested', toolCallId }, { ...request, toolCallId });
+    const answered = new Promise<ApprovalAnswer>((resolve) => this.#approvals.set(toolCallId, resolve));
+    this.#observer?.approvalRequested?.(toolCallId);
+    return answered;
+  }
+
+  /**
+   * The server's side of an approval: appends `approval_resolved` `{ toolCallId, approved,
+   * reason, data? }` and hands the answer to `requestApproval`'s caller. False (and nothing
+   * appended) when `toolCallId` waits for no answer: answered already, never asked, or the run ended.
+   */
+  resolveApproval(toolCallId: string, answer: ApprovalAnswer): boolean {
+    const resolve = this.#approvals.get(toolCallId);
+    if (resolve === undefined || this.ended) return false;
+    this.#approvals.delete(toolCallId);
+    this.#step({ type: 'run.approvalResolved', toolCallId }, answer.data === undefined
+      ? { toolCallId, approved: answer.approved, reason: answer.reason }
+      : { toolCallId, approved: answer.approved, reason: answer.reason, data: answer.data });
+    resolve(answer);
+    return true;
+  }
+
   /** Appends `agent_completed` and ends the run; refused while a tool call is open. */
   complete(data: unknown = {}): void {
     this.#step({ type: 'run.complete' }, data);
+    this.#afterEnd();
   }
 
   /** Appends `agent_error` and ends the run; allowed at any point before the end. */
   fail(data: unknown = {}): void {
     this.#step({ type: 'run.fail' }, data);
+    this.#afterEnd();
+  }
+
+  /** Nobody can answer a pending approval of an ended run: its callers learn it now. */
+  #afterEnd(): void {
+    for (const resolve of this.#approvals.values()) resolve({ approved: false, reason: 'run_ended' });
+    this.#approvals.clear();
+    this.#observer?.ended?.();
   }
 
   #step(event: AgentRunEvent, data: unknown): void {
@@ -235,12 +308,14 @@ class CheckedRun implements RunHandle {
       const last = this.#inert;
       if (last !== undefined && last.snapshot === snapshot && last.type === event.type && last.toolCallId === toolCallId) {
         this.#emit(EVENT_NAME[event.type], data);
+        this.#observer?.emitted?.();
         return;
       }
       const shape = stepShape(snapshot, event);
       if (shape === 'inert' || (shape === 'inertIfAllowed' && snapshot.can(event))) {
         this.#inert = { snapshot, type: event.type, toolCallId };
         this.#emit(EVENT_NAME[event.type], data);
+        this.#observer?.emitted?.();
         return;
       }
     }
@@ -261,6 +336,7 @@ class CheckedRun implements RunHandle {
     if (endsIn !== undefined) this.#endedIn = endsIn;
     else this.#actorNow().send(event);
     this.#emit(EVENT_NAME[event.type], data);
+    this.#observer?.emitted?.();
   }
 
   #actorNow(): Actor<typeof agentRunMachine> {
@@ -283,6 +359,14 @@ export type AgentRunMachine = typeof agentRunMachine;
 export interface RunOptions {
   /** The thread the run belongs to: in `agent_started` `data.threadId` and `run.threadId`. */
   threadId?: string;
+  /** The server's watch over the run (deadlines, approvals, its end). */
+  observer?: RunObserver;
+}
+
+/** A run handle as the server holds it: it can also answer the run's approval requests. */
+export interface ServerRunHandle extends RunHandle {
+  readonly pendingApprovals: readonly string[];
+  resolveApproval(toolCallId: string, answer: ApprovalAnswer): boolean;
 }
 
 /** Starts a run: `agent_started` (with `data.threadId` when given) is emitted before this returns. */
@@ -292,6 +376,6 @@ export function startRun(
   emit: EmitAgentEvent,
   machine: AgentRunMachine = agentRunMachine,
   options: RunOptions = {},
-): RunHandle {
-  return new CheckedRun(runId, userId, emit, machine, options.threadId);
+): ServerRunHandle {
+  return new CheckedRun(runId, userId, emit, machine, options);
 }

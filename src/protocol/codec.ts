@@ -16,6 +16,10 @@ export const THREAD_ID_MAX = 128;
  * `LOCKSTEP_E_METADATA_TOO_LARGE` (the message is not accepted; a bad frame).
  */
 export const MESSAGE_METADATA_MAX_BYTES = 16 * 1024;
+/** Characters of an `approve` frame's `toolCallId`. */
+export const TOOL_CALL_ID_MAX = 256;
+/** UTF-8 bytes of an `approve` frame's optional `data`, as JSON text (like a message's metadata). */
+export const APPROVAL_DATA_MAX_BYTES = 16 * 1024;
 /**
  * Arrays/objects a client frame may nest (protocol frames need 1). Deeper frames are refused
  * before JSON.parse: parsing 1 MiB of `[` blocks the event loop for about half a second, and
@@ -87,6 +91,8 @@ export function decodeClientFrame(raw: string | null): DecodeResult {
         return fail('LOCKSTEP_E_BAD_FRAME', `cancel needs a string "runId" of 1–${RUN_ID_MAX} characters`);
       }
       return { ok: true, frame: { type: 'cancel', runId: value.runId } };
+    case 'approve':
+      return decodeApprove(value);
     case 'ping':
       if (value.id !== undefined && typeof value.id !== 'string') {
         return fail('LOCKSTEP_E_BAD_FRAME', 'ping "id" must be a string when present');
@@ -95,6 +101,25 @@ export function decodeClientFrame(raw: string | null): DecodeResult {
     default:
       return fail('LOCKSTEP_E_UNKNOWN_TYPE', `"${value.type.slice(0, 64)}"`);
   }
+}
+
+/** An `approve` frame: the run and tool call it answers, the answer, and bounded `data`. */
+function decodeApprove(value: Record<string, unknown>): DecodeResult {
+  const ref = typeof value.runId === 'string' ? value.runId.slice(0, RUN_ID_MAX) : undefined;
+  if (typeof value.runId !== 'string' || value.runId.length === 0 || value.runId.length > RUN_ID_MAX) {
+    return fail('LOCKSTEP_E_BAD_FRAME', `approve needs a string "runId" of 1–${RUN_ID_MAX} characters`);
+  }
+  if (typeof value.toolCallId !== 'string' || value.toolCallId.length === 0 || value.toolCallId.length > TOOL_CALL_ID_MAX) {
+    return fail('LOCKSTEP_E_BAD_FRAME', `approve needs a string "toolCallId" of 1–${TOOL_CALL_ID_MAX} characters`, ref);
+  }
+  if (typeof value.approved !== 'boolean') return fail('LOCKSTEP_E_BAD_FRAME', 'approve needs a boolean "approved"', ref);
+  if (value.data === undefined) return { ok: true, frame: { type: 'approve', runId: value.runId, toolCallId: value.toolCallId, approved: value.approved } };
+  // Parsed from at most maxPayload bytes and 32 levels deep: re-encoding it to measure is bounded.
+  const bytes = Buffer.byteLength(JSON.stringify(value.data));
+  if (bytes > APPROVAL_DATA_MAX_BYTES) {
+    return fail('LOCKSTEP_E_BAD_FRAME', `approve "data" is ${bytes} bytes of JSON, at most ${APPROVAL_DATA_MAX_BYTES}`, ref);
+  }
+  return { ok: true, frame: { type: 'approve', runId: value.runId, toolCallId: value.toolCallId, approved: value.approved, data: value.data } };
 }
 
 /** A server frame as the JSON text sent on the socket. */

@@ -15,6 +15,7 @@ export const ErrorCodes = {
   LOCKSTEP_E_SUBJECT_MISMATCH: { kind: 'wire', message: 'the refresh token is for another subject; the connection keeps its identity' },
   LOCKSTEP_E_METADATA_TOO_LARGE: { kind: 'wire', message: 'message metadata is larger than 16 KiB of JSON' },
   LOCKSTEP_E_RUN_NOT_CANCELLABLE: { kind: 'wire', message: 'no open run of this user with that id on this server (finished, unknown or another user\'s)' },
+  LOCKSTEP_E_APPROVAL_NOT_PENDING: { kind: 'wire', message: 'no approval of this user\'s runs waits for this answer (answered already, timed out, unknown or another user\'s)' },
   LOCKSTEP_ERR_EVENT_ORDER: { kind: 'api', message: 'agent event emitted out of the run grammar' },
   LOCKSTEP_ERR_AUTH_REQUIRED: { kind: 'api', message: 'no token check configured' },
   LOCKSTEP_ERR_INVALID_OPTION: { kind: 'api', message: 'server option is invalid' },

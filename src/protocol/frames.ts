@@ -12,6 +12,8 @@ export const AGENT_EVENTS = [
   'text_delta',
   'tool_executing',
   'tool_args_delta',
+  'approval_requested',
+  'approval_resolved',
   'tool_completed',
   'agent_completed',
   'agent_error',
@@ -36,8 +38,16 @@ export interface PingFrame { type: 'ping'; id?: string }
  * unknown, another user's) gets `LOCKSTEP_E_RUN_NOT_CANCELLABLE` with `ref` = the run id.
  */
 export interface CancelFrame { type: 'cancel'; runId: string }
+/**
+ * Client → server: the user's answer to an `approval_requested` event of one of its open runs,
+ * from any of its tabs. The first answer wins: the run gets `approval_resolved`; a later one (or
+ * one for an approval that is not pending: answered, timed out, unknown, another user's) gets
+ * `LOCKSTEP_E_APPROVAL_NOT_PENDING` with `ref` = the run id. `data` (any JSON, at most 16 KiB)
+ * reaches the handler with the answer.
+ */
+export interface ApproveFrame { type: 'approve'; runId: string; toolCallId: string; approved: boolean; data?: unknown }
 /** Every frame a client may send. */
-export type ClientFrame = AuthFrame | MessageFrame | PingFrame | CancelFrame;
+export type ClientFrame = AuthFrame | MessageFrame | PingFrame | CancelFrame | ApproveFrame;
 
 /** `?epoch=<e>&lastSeq=<n>` on the upgrade URL. */
 export interface ResumeRequest { epoch: string; lastSeq: number }

@@ -179,25 +179,33 @@ export function createLockstepServer(userOptions: LockstepServerOptions = {}): L
   const sockets = new SocketTable();
   const userBuckets = new UserRateBuckets(options.limits.userMessageRate, options.limits.userMessageBurst);
   const runs = new RunTracker();
-  const openRuns = new OpenRuns();
   const webSocketOptions = {
     maxPayload: options.maxPayload,
     handleProtocols: (protocols: Set<string>) => selectSubprotocol(protocols),
   };
   const wss = new WebSocketServer({ noServer: true, ...webSocketOptions });
 
-  const startUserRun = (userId: string, runId: string, threadId?: string): RunHandle =>
-    startRun(runId, userId, (event, data) => {
+  // The connection buckets' clock: the SimulatedClock's time when tests pass one, else monotonic time.
+  const clockNow = options.clock as { now?: () => number } | undefined;
+  const nowMs = typeof clockNow?.now === 'function' ? () => clockNow.now!() : () => performance.now();
+  // Run deadlines run on the same clock; real timers are unref'd (a run's deadline never keeps the process up).
+  const openRuns = new OpenRuns(options.runDeadlines, options.clock
+    ? { now: nowMs, setTimeout: (callback, ms) => options.clock!.setTimeout(callback, ms), clearTimeout: (id) => options.clock!.clearTimeout(id) }
+    : { now: nowMs, setTimeout: (callback, ms) => setTimeout(callback, ms).unref(), clearTimeout: (id) => clearTimeout(id as NodeJS.Timeout) });
+
+  /** Starts a run watched by `openRuns` (deadlines, approvals; cancel when `connectionId` is given). */
+  const startUserRun = (userId: string, runId: string, threadId: string | undefined, connectionId: string | undefined) => {
+    const watch = openRuns.begin(runId, userId, connectionId);
+    const run = startRun(runId, userId, (event, data) => {
       const appended = hub.publish(userId, { runId, event, data, ts: Date.now() });
       // A shared log may refuse an append (the run's lease was lost): nothing reaches a client.
       if (isPromise(appended)) {
         appended.catch((error: unknown) => options.logger.warn({ runId, event, err: String(error) }, 'event not appended'));
       }
-    }, undefined, threadId === undefined ? {} : { threadId });
-
-  // The connection buckets' clock: the SimulatedClock's time when tests pass one, else monotonic time.
-  const clockNow = options.clock as { now?: () => number } | undefined;
-  const nowMs = typeof clockNow?.now === 'function' ? () => clockNow.now!() : () => performance.now();
+    }, undefined, threadId === undefined ? { observer: watch } : { threadId, observer: watch });
+    openRuns.attach(watch, run);
+    return { run, context: watch };
+  };
 
   const invokeHandler = ({ self }: { self: AnyActorRef }, params: HandlerInvocation) => {
     // Exactly-once per message id and user, across connections and reconnects (inside retention).
@@ -228,15 +236,15 @@ export function createLockstepServer(userOptions: LockstepServerOptions = {}): L
           state: topState(self as ConnectionActor),
         });
       }
-      const run = startUserRun(params.userId, params.runId, params.message.threadId);
+      const { run, context } = startUserRun(params.userId, params.runId, params.message.threadId, params.connectionId);
       const handled = runHandler(
         options.handler,
         params.message,
         run,
-        openRuns.open(run, params.connectionId),
+        context,
         (error) => {
-          // After a cancel the handler's next emission is refused (it throws): that is the cancel, not a fault.
-          if (openRuns.wasCancelled(params.runId)) return;
+          // After a cancel or a deadline the handler's next emission is refused (it throws): that is the stop, not a fault.
+          if (openRuns.wasStopped(params.runId)) return;
           metrics.handlerFaults.inc();
           options.logger.warn({ connectionId: params.connectionId, userId: params.userId, runId: params.runId, err: String(error) }, 'handler threw; run ended with agent_error');
         },
@@ -272,6 +280,11 @@ export function createLockstepServer(userOptions: LockstepServerOptions = {}): L
       cancelRun: ({ self }, params) => {
         if (!openRuns.cancel(params.userId, params.runId)) {
           self.send({ type: 'cancel.refused', runId: params.runId, bufferedBytes: sockets.socketOf(self)?.bufferedAmount ?? 0 });
+        }
+      },
+      answerApproval: ({ self }, params) => {
+        if (!openRuns.answerApproval(params.userId, params.runId, params.toolCallId, params.approved, params.data)) {
+          self.send({ type: 'approval.refused', runId: params.runId, toolCallId: params.toolCallId, bufferedBytes: sockets.socketOf(self)?.bufferedAmount ?? 0 });
         }
       },
       joinStream: ({ self }, params) => {
@@ -439,11 +452,11 @@ export function createLockstepServer(userOptions: LockstepServerOptions = {}): L
     hub,
     startRun(userId) {
       refusedWhileClosing('startRun');
-      return startUserRun(checkUserId('startRun', userId), `push.${randomUUID()}`);
+      return startUserRun(checkUserId('startRun', userId), `push.${randomUUID()}`, undefined, undefined).run;
     },
     sendToUser(userId, data) {
       refusedWhileClosing('sendToUser');
-      const run = startUserRun(checkUserId('sendToUser', userId), `push.${randomUUID()}`);
+      const { run } = startUserRun(checkUserId('sendToUser', userId), `push.${randomUUID()}`, undefined, undefined);
       run.complete(data);
       return run.runId;
     },

@@ -1,80 +1,219 @@
 /**
- * The message runs this server is running, by run id, so that a `cancel` frame can stop one:
- * only its own user's, only while it is open. Cancelling ends the run at once with
- * `agent_error` `{ reason: "cancelled" }` (the run grammar allows it at any point before the
- * end), whatever the handler does next: its later emissions are refused by the run handle,
- * so none reaches a client. The handler learns it through `context.signal`.
+ * The runs this server is running, by run id, from their start until they ended (a `startRun`
+ * run) or their handler settled (a message's run). Here:
  *
- * An entry lives from the run's start until its handler settled: bounded by the runs in flight.
+ * - a `cancel` frame stops a message run: only its own user's, only while it is open;
+ * - an `approve` frame answers a run's pending approval: the first answer wins;
+ * - each run's deadlines are watched (machines/run-deadlines.ts decides; one timer per run).
+ *
+ * Stopping a run — a cancel, or a run or idle deadline — ends it at once with `agent_error`
+ * (`{ reason: "cancelled" }` / `{ reason: "timeout", deadline, limitMs }`), whatever the handler
+ * does next: its later emissions are refused by the run handle, so none reaches a client. The
+ * handler learns it through `context.signal`. Entries are bounded by the runs in flight.
  */
 import type { HandlerContext } from '../agent/handler.js';
-import type { RunHandle } from '../agent/run-handle.js';
+import type { RunObserver, ServerRunHandle } from '../agent/run-handle.js';
+import { decideDeadline, earliestDeadline, type PassedDeadline, type RunDeadlineLimits, type RunTimeFacts } from '../../machines/run-deadlines.js';
 
-const cancelledReason = (runId: string) => new Error(`run ${runId} was cancelled by its user`);
+/** The time source of the deadlines: the server's clock (a SimulatedClock in tests). */
+export interface DeadlineClock {
+  now(): number;
+  setTimeout(callback: () => void, delayMs: number): unknown;
+  clearTimeout(id: unknown): void;
+}
 
-/** One open run, and the handler's context for it (one object: a class, so it is cheap to make per message). */
-class OpenRun implements HandlerContext {
+/** Why a stopped run's signal aborted. */
+function stopReason(runId: string, why: 'cancelled' | PassedDeadline): Error {
+  if (why === 'cancelled') return new Error(`run ${runId} was cancelled by its user`);
+  const error = new Error(`run ${runId} passed its ${why.deadline === 'run' ? 'run' : 'idle'} deadline (${why.limitMs} ms)`);
+  error.name = 'TimeoutError';
+  return error;
+}
+
+/**
+ * One open run: the handler's context for it (one object, a class, so it is cheap to make per
+ * message) and the run's observer, which keeps the facts its deadlines are decided on.
+ */
+class OpenRun implements HandlerContext, RunObserver {
   readonly userId: string;
   readonly connectionId: string;
-  readonly run: RunHandle;
+  /** A message's run (its user may cancel it); a `startRun` run belongs to the application. */
+  readonly cancellable: boolean;
+  run!: ServerRunHandle;
   /** Created when the handler first reads `signal` (most handlers never do). */
   controller: AbortController | undefined = undefined;
-  cancelled = false;
+  /** Set when the run was stopped here (cancel or deadline): the handler's next emission throws, and that is no fault. */
+  stoppedBy: Error | undefined = undefined;
+  readonly startedAtMs: number;
+  lastActivityAtMs: number;
+  readonly requestedAtMs = new Map<string, number>();
+  timer: unknown = undefined;
+  /** When the timer fires (ms on the deadline clock); undefined while none is set. */
+  dueAtMs: number | undefined = undefined;
+  readonly #runs: OpenRuns;
 
-  constructor(run: RunHandle, connectionId: string) {
-    this.userId = run.userId;
-    this.connectionId = connectionId;
-    this.run = run;
+  constructor(runs: OpenRuns, userId: string, connectionId: string | undefined, nowMs: number) {
+    this.#runs = runs;
+    this.userId = userId;
+    this.connectionId = connectionId ?? '';
+    this.cancellable = connectionId !== undefined;
+    this.startedAtMs = nowMs;
+    this.lastActivityAtMs = nowMs;
   }
 
   get signal(): AbortSignal {
     if (this.controller === undefined) {
       this.controller = new AbortController();
-      if (this.cancelled) this.controller.abort(cancelledReason(this.run.runId));
+      if (this.stoppedBy !== undefined) this.controller.abort(this.stoppedBy);
     }
     return this.controller.signal;
+  }
+
+  get facts(): RunTimeFacts {
+    return {
+      startedAtMs: this.startedAtMs,
+      lastActivityAtMs: this.lastActivityAtMs,
+      pendingApprovals: [...this.requestedAtMs].map(([toolCallId, requestedAtMs]) => ({ toolCallId, requestedAtMs })),
+    };
+  }
+
+  // RunObserver: called by the run handle.
+  emitted(): void {
+    this.lastActivityAtMs = this.#runs.clock.now();
+  }
+
+  approvalRequested(toolCallId: string): void {
+    this.requestedAtMs.set(toolCallId, this.#runs.clock.now());
+    this.#runs.rearm(this);
+  }
+
+  ended(): void {
+    this.#runs.runEnded(this);
   }
 }
 
 export class OpenRuns {
   readonly #runs = new Map<string, OpenRun>();
+  readonly #limits: RunDeadlineLimits;
+  readonly clock: DeadlineClock;
+
+  constructor(limits: RunDeadlineLimits, clock: DeadlineClock) {
+    this.#limits = limits;
+    this.clock = clock;
+  }
 
   /**
-   * Registers `run` and returns the handler's context for it: `signal` aborts when the run is
-   * cancelled. Call `settled(run.runId)` once the handler settled.
+   * Registers a run about to start and returns its observer and handler context: give the
+   * observer to `startRun`, then hand the handle to `attach`. `connectionId`: the connection
+   * whose message started it (cancellable by its user), or undefined for a `startRun` run.
    */
-  open(run: RunHandle, connectionId: string): HandlerContext {
-    const entry = new OpenRun(run, connectionId);
-    this.#runs.set(run.runId, entry);
+  begin(runId: string, userId: string, connectionId: string | undefined): OpenRun {
+    const entry = new OpenRun(this, userId, connectionId, this.clock.now());
+    this.#runs.set(runId, entry);
     return entry;
+  }
+
+  /**
+   * The run has its handle: its deadlines are watched from now on. The timer is set a
+   * microtask later, so a run that ends at once (a handler that answers synchronously) never
+   * sets one; its deadlines still count from `begin`.
+   */
+  attach(entry: OpenRun, run: ServerRunHandle): void {
+    entry.run = run;
+    queueMicrotask(() => {
+      if (!run.ended && this.#runs.get(run.runId) === entry) this.rearm(entry);
+    });
   }
 
   /** The handler of `runId` settled: its run can no longer be cancelled here. */
   settled(runId: string): void {
+    const entry = this.#runs.get(runId);
+    if (entry === undefined) return;
+    this.#disarm(entry);
     this.#runs.delete(runId);
   }
 
   /**
    * Cancels `runId` for `userId`: true when it was open and is now ended with
-   * `agent_error` `{ reason: "cancelled" }`; false when there is no open run of that user with
-   * that id (ended, unknown, another user's — the caller cannot tell which).
+   * `agent_error` `{ reason: "cancelled" }`; false when there is no open message run of that
+   * user with that id (ended, unknown, another user's, a `startRun` run — the caller cannot tell which).
    */
   cancel(userId: string, runId: string): boolean {
     const entry = this.#runs.get(runId);
-    if (entry === undefined || entry.userId !== userId || entry.run.ended) return false;
-    entry.cancelled = true;
-    entry.run.fail({ reason: 'cancelled' });
-    entry.controller?.abort(cancelledReason(runId));
+    if (entry === undefined || !entry.cancellable || entry.userId !== userId || entry.run === undefined || entry.run.ended) return false;
+    this.#stop(entry, 'cancelled');
     return true;
   }
 
-  /** True when the run's handler should not be reported for what it does after a cancel. */
-  wasCancelled(runId: string): boolean {
-    return this.#runs.get(runId)?.cancelled ?? false;
+  /**
+   * The user's answer to a pending approval of `runId`: true when it was pending and is now
+   * resolved (the run gets `approval_resolved`); false when nothing waits for it (answered,
+   * timed out, unknown, another user's, the run ended).
+   */
+  answerApproval(userId: string, runId: string, toolCallId: string, approved: boolean, data: unknown): boolean {
+    const entry = this.#runs.get(runId);
+    if (entry === undefined || entry.userId !== userId || entry.run === undefined) return false;
+    const answer = data === undefined ? { approved, reason: 'user' as const } : { approved, reason: 'user' as const, data };
+    if (!entry.run.resolveApproval(toolCallId, answer)) return false;
+    entry.requestedAtMs.delete(toolCallId);
+    this.rearm(entry);
+    return true;
+  }
+
+  /** True when the run was stopped here (cancel, deadline): what its handler does next is not its fault. */
+  wasStopped(runId: string): boolean {
+    return this.#runs.get(runId)?.stoppedBy !== undefined;
   }
 
   /** Runs open now (for tests: the map is bounded by the runs in flight). */
   get size(): number {
     return this.#runs.size;
+  }
+
+  /** Sets the run's timer for its earliest deadline, unless the one set fires no later. */
+  rearm(entry: OpenRun): void {
+    if (entry.run === undefined || entry.run.ended) return;
+    const { atMs } = earliestDeadline(entry.facts, this.#limits);
+    if (entry.dueAtMs !== undefined && entry.dueAtMs <= atMs) return;
+    this.#disarm(entry);
+    entry.dueAtMs = atMs;
+    entry.timer = this.clock.setTimeout(() => this.#fire(entry), Math.max(0, atMs - this.clock.now()));
+  }
+
+  /** The run ended however it did: its deadlines no longer matter; a `startRun` run is forgotten. */
+  runEnded(entry: OpenRun): void {
+    this.#disarm(entry);
+    if (!entry.cancellable && entry.run !== undefined && this.#runs.get(entry.run.runId) === entry) this.#runs.delete(entry.run.runId);
+  }
+
+  #fire(entry: OpenRun): void {
+    entry.timer = undefined;
+    entry.dueAtMs = undefined;
+    if (entry.run.ended) return;
+    const decision = decideDeadline(entry.facts, this.#limits, this.clock.now());
+    if (decision.passed === undefined) {
+      this.rearm(entry);
+      return;
+    }
+    if (decision.passed.deadline === 'approval') {
+      const { toolCallId } = decision.passed;
+      entry.requestedAtMs.delete(toolCallId);
+      entry.run.resolveApproval(toolCallId, { approved: false, reason: 'timeout' });
+      this.rearm(entry);
+      return;
+    }
+    this.#stop(entry, decision.passed);
+  }
+
+  #stop(entry: OpenRun, why: 'cancelled' | PassedDeadline): void {
+    entry.stoppedBy = stopReason(entry.run.runId, why);
+    entry.run.fail(why === 'cancelled' ? { reason: 'cancelled' } : { reason: 'timeout', deadline: why.deadline, limitMs: why.limitMs });
+    entry.controller?.abort(entry.stoppedBy);
+  }
+
+  #disarm(entry: OpenRun): void {
+    if (entry.timer !== undefined) this.clock.clearTimeout(entry.timer);
+    entry.timer = undefined;
+    entry.dueAtMs = undefined;
   }
 }

@@ -4,6 +4,7 @@ import { Server as NetServer } from 'node:net';
 import type { ActorOptions, AnyActorLogic } from 'xstate';
 
 import type { Clock } from '../clock.js';
+import { DEFAULT_RUN_DEADLINES, type RunDeadlineLimits } from '../../machines/run-deadlines.js';
 export type { Clock } from '../clock.js';
 import { DEFAULT_CONNECTION_LIMITS, type ConnectionLimits } from '../../machines/connection.js';
 import type { MessageHandler } from '../agent/handler.js';
@@ -138,6 +139,22 @@ export interface LockstepServerOptions {
    * Off by default: the header is client-controlled unless a proxy you run sets it.
    */
   trustProxy?: boolean;
+  /**
+   * How long a run may take from its start to its end, in ms; past it the run ends with
+   * `agent_error` `{ reason: "timeout", deadline: "run" }` and its handler's `signal` aborts.
+   * Default 600000 (10 minutes).
+   */
+  runTimeoutMs?: number;
+  /**
+   * How long a run may go without emitting an event, in ms, while no approval is pending; past it
+   * the run ends with `agent_error` `{ reason: "timeout", deadline: "idle" }`. Default 120000.
+   */
+  runIdleTimeoutMs?: number;
+  /**
+   * How long `run.requestApproval` waits for the user's answer, in ms; past it the approval is
+   * resolved `approved: false` with `reason: "timeout"` and the run goes on. Default 300000.
+   */
+  approvalTimeoutMs?: number;
 }
 
 /**
@@ -174,6 +191,9 @@ const KNOWN_OPTIONS: Record<keyof LockstepServerOptions | 'jwt', true> = {
   maxConnections: true,
   maxConnectionsPerAddress: true,
   trustProxy: true,
+  runTimeoutMs: true,
+  runIdleTimeoutMs: true,
+  approvalTimeoutMs: true,
 };
 export const SERVER_OPTION_KEYS: readonly string[] = Object.keys(KNOWN_OPTIONS);
 
@@ -206,6 +226,7 @@ export interface ResolvedOptions {
   maxConnections: number;
   maxConnectionsPerAddress: number;
   trustProxy: boolean;
+  runDeadlines: RunDeadlineLimits;
 }
 
 function invalid(message: string): never {
@@ -258,6 +279,15 @@ function positiveInteger(name: string, value: unknown): number {
     invalid(`${name} must be a positive integer, got ${describeValue(value)}`);
   }
   return value;
+}
+
+/** The longest delay a timer can wait (2^31 − 1 ms, about 24.8 days): longer ones would fire at once. */
+const MAX_TIMER_DELAY_MS = 2 ** 31 - 1;
+
+function timerDelay(name: string, value: unknown): number {
+  const ms = positiveInteger(name, value);
+  if (ms > MAX_TIMER_DELAY_MS) invalid(`${name} must be at most ${MAX_TIMER_DELAY_MS} ms (about 24.8 days), got ${ms}`);
+  return ms;
 }
 
 function expect<T>(name: string, value: unknown, ok: (value: unknown) => boolean, expected: string): T {
@@ -352,5 +382,10 @@ export function resolveOptions(options: LockstepServerOptions): ResolvedOptions 
     maxConnections: positiveInteger('maxConnections', options.maxConnections ?? 10_000),
     maxConnectionsPerAddress: positiveInteger('maxConnectionsPerAddress', options.maxConnectionsPerAddress ?? 256),
     trustProxy: options.trustProxy ?? false,
+    runDeadlines: {
+      runTimeoutMs: timerDelay('runTimeoutMs', options.runTimeoutMs ?? DEFAULT_RUN_DEADLINES.runTimeoutMs),
+      runIdleTimeoutMs: timerDelay('runIdleTimeoutMs', options.runIdleTimeoutMs ?? DEFAULT_RUN_DEADLINES.runIdleTimeoutMs),
+      approvalTimeoutMs: timerDelay('approvalTimeoutMs', options.approvalTimeoutMs ?? DEFAULT_RUN_DEADLINES.approvalTimeoutMs),
+    },
   };
 }

@@ -1,12 +1,13 @@
 /**
  * I6 as a property: random calls on a run handle (thinking, text deltas, tool start/complete
- * and argument deltas with a few ids, complete, fail; deltas come in bursts, as they stream), optionally ended by the handler contract (return or throw). Whatever
+ * and argument deltas with a few ids, approval requests and the server's answers, complete,
+ * fail; deltas come in bursts, as they stream), optionally ended by the handler contract (return or throw). Whatever
  * the calls, the emitted events form a word of the run grammar, a call is refused exactly when
  * the grammar refuses it, and a refused call emits nothing.
  */
 import fc from 'fast-check';
 import { runHandler } from '../agent/handler.js';
-import { startRun, type AgentRunMachine, type RunHandle } from '../agent/run-handle.js';
+import { startRun, type AgentRunMachine, type ServerRunHandle } from '../agent/run-handle.js';
 import { LockstepError } from '../protocol/errors.js';
 import type { AgentEventName } from '../protocol/frames.js';
 import { RunGrammar, type RunEventRecord } from './run-grammar.js';
@@ -18,6 +19,9 @@ export type RunCall =
   | { call: 'toolArgs'; id: string }
   | { call: 'toolStarted'; id: string }
   | { call: 'toolCompleted'; id: string }
+  | { call: 'requestApproval'; id: string }
+  /** The server's side: the user's answer (or the approval's deadline). */
+  | { call: 'resolveApproval'; id: string }
   | { call: 'complete' }
   | { call: 'fail' };
 
@@ -30,6 +34,8 @@ export const runCall: fc.Arbitrary<RunCall> = fc.oneof(
   { weight: 2, arbitrary: toolId.map((id) => ({ call: 'toolArgs', id }) as const) },
   { weight: 3, arbitrary: toolId.map((id) => ({ call: 'toolStarted', id }) as const) },
   { weight: 3, arbitrary: toolId.map((id) => ({ call: 'toolCompleted', id }) as const) },
+  { weight: 2, arbitrary: toolId.map((id) => ({ call: 'requestApproval', id }) as const) },
+  { weight: 2, arbitrary: toolId.map((id) => ({ call: 'resolveApproval', id }) as const) },
   { weight: 1, arbitrary: fc.constant({ call: 'complete' } as const) },
   { weight: 1, arbitrary: fc.constant({ call: 'fail' } as const) },
 );
@@ -40,11 +46,13 @@ const RECORD_OF: Record<RunCall['call'], AgentEventName> = {
   toolArgs: 'tool_args_delta',
   toolStarted: 'tool_executing',
   toolCompleted: 'tool_completed',
+  requestApproval: 'approval_requested',
+  resolveApproval: 'approval_resolved',
   complete: 'agent_completed',
   fail: 'agent_error',
 };
 
-function perform(run: RunHandle, call: RunCall): void {
+function perform(run: ServerRunHandle, call: RunCall): void {
   switch (call.call) {
     case 'thinking':
       return run.thinking();
@@ -56,6 +64,15 @@ function perform(run: RunHandle, call: RunCall): void {
       return run.toolStarted(call.id);
     case 'toolCompleted':
       return run.toolCompleted(call.id);
+    case 'requestApproval':
+      void run.requestApproval(call.id, { tool: 'search' });
+      return;
+    case 'resolveApproval':
+      // A refused answer appends nothing and returns false; told here the way the handle tells the rest.
+      if (!run.resolveApproval(call.id, { approved: true, reason: 'user' })) {
+        throw new LockstepError('LOCKSTEP_ERR_EVENT_ORDER', `no approval of ${call.id} pending`);
+      }
+      return;
     case 'complete':
       return run.complete();
     case 'fail':
@@ -82,7 +99,7 @@ export function runGrammarProperty(options: RunPropertyOptions = {}) {
     const reference = new RunGrammar();
     reference.accept({ event: 'agent_started' });
     const problems: string[] = [];
-    const body = (run: RunHandle) => {
+    const body = (run: ServerRunHandle) => {
       for (const call of calls) {
         const record: RunEventRecord = { event: RECORD_OF[call.call], toolCallId: 'id' in call ? call.id : undefined };
         const expectedRefusal = reference.refusal(record);

@@ -34,6 +34,7 @@ export const STATE_NOTES: Record<string, string> = {
   'agentRun.started': '`agent_started` was emitted; thinking, a tool call, or the end may follow.',
   'agentRun.thinking': 'At least one `agent_thinking` step, and no tool call open.',
   'agentRun.toolsOpen': 'One or more tool calls are open, matched by id; `agent_completed` is refused here.',
+  'agentRun.awaitingApproval': 'Tool calls are open and at least one waits for the user (`approval_requested`): it can neither stream arguments nor complete until `approval_resolved`.',
   'agentRun.completed': 'Final: `agent_completed` ended the run.',
   'agentRun.failed': 'Final: `agent_error` ended the run (allowed with tool calls open).',
 

@@ -40,6 +40,9 @@ export function connectionEvents(snapshot: AnyMachineSnapshot): ModelEvent[] {
     // The server's answer to a `cancel` frame naming no open run of the user (and at the hard bound).
     { type: 'cancel.refused', runId: 'r0' },
     { type: 'cancel.refused', runId: 'r0', bufferedBytes: MODEL_LIMITS.maxOutgoingBytes },
+    // The answer to an `approve` frame no approval waits for (and at the hard bound).
+    { type: 'approval.refused', runId: 'r0', toolCallId: 't0' },
+    { type: 'approval.refused', runId: 'r0', toolCallId: 't0', bufferedBytes: MODEL_LIMITS.maxOutgoingBytes },
     { type: 'server.shutdown' },
     { type: 'stream.lost' },
     // The handshake child cannot accept before it has credentials (its own model shows

@@ -145,6 +145,13 @@ function plan(path: Path): Plan {
         extra['socket.frame'] = 1;
         break;
       }
+      case 'approval.refused': {
+        // An approve frame no approval waits for: handled as a valid frame, refused at once.
+        const frame = JSON.stringify({ type: 'approve', runId: event.runId, toolCallId: (event as { toolCallId: string }).toolCallId, approved: true });
+        cause = ({ ws }) => ws.send(frame);
+        extra['socket.frame'] = 1;
+        break;
+      }
       case 'socket.drain':
         if (!corked) return no('no deterministic send buffer at the high-water mark on loopback');
         if (next?.type !== 'stream.caughtUp') return no('the catch-up read follows the drain at once');
@@ -311,6 +318,7 @@ const NO_LOOPBACK_CAUSE = [
   'connection.ready socket.frame[0]',
   'connection.ready message.accepted[0]',
   'connection.ready cancel.refused[0]',
+  'connection.ready approval.refused[0]',
   // A stream lost while ready: as in `joining` above.
   'connection.ready stream.lost[0]',
   'connection.ready.flow.flowing stream.event[0]',
