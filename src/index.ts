@@ -10,7 +10,7 @@ export type { LockstepServerOptions, TraceEntry, RecordOption, Inspect } from '.
 export type { ServerMetrics } from './server/metrics.js';
 export type { Logger } from './server/logger.js';
 export type { MessageHandler, IncomingMessage, HandlerContext } from './agent/handler.js';
-export type { RunHandle } from './agent/run-handle.js';
+export type { RunHandle, ApprovalAnswer } from './agent/run-handle.js';
 export { demoAgent } from './agent/demo-agent.js';
 export { jwtVerifier, verifyDevToken, type VerifyToken } from './server/auth.js';
 export { jwtOptionsVerifier, type JwtOptions } from './server/jwt.js';

@@ -12,6 +12,9 @@ export interface ClientOptions {
   onOpen?: (ws: WebSocket) => void;
 }
 
+/** How long `until` waits for its condition before it fails naming it. */
+const UNTIL_BOUND_MS = 20_000;
+
 export class TestClient {
   readonly ws: WebSocket;
   readonly frames: ServerFrame[] = [];
@@ -50,12 +53,23 @@ export class TestClient {
   }
 
   /** Resolves once `test()` holds; rejects if the socket closes first. */
+  /**
+   * Resolves once `test()` holds after a frame; rejects naming `what` when the socket closes
+   * first or `UNTIL_BOUND_MS` pass (a wait that never ends fails its test, it does not hang it).
+   */
   until(test: () => boolean, what = 'condition'): Promise<void> {
     if (test()) return Promise.resolve();
     return new Promise((resolve, reject) => {
-      this.#waiters.push({ test, resolve });
+      const bound = setTimeout(() => {
+        this.#waiters = this.#waiters.filter((w) => w.test !== test);
+        reject(new Error(`waited ${UNTIL_BOUND_MS} ms for ${what}; frames: ${JSON.stringify(this.frames).slice(0, 2_000)}`));
+      }, UNTIL_BOUND_MS);
+      this.#waiters.push({ test, resolve: () => { clearTimeout(bound); resolve(); } });
       void this.closed.then(() => {
-        if (!test()) reject(new Error(`socket closed before ${what}; frames: ${JSON.stringify(this.frames)}`));
+        if (!test()) {
+          clearTimeout(bound);
+          reject(new Error(`socket closed before ${what}; frames: ${JSON.stringify(this.frames)}`));
+        }
       });
     });
   }

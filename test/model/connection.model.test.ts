@@ -147,7 +147,7 @@ function plan(path: Path): Plan {
       }
       case 'approval.refused': {
         // An approve frame no approval waits for: handled as a valid frame, refused at once.
-        const frame = JSON.stringify({ type: 'approve', runId: event.runId, toolCallId: (event as { toolCallId: string }).toolCallId, approved: true });
+        const frame = JSON.stringify({ type: 'approve', runId: event.runId, toolCallId: (event as unknown as { toolCallId: string }).toolCallId, approved: true });
         cause = ({ ws }) => ws.send(frame);
         extra['socket.frame'] = 1;
         break;

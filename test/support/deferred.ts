@@ -1,8 +1,8 @@
-/** A promise the test settles by hand: a backend whose readiness the test releases. */
-export function deferred(): { promise: Promise<void>; resolve: () => void; reject: (e: Error) => void } {
-  let resolve!: () => void;
+/** A promise the test settles by hand (a backend whose readiness the test releases, an answer a handler reports). */
+export function deferred<T = void>(): { promise: Promise<T>; resolve: (value: T) => void; reject: (e: Error) => void } {
+  let resolve!: (value: T) => void;
   let reject!: (e: Error) => void;
-  const promise = new Promise<void>((res, rej) => {
+  const promise = new Promise<T>((res, rej) => {
     resolve = res;
     reject = rej;
   });
