@@ -140,6 +140,7 @@ export class RedisEventLog implements EventLog {
       this.retainEvents, JSON.stringify(event), this.keys.channel(userId), run.member, kind,
       this.leaseMs, appendId, this.retainMs, randomUUID(), this.retainBytesPerUser,
       key ?? '', piece, piece.length, event.ts, DELTA_CHUNK_MAX_BYTES, DELTA_CHUNK_MAX_DELTAS,
+      event.event === 'approval_requested' ? String((event.data as { toolCallId?: unknown }).toolCallId ?? '') : '',
     );
     // Before the hub sees the event: it compares this epoch with each connection's.
     this.#epoch = epoch;

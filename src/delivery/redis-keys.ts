@@ -11,7 +11,10 @@ export class RedisKeys {
     const head = `${this.prefix}events:`;
     return channel.startsWith(head) ? channel.slice(head.length) : undefined;
   }
+  /** The run's hash: its applied append ids, and what other nodes asked of it (`cancel`, `pending:<id>`, `answer:<id>`). */
   run(runId: string): string { return `${this.prefix}run:${runId}`; }
+  /** Pub/sub channel naming a run whose control changed (a cancel, an approval's answer). */
+  get runControl(): string { return `${this.prefix}run-control`; }
   /** Bytes of the user's retained stream entries (their JSON), kept next to the stream with the same TTL. */
   streamBytes(userId: string): string { return `${this.prefix}stream-bytes:${userId}`; }
   /** The user's remembered message ids: hash id → run id, sorted set id → accepted at (ms), and their bytes. */

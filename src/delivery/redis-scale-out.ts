@@ -9,6 +9,7 @@
  */
 import { RedisEventLog, type RedisEventLogOptions } from './redis-event-log.js';
 import { RedisFanout } from './redis-fanout.js';
+import { RedisRunControl } from './redis-run-control.js';
 import type { ScaleOut } from './scale-out.js';
 import { RunLeases } from '../server/run-lease.js';
 import type { Clock } from '../clock.js';
@@ -71,7 +72,8 @@ export async function createRedisScaleOut(url: string, options: RedisScaleOutOpt
 
   const eventLog = new RedisEventLog(commands, options);
   const fanout = new RedisFanout(subscriber, eventLog.keys, onError);
-  await eventLog.refreshEpoch();
+  const runControl = new RedisRunControl(commands, subscriber, eventLog.keys);
+  await Promise.all([eventLog.refreshEpoch(), runControl.resubscribe()]);
 
   // Until both connections are back and the epoch re-read, the node takes no new connections.
   let epochKnown = true;
@@ -87,6 +89,7 @@ export async function createRedisScaleOut(url: string, options: RedisScaleOutOpt
   });
   subscriber.on('ready', () => {
     fanout.resubscribeAndResync().catch(onError);
+    runControl.resubscribe().catch(onError);
   });
 
   const reachable = () => epochKnown && commands.status === 'ready' && subscriber.status === 'ready';
@@ -108,6 +111,7 @@ export async function createRedisScaleOut(url: string, options: RedisScaleOutOpt
   return {
     eventLog,
     fanout,
+    runControl,
     available: () => (reachable() ? answersInTime() : Promise.reject(new Error('redis is unreachable'))),
     start: (clock?: Clock) => leases.start(clock),
     async close() {

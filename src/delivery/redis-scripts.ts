@@ -93,7 +93,9 @@ end`;
  * ARGV: maxlen, event json (no seq), channel, lease member, kind (start|step|end),
  *       leaseMs, append id, retainMs, epoch candidate, max stream bytes,
  *       delta coalescing key ('' for an event that is not a delta), the delta's JSON-escaped
- *       text, its length (UTF-16 units), ts, max chunk bytes, max chunk deltas.
+ *       text, its length (UTF-16 units), ts, max chunk bytes, max chunk deltas, the tool call id
+ *       of an `approval_requested` event ('' otherwise: it is recorded as pending in the run's
+ *       hash in the same step, so an answer can never find the request not yet pending).
  * Returns { seq, epoch }; the notification is "<seq> <epoch> <json>". Idempotent per append id (a command resent after a reconnect is not
  * appended twice). Fenced: a run whose lease is gone (ended as node_lost) cannot append.
  */
@@ -112,6 +114,7 @@ local seq = redis.call('INCR', KEYS[1])
 local fields, replaced = deltaFields(KEYS[2], seq, ARGV[2], ARGV[11], ARGV[12], ARGV[13], ARGV[14], tonumber(ARGV[15]), tonumber(ARGV[16]))
 appendTrimmed(KEYS[2], KEYS[6], seq, fields, tonumber(ARGV[1]), tonumber(ARGV[10]), ARGV[8], replaced)
 redis.call('HSET', KEYS[4], ARGV[7], seq)
+if ARGV[17] ~= '' then redis.call('HSET', KEYS[4], 'pending:' .. ARGV[17], '1') end
 redis.call('PEXPIRE', KEYS[4], ARGV[8])
 if kind == 'start' then
   redis.call('ZADD', KEYS[3], now + tonumber(ARGV[6]), ARGV[4])
@@ -227,3 +230,31 @@ for _, member in ipairs(expired) do
   redis.call('PUBLISH', ARGV[1] .. 'events:' .. userId, seq .. ' ' .. epoch .. ' ' .. json)
 end
 return #expired`;
+
+/**
+ * KEYS: leases, the run's hash. ARGV: lease member ("<runId>\\n<userId>"), control channel, run id.
+ * A cancel from any node: when the run is open (its lease held) for this user, marks it
+ * cancelled in its hash and tells every node (the owner stops it). Returns 1, or 0 when there
+ * is no open run of that user with that id.
+ */
+export const CANCEL_RUN = `
+if not redis.call('ZSCORE', KEYS[1], ARGV[1]) then return 0 end
+redis.call('HSET', KEYS[2], 'cancel', '1')
+redis.call('PUBLISH', ARGV[2], ARGV[3])
+return 1`;
+
+/**
+ * KEYS: leases, the run's hash. ARGV: lease member, tool call id, answer JSON, control channel, run id.
+ * The first answer to a pending approval wins, whichever node it reaches (a user's, or the
+ * owner's timeout). Returns { 1, answer } when this claim won, { 0, the winning answer } when
+ * another won first, or false when nothing is pending (never asked, the run ended, not this
+ * user's run).
+ */
+export const CLAIM_ANSWER = `
+if not redis.call('ZSCORE', KEYS[1], ARGV[1]) then return false end
+if redis.call('HGET', KEYS[2], 'pending:' .. ARGV[2]) ~= '1' then return false end
+if redis.call('HSETNX', KEYS[2], 'answer:' .. ARGV[2], ARGV[3]) == 1 then
+  redis.call('PUBLISH', ARGV[4], ARGV[5])
+  return { 1, ARGV[3] }
+end
+return { 0, redis.call('HGET', KEYS[2], 'answer:' .. ARGV[2]) }`;

@@ -32,6 +32,7 @@ import { LifecycleLog } from './lifecycle-log.js';
 import { createMetrics, type ServerMetrics } from './metrics.js';
 import { resolveOptions, type LockstepServerOptions } from './options.js';
 import { OpenRuns } from './open-runs.js';
+import { RunControl } from './run-control.js';
 import { RunTracker } from './run-tracker.js';
 import { serverLifecycleMachine } from '../../machines/server-lifecycle.js';
 import { recordConnection } from '../trace/recorder.js';
@@ -193,6 +194,20 @@ export function createLockstepServer(userOptions: LockstepServerOptions = {}): L
     ? { now: nowMs, setTimeout: (callback, ms) => options.clock!.setTimeout(callback, ms), clearTimeout: (id) => options.clock!.clearTimeout(id) }
     : { now: nowMs, setTimeout: (callback, ms) => setTimeout(callback, ms).unref(), clearTimeout: (id) => clearTimeout(id as NodeJS.Timeout) });
 
+  const runControl = new RunControl(openRuns, scaleOut?.runControl, (error) => options.logger.warn({ err: String(error) }, 'run control read failed'));
+  /** Calls `refused` when `outcome` is (or resolves) false; a shared store that fails refuses too (the client may retry). */
+  const whenFalse = (outcome: boolean | Promise<boolean>, refused: () => void, failure: string) => {
+    if (outcome === false) refused();
+    else if (outcome !== true) {
+      outcome.then((done) => {
+        if (!done) refused();
+      }, (error: unknown) => {
+        options.logger.warn({ err: String(error) }, failure);
+        refused();
+      });
+    }
+  };
+
   /** Starts a run watched by `openRuns` (deadlines, approvals; cancel when `connectionId` is given). */
   const startUserRun = (userId: string, runId: string, threadId: string | undefined, connectionId: string | undefined) => {
     const watch = openRuns.begin(runId, userId, connectionId);
@@ -278,14 +293,12 @@ export function createLockstepServer(userOptions: LockstepServerOptions = {}): L
       invokeHandler,
       spendUserToken: (_, params) => userBuckets.spend(params.userId),
       cancelRun: ({ self }, params) => {
-        if (!openRuns.cancel(params.userId, params.runId)) {
-          self.send({ type: 'cancel.refused', runId: params.runId, bufferedBytes: sockets.socketOf(self)?.bufferedAmount ?? 0 });
-        }
+        const refused = () => self.send({ type: 'cancel.refused', runId: params.runId, bufferedBytes: sockets.socketOf(self)?.bufferedAmount ?? 0 });
+        whenFalse(runControl.cancel(params.userId, params.runId), refused, 'cancel not recorded');
       },
       answerApproval: ({ self }, params) => {
-        if (!openRuns.answerApproval(params.userId, params.runId, params.toolCallId, params.approved, params.data)) {
-          self.send({ type: 'approval.refused', runId: params.runId, toolCallId: params.toolCallId, bufferedBytes: sockets.socketOf(self)?.bufferedAmount ?? 0 });
-        }
+        const refused = () => self.send({ type: 'approval.refused', runId: params.runId, toolCallId: params.toolCallId, bufferedBytes: sockets.socketOf(self)?.bufferedAmount ?? 0 });
+        whenFalse(runControl.answer(params.userId, params.runId, params.toolCallId, params.approved, params.data), refused, 'approval answer not recorded');
       },
       joinStream: ({ self }, params) => {
         // With a data path, the event path writes what its rule allows and hands the rest over.

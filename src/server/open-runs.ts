@@ -12,7 +12,7 @@
  * handler learns it through `context.signal`. Entries are bounded by the runs in flight.
  */
 import type { HandlerContext } from '../agent/handler.js';
-import type { RunObserver, ServerRunHandle } from '../agent/run-handle.js';
+import type { ApprovalAnswer, RunObserver, ServerRunHandle } from '../agent/run-handle.js';
 import { decideDeadline, earliestDeadline, type PassedDeadline, type RunDeadlineLimits, type RunTimeFacts } from '../../machines/run-deadlines.js';
 
 /** The time source of the deadlines: the server's clock (a SimulatedClock in tests). */
@@ -92,10 +92,19 @@ class OpenRun implements HandlerContext, RunObserver {
   }
 }
 
+/**
+ * Decides an approval whose deadline passed when several nodes may answer it (run-control.ts):
+ * resolves the answer that won — the timeout, or a user's that reached another node first —
+ * or undefined when the shared record has nothing pending (then the timeout stands).
+ */
+export type TimeoutArbiter = (userId: string, runId: string, toolCallId: string, timeout: ApprovalAnswer) => Promise<ApprovalAnswer | undefined>;
+
 export class OpenRuns {
   readonly #runs = new Map<string, OpenRun>();
   readonly #limits: RunDeadlineLimits;
   readonly clock: DeadlineClock;
+  /** Set when approvals are shared between nodes; without it, a timeout is decided here. */
+  timeoutArbiter: TimeoutArbiter | undefined = undefined;
 
   constructor(limits: RunDeadlineLimits, clock: DeadlineClock) {
     this.#limits = limits;
@@ -160,6 +169,34 @@ export class OpenRuns {
     return true;
   }
 
+  /** The open run `runId` (its user and the approvals it waits for), or undefined. */
+  pendingOf(runId: string): { userId: string; toolCallIds: string[] } | undefined {
+    const entry = this.#runs.get(runId);
+    if (entry === undefined || entry.run === undefined || entry.run.ended) return undefined;
+    return { userId: entry.userId, toolCallIds: [...entry.run.pendingApprovals] };
+  }
+
+  /** The ids of the runs open here. */
+  runIds(): string[] {
+    return [...this.#runs.keys()];
+  }
+
+  /** Another node recorded a cancel of `runId` (its user's; checked there): stop it like a local cancel. */
+  cancelFromShared(runId: string): void {
+    const entry = this.#runs.get(runId);
+    if (entry !== undefined && entry.cancellable && entry.run !== undefined && !entry.run.ended) this.#stop(entry, 'cancelled');
+  }
+
+  /** The answer that won a pending approval of `runId` in the shared record: resolve it here. */
+  resolveFromShared(runId: string, toolCallId: string, answer: ApprovalAnswer): void {
+    const entry = this.#runs.get(runId);
+    if (entry === undefined || entry.run === undefined) return;
+    if (entry.run.resolveApproval(toolCallId, answer)) {
+      entry.requestedAtMs.delete(toolCallId);
+      this.rearm(entry);
+    }
+  }
+
   /** True when the run was stopped here (cancel, deadline): what its handler does next is not its fault. */
   wasStopped(runId: string): boolean {
     return this.#runs.get(runId)?.stoppedBy !== undefined;
@@ -197,8 +234,18 @@ export class OpenRuns {
     }
     if (decision.passed.deadline === 'approval') {
       const { toolCallId } = decision.passed;
+      const timeout: ApprovalAnswer = { approved: false, reason: 'timeout' };
+      // No longer waiting on this deadline; the idle time restarts now (waiting for a person was not idle).
       entry.requestedAtMs.delete(toolCallId);
-      entry.run.resolveApproval(toolCallId, { approved: false, reason: 'timeout' });
+      entry.lastActivityAtMs = this.clock.now();
+      if (this.timeoutArbiter === undefined) entry.run.resolveApproval(toolCallId, timeout);
+      else {
+        const run = entry.run;
+        void this.timeoutArbiter(entry.userId, run.runId, toolCallId, timeout).then(
+          (winner) => run.resolveApproval(toolCallId, winner ?? timeout),
+          () => run.resolveApproval(toolCallId, timeout),
+        );
+      }
       this.rearm(entry);
       return;
     }
