@@ -9,6 +9,7 @@ import fc from 'fast-check';
 import type { ConnectionLimits } from '../../machines/connection.js';
 import { connectionInvariantProperty } from './properties.js';
 import { runGrammarProperty } from './run-properties.js';
+import { runControlProperty } from './run-control-properties.js';
 import { streamDeliveryProperty } from './stream-properties.js';
 import type { ConnectionScenario, ScenarioHead } from './connection-scenario.js';
 import { EXPLORATION_LIMITS, exploreConnection } from './connection-explorer.js';
@@ -158,6 +159,7 @@ export async function fuzzInvariants(options: FuzzOptions): Promise<FuzzReport> 
   const outcomes = [
     connection,
     await runProperty('run grammar I6 (run handle + run machine)', runGrammarProperty() as unknown as fc.IAsyncProperty<[unknown]>, options),
+    await runProperty('cancel, approvals, deadlines (run bookkeeping + run machine)', runControlProperty() as unknown as fc.IAsyncProperty<[unknown]>, options),
     await runProperty('delivery I4 I5 I7 (stream hub + memory log)', streamDeliveryProperty() as unknown as fc.IProperty<[unknown]>, options),
   ];
   const depth = options.depth ?? 3;

@@ -15,6 +15,7 @@ import { coalesceDeltas, deltaKey } from '../../src/delivery/delta-coalescing.js
 import type { MaybePromise } from '../../src/delivery/maybe-promise.js';
 import type { StreamEvent } from '../../src/protocol/frames.js';
 import type { ConnectionMachine } from '../../src/testing/connection-scenario.js';
+import { OpenRuns } from '../../src/server/open-runs.js';
 
 type HoldFrame = Parameters<ConnectionMachine['provide']>[0]['actions'] extends infer A
   ? A extends { holdFrame?: infer H } ? H : never
@@ -186,3 +187,33 @@ export const framePathIgnoresMachine = (): DataPathFactory =>
       if (inner.frames !== undefined) inner.syncFrames(inner.frames.counters);
     },
   }));
+
+/** Run bookkeeping whose cancel says "done" and aborts nothing: the run stays open. */
+export class CancelLeavesRunOpen extends OpenRuns {
+  override cancel(userId: string, runId: string): boolean {
+    return this.pendingOf(runId)?.userId === userId;
+  }
+}
+
+/** Run bookkeeping that accepts every answer while the run is open: a second answer to one approval is "accepted" too. */
+export class ApprovalAnsweredTwice extends OpenRuns {
+  override answerApproval(userId: string, runId: string, toolCallId: string, approved: boolean, data: unknown): boolean {
+    return super.answerApproval(userId, runId, toolCallId, approved, data) || this.pendingOf(runId)?.userId === userId;
+  }
+}
+
+/** Run bookkeeping that never sets a deadline timer: a hung run stays open forever. */
+export class DeadlinesNeverArmed extends OpenRuns {
+  override rearm(): void {}
+}
+
+/** The run machine with `agent_error` not final: after a cancel the handler's events still reach the user. */
+export function failKeepsRunOpen(): typeof agentRunMachine {
+  const config = agentRunMachine.config as unknown as AgentRunMachineConfig;
+  const states = Object.fromEntries(Object.entries(config.states).map(([name, state]) => {
+    const on = state.on as Record<string, unknown> | undefined;
+    return [name, on?.['run.fail'] === undefined ? state : { ...state, on: { ...on, 'run.fail': 'thinking' } }];
+  }));
+  const broken = createMachine({ ...config, states: states as never }).provide(agentRunMachine.implementations as never);
+  return broken as unknown as typeof agentRunMachine;
+}

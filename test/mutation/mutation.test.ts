@@ -10,9 +10,14 @@ import { EXPLORATION_LIMITS, exploreConnection } from '../../src/testing/connect
 import type { ConnectionInvariant } from '../../src/testing/connection-invariants.js';
 import type { RunScenarioOptions } from '../../src/testing/connection-scenario.js';
 import { runGrammarProperty } from '../../src/testing/run-properties.js';
+import { runControlProperty } from '../../src/testing/run-control-properties.js';
 import { streamDeliveryProperty } from '../../src/testing/stream-properties.js';
 import {
+  ApprovalAnsweredTwice,
   BoundarySkippingLog,
+  CancelLeavesRunOpen,
+  DeadlinesNeverArmed,
+  failKeepsRunOpen,
   coalescingDropsADelta,
   completesWithToolOpen,
   earlyFramesDropped,
@@ -62,6 +67,22 @@ describe('mutation check: every broken variant is caught', () => {
 
   it('a coalesced frame that drops one delta → I5', async () => {
     await expectCaught('coalesced frame drops a delta', streamDeliveryProperty({ createHub: coalescingDropsADelta, invariants: ['I5'] }), 'I5:');
+  });
+
+  it('a cancel that leaves the run open → run control', async () => {
+    await expectCaught('cancel leaves the run open', runControlProperty({ createOpenRuns: (limits, clock) => new CancelLeavesRunOpen(limits, clock) }), 'run control:');
+  });
+
+  it('an event emitted after a cancel reaching a client (agent_error not final) → run control', async () => {
+    await expectCaught('event after cancel reaches a client', runControlProperty({ machine: failKeepsRunOpen() }), 'run control:');
+  });
+
+  it('an approval answered twice → run control', async () => {
+    await expectCaught('approval answered twice', runControlProperty({ createOpenRuns: (limits, clock) => new ApprovalAnsweredTwice(limits, clock) }), 'run control:');
+  });
+
+  it('deadlines never armed → run control', async () => {
+    await expectCaught('deadlines never armed', runControlProperty({ createOpenRuns: (limits, clock) => new DeadlinesNeverArmed(limits, clock) }), 'run control:');
   });
 
   it('an event routed to the wrong user → I7', async () => {

@@ -2,6 +2,7 @@
 import { describe, it } from 'vitest';
 import fc from 'fast-check';
 import { runGrammarProperty } from '../../src/testing/run-properties.js';
+import { runControlProperty } from '../../src/testing/run-control-properties.js';
 import { streamDeliveryProperty } from '../../src/testing/stream-properties.js';
 
 describe('I4 ordered, gap-free delivery (fan-out)', () => {
@@ -19,6 +20,12 @@ describe('I5 complete resume', () => {
 describe('I6 run grammar', () => {
   it('whatever a handler calls, clients see a word of the grammar; refusals are exact and emit nothing', async () => {
     await fc.assert(runGrammarProperty());
+  });
+});
+
+describe('I6 with cancels, approvals and deadlines (issue 15)', () => {
+  it('accepted cancels end the run, answers resolve once, foreign requests are refused, no run outlives its deadlines', async () => {
+    await fc.assert(runControlProperty());
   });
 });
 
