@@ -190,3 +190,22 @@ describe('decodeClientFrame: message threadId and metadata (issue 15 item 6)', (
     expect(decodeClientFrame(j({ type: 'message', id: 'm', text: 't', metadata: over }))).toMatchObject({ ok: false, code: 'LOCKSTEP_E_METADATA_TOO_LARGE', ref: 'm' });
   });
 });
+
+describe('approve frames', () => {
+  it('decodes the answer and its data', () => {
+    expect(decodeClientFrame('{"type":"approve","runId":"r","toolCallId":"t","approved":false}')).toEqual({ ok: true, frame: { type: 'approve', runId: 'r', toolCallId: 't', approved: false } });
+    expect(decodeClientFrame('{"type":"approve","runId":"r","toolCallId":"t","approved":true,"data":{"n":1}}')).toEqual({ ok: true, frame: { type: 'approve', runId: 'r', toolCallId: 't', approved: true, data: { n: 1 } } });
+  });
+
+  it.each([
+    ['{"type":"approve","toolCallId":"t","approved":true}', undefined, 'runId'],
+    ['{"type":"approve","runId":"r","approved":true}', 'r', 'toolCallId'],
+    ['{"type":"approve","runId":"r","toolCallId":"t","approved":"yes"}', 'r', 'approved'],
+    [`{"type":"approve","runId":"r","toolCallId":"t","approved":true,"data":"${'x'.repeat(16 * 1024)}"}`, 'r', 'at most 16384'],
+  ])('refuses %s as a bad frame naming what is wrong', (raw, ref, says) => {
+    const result = decodeClientFrame(raw);
+    expect(result).toMatchObject({ ok: false, code: 'LOCKSTEP_E_BAD_FRAME', message: expect.stringContaining(says) });
+    expect((result as { ref?: string }).ref).toBe(ref);
+  });
+});
+
