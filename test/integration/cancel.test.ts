@@ -104,4 +104,32 @@ describe('cancel', () => {
     expect(alice.frames.filter((f) => f.type === 'error').at(-1)).toMatchObject({ code: 'LOCKSTEP_E_BAD_FRAME' });
     await Promise.all([alice.close(), bob.close()]);
   });
+
+  it('across a reconnect: a tab that resumed cancels the run it saw start before it dropped', async () => {
+    const aborted = deferred();
+    h = await startServer({
+      handler: async (_message, run, context) => {
+        run.text('partial');
+        await new Promise<void>((resolve) => context.signal.addEventListener('abort', () => resolve(), { once: true }));
+        aborted.resolve();
+      },
+    });
+    const tab = connect(h.url);
+    await tab.untilType('ready');
+    tab.send({ type: 'message', id: 'm1', text: 'long' });
+    await tab.until(() => eventsOf(tab.frames).some((e) => e.event === 'text_delta'), 'the first delta');
+    const { epoch } = tab.frames.find((f) => f.type === 'ready') as { epoch: string };
+    const seen = eventsOf(tab.frames);
+    const runId = seen[0]!.runId;
+    await tab.close();
+
+    const back = connect(`${h.url}?epoch=${epoch}&lastSeq=${seen.at(-1)!.seq}`);
+    await back.untilType('ready');
+    expect(back.frames[0]).toMatchObject({ type: 'ready', resumed: true });
+    back.send({ type: 'cancel', runId });
+    await within(aborted.promise, 5_000, 'the handler signal aborted by the resumed tab');
+    await back.until(() => eventsOf(back.frames).some((e) => e.event === 'agent_error'), 'agent_error after the resume');
+    expect(eventsOf(back.frames).map((e) => [e.event, e.data])).toEqual([['agent_error', { reason: 'cancelled' }]]);
+    await back.close();
+  });
 });
