@@ -5,6 +5,9 @@
  * actions call them, so every decision stays in the machine and is unit-tested here.
  */
 
+import { DELTA_CHUNK_MAX_DELTAS, deltaKey } from '../src/protocol/delta-key.js';
+import type { StreamEvent } from '../src/protocol/frames.js';
+
 /** The facts the adapter attaches to a socket event: what the socket and the server hold now. */
 export interface SocketFacts {
   /** The socket's send buffer (ws `bufferedAmount`: kernel-pending + corked batch + ws queue), in bytes. */
@@ -68,4 +71,38 @@ export function nextBadFrameCount(count: number, refused: boolean): number {
  */
 export function heartbeatNonce(seed: string, n: number): string {
   return `${seed}.${n}`;
+}
+
+/**
+ * How far a congested connection is behind, in the entries its catch-up will read (I8,
+ * `maxLagEvents`): an event counts one, except a delta that continues the previous one's run
+ * and kind, which the log stores in the same chunk (up to DELTA_CHUNK_MAX_DELTAS of them) and a
+ * catch-up hands over coalesced. So a tab congested during a long streamed answer is not cut off
+ * after 500 deltas; it is after 500 entries. Seqs never seen one by one (a gap) count one entry
+ * each: the count never underestimates.
+ */
+export interface StreamLag {
+  entries: number;
+  /** The delta key of the last event counted (undefined: not a delta). */
+  key: string | undefined;
+  /** Deltas of that key counted in the current entry. */
+  deltas: number;
+  /** The last seq counted (or written, when the count starts). */
+  seq: number;
+}
+export const NO_LAG: StreamLag = Object.freeze({ entries: 0, key: undefined, deltas: 0, seq: 0 });
+
+/** A lag count that starts after `lastSeq`, the last event written. */
+export function lagFrom(lastSeq: number): StreamLag {
+  return { entries: 0, key: undefined, deltas: 0, seq: lastSeq };
+}
+
+/** The lag after one more event the connection did not write. */
+export function lagAfter(lag: StreamLag, event: StreamEvent): StreamLag {
+  const key = deltaKey(event);
+  const unseen = Math.max(0, event.seq - lag.seq - 1);
+  if (unseen === 0 && key !== undefined && key === lag.key && lag.deltas < DELTA_CHUNK_MAX_DELTAS) {
+    return { entries: lag.entries, key, deltas: lag.deltas + 1, seq: event.seq };
+  }
+  return { entries: lag.entries + unseen + 1, key, deltas: 1, seq: Math.max(lag.seq, event.seq) };
 }

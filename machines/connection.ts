@@ -29,7 +29,7 @@ import {
 } from './handshake.js';
 import { decodedFrame } from './frame-decoding.js';
 import { ackFrameOf } from './ack-frame.js';
-import { earlyRefusal, heartbeatNonce, heldFrameBytes, outgoingOverLimit, type SocketFacts } from './connection-bounds.js';
+import { earlyRefusal, heartbeatNonce, heldFrameBytes, lagAfter, lagFrom, NO_LAG, outgoingOverLimit, type SocketFacts, type StreamLag } from './connection-bounds.js';
 import {
   countersAfterMessage,
   countersAfterRefusedFrame,
@@ -158,6 +158,8 @@ export interface ConnectionContext {
   pingsSent: number;
   /** Seq of the last event written to the socket. */
   lastSeq: number;
+  /** While congested: how far behind, in entries a catch-up will read (connection-bounds.ts). */
+  lag: StreamLag;
   /** The token's expiry, counted from its verification; undefined: the token does not expire. */
   expiry: TokenExpiry | undefined;
   stream: StreamStart;
@@ -367,7 +369,7 @@ const connectionBase = setup({
     socketCongested: ({ context, event }) =>
       event.type === 'stream.event' && event.bufferedBytes >= context.limits.highWaterMarkBytes,
     lagTooLarge: ({ context, event }) =>
-      event.type === 'stream.event' && event.event.seq - context.lastSeq > context.limits.maxLagEvents,
+      event.type === 'stream.event' && lagAfter(context.lag, event.event).entries > context.limits.maxLagEvents,
     catchUpLost: ({ event }) => event.type === 'stream.caughtUp' && event.events === undefined,
 
     tokenExpires: ({ context }) => context.expiry !== undefined,
@@ -553,6 +555,7 @@ export const connectionMachine = connectionSetup.createMachine({
     pingSeed: input.pingSeed ?? input.connectionId,
     pingsSent: 0,
     lastSeq: 0,
+    lag: NO_LAG,
     expiry: undefined,
     stream: { resume: input.resume, epoch: undefined, resumed: false, resumeFailure: undefined, replay: [] },
     close: { code: undefined, reason: undefined, peerCode: undefined, socketError: undefined },
@@ -747,7 +750,11 @@ export const connectionMachine = connectionSetup.createMachine({
               on: {
                 'stream.event': [
                   outgoingOverflow,
-                  { guard: 'socketCongested', target: 'congested', actions: 'catchUpWithPath' },
+                  {
+                    guard: 'socketCongested',
+                    target: 'congested',
+                    actions: ['catchUpWithPath', assign({ lag: ({ context, event }) => lagAfter(lagFrom(context.lastSeq), event.event) })],
+                  },
                   {
                     actions: [
                       { type: 'sendFrame', params: ({ event }) => ({ frame: { type: 'event', ...event.event } }) },
@@ -759,12 +766,16 @@ export const connectionMachine = connectionSetup.createMachine({
             },
             congested: {
               entry: 'watchDrain',
+              exit: assign({ lag: NO_LAG }),
               on: {
-                'stream.event': {
-                  guard: 'lagTooLarge',
-                  target: '#connection.closing',
-                  actions: closeWith(CloseCode.POLICY, CloseReason.SLOW_CONSUMER),
-                },
+                'stream.event': [
+                  {
+                    guard: 'lagTooLarge',
+                    target: '#connection.closing',
+                    actions: closeWith(CloseCode.POLICY, CloseReason.SLOW_CONSUMER),
+                  },
+                  { actions: assign({ lag: ({ context, event }) => lagAfter(context.lag, event.event) }) },
+                ],
                 'socket.drain': 'catchingUp',
               },
             },

@@ -188,11 +188,14 @@ export const connectionChart = createMachine({
             congested: {
               description: 'The socket buffer passed `highWaterMarkBytes`: events wait in the log; too much lag closes 1008.',
               on: {
-                'stream.event': {
-                  target: '#connection.closing',
-                  guard: 'lagTooLarge',
-                  actions: ['setClose'],
-                },
+                'stream.event': [
+                  {
+                    target: '#connection.closing',
+                    guard: 'lagTooLarge',
+                    actions: ['setClose'],
+                  },
+                  {},
+                ],
                 'socket.drain': {
                   target: '#connection.ready.flow.catchingUp',
                 },

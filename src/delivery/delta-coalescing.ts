@@ -8,36 +8,14 @@
  * (docs/protocol.md "Coalesced deltas"). Pure functions, shared by both logs and the hub.
  */
 import type { StreamEvent } from '../protocol/frames.js';
+import { deltaKey, type DeltaData } from '../protocol/delta-key.js';
 
 /** Characters of delta text one coalesced event carries at most (a longer stretch is split). */
 export const COALESCED_DELTA_MAX_CHARS = 64 * 1024;
-/** A stored chunk holds at most this many deltas… */
-export const DELTA_CHUNK_MAX_DELTAS = 1024;
-/** …and at most this many characters (memory log) or UTF-8 bytes (Redis log) of delta text. */
+/** A stored chunk holds at most DELTA_CHUNK_MAX_DELTAS deltas and at most this many characters (memory log) or UTF-8 bytes (Redis log) of delta text. */
 export const DELTA_CHUNK_MAX_BYTES = 16 * 1024;
 
-/** What a delta event's data must be, exactly, to be coalesced: `{ delta }` or `{ toolCallId, delta }`. */
-export interface DeltaData { toolCallId?: string; delta: string }
-
-/**
- * The key under which consecutive deltas coalesce (run, kind and tool call), or undefined when
- * the event is not a delta of the exact shape the run handle emits (then it stays an event of
- * its own: nothing else may be lost by concatenating).
- */
-export function deltaKey(event: Pick<StreamEvent, 'runId' | 'event' | 'data'>): string | undefined {
-  const data = event.data as Record<string, unknown> | null;
-  if (typeof data !== 'object' || data === null || typeof data.delta !== 'string') return undefined;
-  const keys = Object.keys(data);
-  if (event.event === 'text_delta') {
-    return keys.length === 1 ? `${event.runId}\ntext` : undefined;
-  }
-  if (event.event === 'tool_args_delta') {
-    return keys.length === 2 && keys[0] === 'toolCallId' && typeof data.toolCallId === 'string'
-      ? `${event.runId}\nargs\n${data.toolCallId}`
-      : undefined;
-  }
-  return undefined;
-}
+export { deltaKey, DELTA_CHUNK_MAX_DELTAS, type DeltaData } from '../protocol/delta-key.js';
 
 /** The data of one delta of a chunk whose first delta had `first` as its data (same key order as the run handle's). */
 export function deltaData(first: DeltaData, delta: string): DeltaData {

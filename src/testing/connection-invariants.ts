@@ -118,7 +118,7 @@ export function checkOrderedDelivery(trace: ScenarioTrace): Violation[] {
 }
 
 /**
- * I8: held frames and the lag behind the stream stay within their limits at every step, and no
+ * I8: held frames and the lag behind the stream (in log entries: a run of deltas is one) stay within their limits at every step, and no
  * event is written in a step whose stream event found the socket at its high-water mark, or
  * while the connection was congested before it (the machine or its data path stops writing
  * there; the log keeps the event for the catch-up after a drain).
@@ -133,7 +133,7 @@ export function checkBoundedMemory(trace: ScenarioTrace): Violation[] {
       violations.push({ invariant: 'I8', message: `${step.early} frames held (limit ${maxEarlyFrames}) in ${step.state}` });
     }
     if (step.lag > maxLagEvents && !step.state.includes('catchingUp')) {
-      violations.push({ invariant: 'I8', message: `${step.lag} events behind (limit ${maxLagEvents}) in ${step.state}` });
+      violations.push({ invariant: 'I8', message: `${step.lag} log entries behind (limit ${maxLagEvents}) in ${step.state}` });
     }
     const command = trace.scenario.commands[step.command];
     if (command?.kind !== 'streamEvent') continue;

@@ -300,15 +300,42 @@ export function scenarioMachine(machine: ConnectionMachine): ConnectionMachine {
   return result;
 }
 
-/** The events of a user's stream: all alike but their seq, so one object per seq serves every scenario. */
+/**
+ * The events of a user's stream, fixed by their seq (one object per seq serves every scenario):
+ * mostly streamed text deltas, with a thinking step every fourth seq, so that a congested tab's
+ * lag (I8) is counted in log entries, where a run of deltas is one, not in seqs.
+ */
 const streamEvents: StreamEvent[] = [];
-function streamEvent(seq: number): StreamEvent {
+export function scenarioStreamEvent(seq: number): StreamEvent {
   let event = streamEvents[seq];
   if (event === undefined) {
-    event = Object.freeze({ seq, runId: 'r', event: 'agent_thinking', data: Object.freeze({}), ts: 0 }) as StreamEvent;
+    event = (seq % 4 === 0
+      ? Object.freeze({ seq, runId: 'r', event: 'agent_thinking', data: Object.freeze({}), ts: 0 })
+      : Object.freeze({ seq, runId: 'r', event: 'text_delta', data: Object.freeze({ delta: 'x' }), ts: 0 })) as StreamEvent;
     streamEvents[seq] = event;
   }
   return event;
+}
+
+/**
+ * Entries of `events` after `afterSeq`, as a log stores them: consecutive deltas of one key share
+ * an entry (up to 1024). Written here apart from the machine's own count, which it checks.
+ */
+export function entriesAfter(events: readonly StreamEvent[], afterSeq: number): number {
+  let entries = 0;
+  let key: string | undefined;
+  let run = 0;
+  for (const event of events) {
+    if (event.seq <= afterSeq) continue;
+    const next = event.event === 'text_delta' ? `${event.runId} text` : undefined;
+    if (next !== undefined && next === key && run < 1024) run += 1;
+    else {
+      entries += 1;
+      run = 1;
+    }
+    key = next;
+  }
+  return entries;
 }
 
 /** The part of a scenario that is fixed before its commands: credentials, limits and the stream so far. */
@@ -341,7 +368,7 @@ export function recordStep(run: ScenarioRun, command: number): void {
     early: snapshot.context.early.length,
     // The seq written last: the machine's own, or the path's while it writes (it tells the machine when it hands over).
     lag: harness.subscribed && snapshot.status === 'active' && state.startsWith('ready')
-      ? harness.log.length - Math.max(snapshot.context.lastSeq, harness.path?.lastSeq ?? 0)
+      ? entriesAfter(harness.log, Math.max(snapshot.context.lastSeq, harness.path?.lastSeq ?? 0))
       : 0,
     effectCount: harness.effects.length,
   });
@@ -357,7 +384,7 @@ export function startScenario(given: ScenarioHead, options: RunScenarioOptions =
   // A scenario saved before a limit existed runs with that limit's default.
   const head: ScenarioHead = { ...given, limits: { ...DEFAULT_CONNECTION_LIMITS, ...given.limits } };
   const log: StreamEvent[] = [];
-  for (let seq = 1; seq <= head.priorEvents; seq++) log.push(streamEvent(seq));
+  for (let seq = 1; seq <= head.priorEvents; seq++) log.push(scenarioStreamEvent(seq));
   const clock = new ScenarioClock();
   const harness: Harness = {
     effects: [], log, retainEvents: head.retainEvents, subscribed: false, verify: undefined, backend: undefined, pending: [], path: undefined, bufferedBytes: 0,
@@ -458,7 +485,7 @@ export function applyCommand(run: ScenarioRun, command: ConnectionCommand, index
       harness.backend ??= command.ok;
       break;
     case 'streamEvent': {
-      const event = streamEvent(harness.log.length + 1);
+      const event = scenarioStreamEvent(harness.log.length + 1);
       harness.log.push(event);
       // The path is offered every event, even before the join (it must hand them to the
       // machine until `ready.flow.flowing` installs it); the machine alone only once subscribed.

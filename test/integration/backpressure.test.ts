@@ -56,4 +56,41 @@ describe('backpressure', () => {
     await again.close();
     await b.server.close();
   });
+
+  it('a tab congested during a long streamed answer is behind by log entries, not deltas: it catches up, not cut off', async () => {
+    const h = await startServer({ limits: { highWaterMarkBytes: 64 * 1024, maxLagEvents: 100 } });
+    const reader = new TestClient(h.url, { protocols: ['lockstep.v1', 'lockstep.bearer.nora'] });
+    await reader.untilType('ready');
+    reader.ws.pause();
+    const run = h.server.startRun('nora');
+    const sent: string[] = [];
+    // Big deltas until the socket is congested (bounded: 2000 × 32 KiB), then 2,000 small ones.
+    for (let i = 0; i < 2_000 && !h.trace.some((e) => e.state === 'ready.congested'); i++) {
+      const delta = `${i}:${'y'.repeat(32 * 1024)}`;
+      run.text(delta);
+      sent.push(delta);
+    }
+    expect(h.trace.some((e) => e.state === 'ready.congested')).toBe(true);
+    for (let i = 0; i < 2_000; i++) {
+      run.text(`z${i} `);
+      sent.push(`z${i} `);
+    }
+    run.complete();
+    reader.ws.resume();
+    await reader.until(() => eventsOf(reader.frames).some((e) => e.event === 'agent_completed'), 'the end of the run after the catch-up');
+    // Every seq covered exactly once (a coalesced delta covers fromSeq..seq), the text byte-identical.
+    const events = eventsOf(reader.frames);
+    let next = 1;
+    for (const e of events) {
+      expect(e.fromSeq ?? e.seq).toBe(next);
+      next = e.seq + 1;
+    }
+    expect(next - 1).toBe(sent.length + 2);
+    expect(events.filter((e) => e.event === 'text_delta').map((e) => (e.data as { delta: string }).delta).join('')).toBe(sent.join(''));
+    expect(events.some((e) => e.fromSeq !== undefined)).toBe(true);
+    expect(reader.ws.readyState).toBe(reader.ws.OPEN);
+    await reader.close();
+    await h.server.close();
+  });
 });
+

@@ -19,13 +19,16 @@ export const PING_FRAME = JSON.stringify({ type: 'ping' });
 export const messageFrame = (n: number) => JSON.stringify({ type: 'message', id: `m${n}`, text: 'hi' });
 export const MESSAGE_IDS = Array.from({ length: 12 }, (_, n) => `m${n}`);
 
-const streamEvent = (seq: number) => ({ seq, runId: 'r', event: 'agent_thinking' as const, data: {}, ts: 0 });
+// Text deltas of one run: while congested, consecutive ones are one log entry of lag (I8).
+const streamEvent = (seq: number) => ({ seq, runId: 'r', event: 'text_delta' as const, data: { delta: 'x' }, ts: 0 });
 
 type ModelEvent = EventObject & Record<string, unknown>;
 
 export function connectionEvents(snapshot: AnyMachineSnapshot): ModelEvent[] {
   const ctx = snapshot.context as ConnectionContext;
   const n = ctx.early.length + ctx.frames.runCount + ctx.frames.badFrames;
+  // The next event of the stream: after the last written, or, while congested, after the last counted.
+  const nextSeq = Math.max(ctx.lastSeq, ctx.lag.seq) + 1;
   return [
     { type: 'socket.frame', data: AUTH_FRAME },
     ...(ctx.frames.runCount < 3 ? [{ type: 'socket.frame', data: messageFrame(n) }] : []),
@@ -62,13 +65,13 @@ export function connectionEvents(snapshot: AnyMachineSnapshot): ModelEvent[] {
     { type: 'xstate.done.actor.handshake', output: { ok: false, code: CloseCode.UNAUTHORIZED, reason: CloseReason.UNAUTHORIZED } },
     { type: 'stream.joined', epoch: 'e', lastSeq: 0, resumed: false, replay: [] },
     { type: 'stream.refused', reason: 'too many connections for this user' },
-    ...(ctx.lastSeq < 2
+    ...(nextSeq <= 3
       ? [
-          { type: 'stream.event', event: streamEvent(ctx.lastSeq + 1), bufferedBytes: 0 },
-          { type: 'stream.event', event: streamEvent(ctx.lastSeq + 1), bufferedBytes: MODEL_LIMITS.highWaterMarkBytes },
-          { type: 'stream.event', event: streamEvent(ctx.lastSeq + 1), bufferedBytes: MODEL_LIMITS.maxOutgoingBytes },
-          // In `congested`: an event further ahead than maxLagEvents.
-          { type: 'stream.event', event: streamEvent(ctx.lastSeq + MODEL_LIMITS.maxLagEvents + 1), bufferedBytes: MODEL_LIMITS.highWaterMarkBytes },
+          { type: 'stream.event', event: streamEvent(nextSeq), bufferedBytes: 0 },
+          { type: 'stream.event', event: streamEvent(nextSeq), bufferedBytes: MODEL_LIMITS.highWaterMarkBytes },
+          { type: 'stream.event', event: streamEvent(nextSeq), bufferedBytes: MODEL_LIMITS.maxOutgoingBytes },
+          // In `congested`: an event further ahead than maxLagEvents (the seqs between were never seen).
+          { type: 'stream.event', event: streamEvent(nextSeq + MODEL_LIMITS.maxLagEvents), bufferedBytes: MODEL_LIMITS.highWaterMarkBytes },
         ]
       : []),
     { type: 'socket.drain' },

@@ -135,6 +135,11 @@ function plan(path: Path): Plan {
         if (before.matches({ ready: { flow: 'flowing' } }) && congesting(event) !== corked) {
           return no('no deterministic send buffer at the high-water mark on loopback');
         }
+        // Staying congested needs the model's next delta of the same run; the server's pushed
+        // runs start with agent_started, a log entry of its own (the pure executor takes it).
+        if (before.matches({ ready: { flow: 'congested' } }) && (steps[i]!.state as AnyMachineSnapshot).matches({ ready: { flow: 'congested' } })) {
+          return no('a pushed run is not one run of consecutive deltas');
+        }
         cause = ({ m }) => void m.server.startRun('u');
         break;
       case 'cancel.refused': {
@@ -322,6 +327,9 @@ const NO_LOOPBACK_CAUSE = [
   // A stream lost while ready: as in `joining` above.
   'connection.ready stream.lost[0]',
   'connection.ready.flow.flowing stream.event[0]',
+  // Staying congested while the lag grows by deltas of one run: the server's pushed runs begin
+  // with agent_started (test/integration/backpressure.test.ts streams deltas to a congested tab).
+  'connection.ready.flow.congested stream.event[1]',
 ];
 
 /**

@@ -10,6 +10,8 @@ import { connectionMachine, heartbeatPongPayload, type ConnectionLimits } from '
 import { handshakeMachine } from '../../machines/handshake.js';
 import type { StreamEvent } from '../../src/protocol/frames.js';
 import {
+  entriesAfter,
+  scenarioStreamEvent,
   serializeState,
   SCENARIO_USER,
   type ConnectionMachine,
@@ -124,7 +126,7 @@ export async function runConnectionScenarioWithPromises(
   const backend = settleable();
   const log: StreamEvent[] = [];
   const append = () => {
-    const event: StreamEvent = { seq: log.length + 1, runId: 'r', event: 'agent_thinking', data: {}, ts: 0 };
+    const event: StreamEvent = scenarioStreamEvent(log.length + 1);
     log.push(event);
     return event;
   };
@@ -156,7 +158,7 @@ export async function runConnectionScenarioWithPromises(
       state,
       status: snapshot.status,
       early: snapshot.context.early.length,
-      lag: harness.subscribed && snapshot.status === 'active' && state.startsWith('ready') ? log.length - snapshot.context.lastSeq : 0,
+      lag: harness.subscribed && snapshot.status === 'active' && state.startsWith('ready') ? entriesAfter(log, snapshot.context.lastSeq) : 0,
       effectCount: effects.length,
     });
   };

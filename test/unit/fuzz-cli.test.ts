@@ -11,7 +11,7 @@ describe('lockstep fuzz', () => {
   it('the built CLI runs the properties and the exploration, and prints runs, rates and states', async () => {
     const { stdout } = await run(process.execPath, ['dist/src/cli/main.js', 'fuzz', '--runs', '100', '--seed', '7', '--depth', '1']);
     expect(stdout).toContain('seed 7, 100 runs per property');
-    expect(stdout.match(/^ {2}ok /gm)).toHaveLength(4);
+    expect(stdout.match(/^ {2}ok /gm)).toHaveLength(5);
     expect(stdout).toMatch(/interleavings\/s \(connection scenarios\): \d+/);
     expect(stdout).toMatch(/distinct connection states seen: \d+/);
     expect(stdout).toMatch(/exploration, every sequence of up to 1 command: \d+ sequences \(interleavings\), \d+\/s/);
@@ -21,7 +21,7 @@ describe('lockstep fuzz', () => {
   it('--depth 0 skips the exploration', async () => {
     const report = await fuzzInvariants({ runs: 10, seed: 1, depth: 0 });
     expect(report.exploration).toBeUndefined();
-    expect(report.outcomes).toHaveLength(3);
+    expect(report.outcomes).toHaveLength(4);
   });
 
   it('rejects a bad option with a clear message', async () => {
