@@ -99,9 +99,8 @@ function timelineEntries(run) {
     const last = entries.at(-1);
     if (e.event === 'text_delta' && last?.event === 'text_delta') {
       last.seq = e.seq;
-      last.count += 1;
     } else {
-      entries.push({ event: e.event, fromSeq: e.seq, seq: e.seq, count: 1, data: e.data ?? {} });
+      entries.push({ event: e.event, fromSeq: e.seq, seq: e.seq, data: e.data ?? {} });
     }
   }
   return entries;
@@ -114,7 +113,8 @@ function describe(entry) {
     case 'agent_thinking': return `thinking: ${data.text ?? ''}`;
     case 'tool_executing': return `tool ${data.tool ?? '?'} called with ${JSON.stringify(data.input ?? {})}`;
     case 'tool_completed': return `tool ${data.tool ?? '?'} returned ${JSON.stringify(data.output ?? {})}`;
-    case 'text_delta': return `text ×${entry.count}`;
+    // A resume may deliver many deltas as one coalesced item: the seq range says what is covered.
+    case 'text_delta': return 'text';
     case 'tool_args_delta': return `tool arguments: ${data.delta ?? ''}`;
     case 'agent_completed': return 'completed';
     case 'agent_error': return `error: ${data.reason ?? ''} ${data.message ?? ''}`.trim();

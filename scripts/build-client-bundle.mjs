@@ -13,8 +13,8 @@
  * Usage: node scripts/build-client-bundle.mjs [dist]    (part of `npm run build`)
  */
 import { build } from 'esbuild';
-import { statSync } from 'node:fs';
-import { join } from 'node:path';
+import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -35,14 +35,21 @@ export async function buildClientBundle(dist = join(ROOT, 'dist')) {
     metafile: true,
     logLevel: 'silent',
     outfile,
+    write: false,
   });
   const inputs = Object.keys(result.metafile.inputs).map((path) => path.replace(/^(\.\.\/)+main\//, ''));
   const forbidden = inputs.filter((path) => FORBIDDEN.some((pattern) => pattern.test(path)));
   if (forbidden.length > 0) throw new Error(`lockstep/client browser bundle pulls server or Node code: ${forbidden.join(', ')}`);
-  return { outfile, bytes: statSync(outfile).size, inputs };
+  // Written aside, then renamed: a page served while another build runs never reads half a file.
+  const [output] = result.outputFiles;
+  mkdirSync(dirname(outfile), { recursive: true });
+  const aside = `${outfile}.${process.pid}.${Date.now()}.tmp`;
+  writeFileSync(aside, output.contents);
+  renameSync(aside, outfile);
+  return { outfile, bytes: output.contents.byteLength, inputs };
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
-  const { outfile, bytes } = await buildClientBundle(process.argv[2] ? join(process.cwd(), process.argv[2]) : undefined);
+  const { outfile, bytes } = await buildClientBundle(process.argv[2] ? resolve(process.argv[2]) : undefined);
   console.log(`lockstep/client browser bundle: ${outfile} (${bytes} bytes)`);
 }

@@ -39,9 +39,10 @@ const SECURITY_HEADERS = {
   'referrer-policy': 'no-referrer',
 };
 
-export function createDemoPageHandler(): (req: IncomingMessage, res: ServerResponse) => boolean {
+/** `packageDir`: where public/, dist/ and visualizations/ are (default: the package this file is in). */
+export function createDemoPageHandler(packageDir?: string): (req: IncomingMessage, res: ServerResponse) => boolean {
   const cache = new Map<string, Buffer>();
-  let root: string | undefined;
+  let root: string | undefined = packageDir;
   return (req, res) => {
     const path = (req.url ?? '/').split('?')[0] ?? '/';
     const route = ROUTES[path];
