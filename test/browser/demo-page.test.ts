@@ -51,6 +51,11 @@ async function serve(port: number, eventLog: MemoryEventLog, handler: MessageHan
   return { server, port: address.port, sockets, url: `http://127.0.0.1:${address.port}` };
 }
 
+/** The page's globals, for functions that run inside it (this file is type-checked without the DOM lib). */
+declare const document: { documentElement: { scrollWidth: number } };
+declare const window: { scrollTo(x: number, y: number): void };
+declare function getComputedStyle(node: unknown): { fontSize: string };
+
 const text = (page: Page, selector: string) => page.locator(selector).first().textContent();
 const runOf = (page: Page, prompt: string) => page.locator('.run[data-run-id]', { hasText: `You: ${prompt}` });
 
