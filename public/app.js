@@ -116,6 +116,7 @@ function describe(entry) {
     // A resume may deliver many deltas as one coalesced item: the seq range says what is covered.
     case 'text_delta': return 'text';
     case 'tool_args_delta': return `tool arguments: ${data.delta ?? ''}`;
+    case 'approval_requested': return `approval requested: ${data.tool ?? 'a tool'}`;
     case 'agent_completed': return 'completed';
     case 'agent_error': return `error: ${data.reason ?? ''} ${data.message ?? ''}`.trim();
     default: return entry.event;

@@ -18,6 +18,9 @@ import { deferred } from '../support/deferred.js';
 import { within } from '../support/within.js';
 import { artifactPath, describeWithChromium, launchBrowser } from './chromium.js';
 
+/** The bound of every wait on the page (each names what it waits for); expect.poll's default is 1 s. */
+const WAIT_MS = 10_000;
+
 /** The words after the first delta; the reply is `echo: <text>` + these. */
 const REST = [' — and', ' the', ' rest.'];
 const reply = (text: string) => `echo: ${text}${REST.join('')}`;
@@ -116,7 +119,7 @@ describeWithChromium('demo page on lockstep/client (Chromium)', () => {
     });
     page.on('pageerror', (error) => problems.push(String(error)));
     await page.goto(`${url}/?user=${user}&backoffMs=50&backoffMaxMs=200`);
-    await expect.poll(() => page.locator('#state').getAttribute('data-state'), { message: 'the page to be ready' }).toBe('ready');
+    await expect.poll(() => page.locator('#state').getAttribute('data-state'), { message: 'the page to be ready', timeout: WAIT_MS }).toBe('ready');
     return page;
   }
 
@@ -132,7 +135,7 @@ describeWithChromium('demo page on lockstep/client (Chromium)', () => {
 
     await send(page, 'hello lockstep');
     const run = runOf(page, 'hello lockstep');
-    await expect.poll(() => run.getAttribute('data-status'), { message: 'the run to complete' }).toBe('completed');
+    await expect.poll(() => run.getAttribute('data-status'), { message: 'the run to complete', timeout: WAIT_MS }).toBe('completed');
     expect(await run.locator('.reply').textContent()).toBe(reply('hello lockstep'));
     const ranges = await coverage(page, 'hello lockstep');
     expect(ranges.map((r) => r.event)).toEqual(['agent_started', 'agent_thinking', 'text_delta', 'agent_completed']);
@@ -161,16 +164,16 @@ describeWithChromium('demo page on lockstep/client (Chromium)', () => {
     gates.set('cut me', gate.promise);
     await send(page, 'cut me');
     const run = runOf(page, 'cut me');
-    await expect.poll(() => run.locator('.reply').textContent(), { message: 'the first delta' }).toBe('echo: cut me');
+    await expect.poll(() => run.locator('.reply').textContent(), { message: 'the first delta', timeout: WAIT_MS }).toBe('echo: cut me');
     const socketsBefore = served.sockets.length;
 
     // Killed from the server side mid-run (the browser sees 1006); the rest happens while the page is away.
     for (const socket of served.sockets) socket.destroy();
     gate.resolve();
 
-    await expect.poll(() => served.sockets.length, { message: 'the page to reconnect' }).toBeGreaterThan(socketsBefore);
-    await expect.poll(() => run.getAttribute('data-status'), { message: 'the run to complete after the resume' }).toBe('completed');
-    await expect.poll(() => text(page, '#resume'), { message: 'the resume report' }).toMatch(/^complete: every event after #\d+ replayed$/);
+    await expect.poll(() => served.sockets.length, { message: 'the page to reconnect', timeout: WAIT_MS }).toBeGreaterThan(socketsBefore);
+    await expect.poll(() => run.getAttribute('data-status'), { message: 'the run to complete after the resume', timeout: WAIT_MS }).toBe('completed');
+    await expect.poll(() => text(page, '#resume'), { message: 'the resume report', timeout: WAIT_MS }).toMatch(/^complete: every event after #\d+ replayed$/);
     expect(await run.locator('.reply').textContent()).toBe(reply('cut me'));
     expectConsecutive(await coverage(page, 'cut me'));
     expect(calls.filter((c) => c === 'cut me')).toHaveLength(1);
@@ -184,17 +187,17 @@ describeWithChromium('demo page on lockstep/client (Chromium)', () => {
     const gate = deferred();
     gates.set('reload me', gate.promise);
     await send(page, 'reload me');
-    await expect.poll(() => runOf(page, 'reload me').locator('.reply').textContent(), { message: 'the first delta' }).toBe('echo: reload me');
+    await expect.poll(() => runOf(page, 'reload me').locator('.reply').textContent(), { message: 'the first delta', timeout: WAIT_MS }).toBe('echo: reload me');
 
     await page.reload();
     // Shown from storage before the socket is back: the run, still running, with its text so far.
-    await expect.poll(() => runOf(page, 'reload me').locator('.reply').textContent(), { message: 'the stored run after the reload' }).toBe('echo: reload me');
-    await expect.poll(() => page.locator('#state').getAttribute('data-state'), { message: 'ready after the reload' }).toBe('ready');
+    await expect.poll(() => runOf(page, 'reload me').locator('.reply').textContent(), { message: 'the stored run after the reload', timeout: WAIT_MS }).toBe('echo: reload me');
+    await expect.poll(() => page.locator('#state').getAttribute('data-state'), { message: 'ready after the reload', timeout: WAIT_MS }).toBe('ready');
     expect(await text(page, '#resume')).toMatch(/^complete: every event after #\d+ replayed$/);
     gate.resolve();
 
     const run = runOf(page, 'reload me');
-    await expect.poll(() => run.getAttribute('data-status'), { message: 'the run to complete after the reload' }).toBe('completed');
+    await expect.poll(() => run.getAttribute('data-status'), { message: 'the run to complete after the reload', timeout: WAIT_MS }).toBe('completed');
     expect(await run.locator('.reply').textContent()).toBe(reply('reload me'));
     expect(await runOf(page, 'reload me').count()).toBe(1);
     const ranges = await coverage(page, 'reload me');
@@ -210,15 +213,15 @@ describeWithChromium('demo page on lockstep/client (Chromium)', () => {
     const page = await openPage(first.url, 'dana');
     await first.server.close();
     servers.splice(0);
-    await expect.poll(() => page.locator('#state').getAttribute('data-state'), { message: 'the page to notice the server is gone' }).not.toBe('ready');
+    await expect.poll(() => page.locator('#state').getAttribute('data-state'), { message: 'the page to notice the server is gone', timeout: WAIT_MS }).not.toBe('ready');
 
     await send(page, 'typed offline');
-    await expect.poll(() => page.locator('.run.pending').textContent(), { message: 'the message held as pending' }).toBe('You: typed offline (sending…)');
+    await expect.poll(() => page.locator('.run.pending').textContent(), { message: 'the message held as pending', timeout: WAIT_MS }).toBe('You: typed offline (sending…)');
     expect(await text(page, '#outbox')).toMatch(/^1 waiting for an ack/);
 
     await start(first.port, log);
     const run = runOf(page, 'typed offline');
-    await expect.poll(() => run.getAttribute('data-status'), { message: 'the offline message to run' }).toBe('completed');
+    await expect.poll(() => run.getAttribute('data-status'), { message: 'the offline message to run', timeout: WAIT_MS }).toBe('completed');
     expect(await run.locator('.reply').textContent()).toBe(reply('typed offline'));
     expect(await page.locator('.run.pending').count()).toBe(0);
     expect(await text(page, '#outbox')).toBe('empty');
@@ -233,7 +236,7 @@ describeWithChromium('demo page on lockstep/client (Chromium)', () => {
     gates.set('left open', new Promise(() => {}));
     await send(page, 'left open');
     const open = runOf(page, 'left open');
-    await expect.poll(() => open.locator('.reply').textContent(), { message: 'the first delta' }).toBe('echo: left open');
+    await expect.poll(() => open.locator('.reply').textContent(), { message: 'the first delta', timeout: WAIT_MS }).toBe('echo: left open');
 
     // A crash: every socket cut, the in-memory log gone with the process.
     for (const socket of first.sockets) socket.destroy();
@@ -242,7 +245,7 @@ describeWithChromium('demo page on lockstep/client (Chromium)', () => {
     closing.push(first.server.close());
     await start(first.port, new MemoryEventLog());
 
-    await expect.poll(() => open.getAttribute('data-status'), { message: 'the open run to be marked interrupted' }).toBe('interrupted');
+    await expect.poll(() => open.getAttribute('data-status'), { message: 'the open run to be marked interrupted', timeout: WAIT_MS }).toBe('interrupted');
     expect(await open.locator('.note').textContent()).toMatch(/^interrupted: its end may be in what was missed/);
     expect(await open.locator('.stop').isHidden()).toBe(true);
     expect(await text(page, '#resume')).toMatch(/^incomplete \(epoch\): events after #\d+ may be missing; 1 open run marked interrupted/);
@@ -252,7 +255,7 @@ describeWithChromium('demo page on lockstep/client (Chromium)', () => {
 
     await send(page, 'after the restart');
     const next = runOf(page, 'after the restart');
-    await expect.poll(() => next.getAttribute('data-status'), { message: 'a new run after the restart' }).toBe('completed');
+    await expect.poll(() => next.getAttribute('data-status'), { message: 'a new run after the restart', timeout: WAIT_MS }).toBe('completed');
     expect(await next.locator('.reply').textContent()).toBe(reply('after the restart'));
     expect(await open.getAttribute('data-status')).toBe('interrupted');
     await page.screenshot({ path: artifactPath('demo-page-interrupted.png'), fullPage: true });
@@ -264,20 +267,21 @@ describeWithChromium('demo page on lockstep/client (Chromium)', () => {
     const page = await openPage(url, 'finn');
     await send(page, 'stream a long answer');
     const run = runOf(page, 'stream a long answer');
-    await expect.poll(async () => ((await run.locator('.reply').textContent()) ?? '').split(' ').length, { message: 'a few streamed words' }).toBeGreaterThan(4);
+    await expect.poll(async () => ((await run.locator('.reply').textContent()) ?? '').split(' ').length, { message: 'a few streamed words', timeout: WAIT_MS }).toBeGreaterThan(4);
 
     await run.getByRole('button', { name: /^Stop run/ }).click();
-    await expect.poll(() => run.getAttribute('data-status'), { message: 'the run to end cancelled' }).toBe('cancelled');
+    await expect.poll(() => run.getAttribute('data-status'), { message: 'the run to end cancelled', timeout: WAIT_MS }).toBe('cancelled');
     const stoppedAt = await run.locator('.reply').textContent();
     expect(await run.locator('.stop').isHidden()).toBe(true);
     expect((await coverage(page, 'stream a long answer')).at(-1)).toMatchObject({ event: 'agent_error' });
 
     // A later run's whole stream comes after anything the stopped run could still have sent.
     await send(page, 'after stop');
-    await expect.poll(() => runOf(page, 'after stop').getAttribute('data-status'), { message: 'the next run' }).toBe('completed');
+    await expect.poll(() => runOf(page, 'after stop').getAttribute('data-status'), { message: 'the next run', timeout: WAIT_MS }).toBe('completed');
     expect(await run.locator('.reply').textContent()).toBe(stoppedAt);
     expect((stoppedAt ?? '').split(' ').length).toBeLessThan(1_000);
     expect(await run.locator('.note').textContent()).toMatch(/^stopped/);
+    await page.screenshot({ path: artifactPath('demo-page-stopped.png'), fullPage: true });
     expect(otherProblems()).toEqual([]);
   });
 
@@ -286,7 +290,7 @@ describeWithChromium('demo page on lockstep/client (Chromium)', () => {
     const page = await openPage(url, 'gus', { width: 390, height: 844 });
     for (const message of ['one', 'two', 'three']) {
       await send(page, message);
-      await expect.poll(() => runOf(page, message).getAttribute('data-status'), { message: `the run of ${message}` }).toBe('completed');
+      await expect.poll(() => runOf(page, message).getAttribute('data-status'), { message: `the run of ${message}`, timeout: WAIT_MS }).toBe('completed');
     }
     expect(await page.evaluate(() => document.documentElement.scrollWidth), 'no horizontal scrolling').toBeLessThanOrEqual(390);
 
