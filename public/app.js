@@ -100,7 +100,7 @@ function timelineEntries(run) {
     if (e.event === 'text_delta' && last?.event === 'text_delta') {
       last.seq = e.seq;
     } else {
-      entries.push({ event: e.event, fromSeq: e.seq, seq: e.seq, data: e.data ?? {} });
+      entries.push({ event: e.event, fromSeq: e.fromSeq ?? e.seq, seq: e.seq, data: e.data ?? {} });
     }
   }
   return entries;

@@ -173,6 +173,8 @@ describe('lockstep/client over real sockets (ws)', () => {
     expect(last).toBe(1 + text.length + 1 + args.length + 1 + 1);
     expect(seen.events.some((e) => e.fromSeq !== undefined && e.seq > e.fromSeq), 'a coalesced frame').toBe(true);
     expect(seen.events.length).toBeLessThan(40);
+    // The run keeps each item's range too: its events cover every seq of the run once.
+    expect(run.events.map((e) => [e.fromSeq ?? e.seq, e.seq])).toEqual(seen.events.map((e) => [e.fromSeq ?? e.seq, e.seq]));
   });
 
   it('a reload mid-run (a new client over the same file storage) shows the whole run once', async () => {
