@@ -11,7 +11,7 @@
  * The machine decides; the runtime (src/client/) reports facts as events and performs the
  * effects, which are named here with no-op defaults and provided with `.provide()`:
  * openSocket, dropSocket, acceptReady, flushOutbox, sendMessage, applyAck, applyEvent,
- * reportServerError, deferMessage, resendDeferred, reportClose, reportUndecodable. The random
+ * reportServerError, deferMessage, resendDeferred, reportClose, reportUndecodable, sendCancel. The random
  * draw behind the jitter comes with `socket.open`/`socket.close` (a fact, like a socket's
  * buffered bytes on the server), so the machine reads no random source and no clock: every
  * wait is a named delay (`backoff`, `openTimeout`, `rateLimitRetry`) driven by SimulatedClock
@@ -64,6 +64,8 @@ export type ClientEvent =
   | { type: 'server.undecodable'; data: string }
   /** The app sent a message (already in the outbox). */
   | { type: 'client.send'; id: string }
+  /** The app asked to stop a run: one `cancel` frame while ready (nothing is stored; offline it is not sent). */
+  | { type: 'client.cancel'; runId: string }
   | { type: 'client.close' };
 
 /** The client's state names (top level), as `client.state` reports them. */
@@ -137,6 +139,8 @@ export const clientMachine = setup({
     resendDeferred: () => {},
     reportClose: (_, _params: ClientClose & { willRetry: boolean }) => {},
     reportUndecodable: (_, _params: { data: string }) => {},
+    /** Sends `{"type":"cancel","runId"}`; the server's answer is the run's end, or an error frame with ref = runId. */
+    sendCancel: (_, _params: { runId: string }) => {},
     recordClose: assign(({ event }) => {
       if (event.type !== 'socket.close') return {};
       return { lastClose: { code: event.code, reason: event.reason }, jitter: event.jitter };
@@ -229,6 +233,7 @@ export const clientMachine = setup({
               initial: 'sending',
               on: {
                 'client.send': { actions: { type: 'sendMessage', params: ({ event }) => ({ id: event.id }) } },
+                'client.cancel': { actions: { type: 'sendCancel', params: ({ event }) => ({ runId: event.runId }) } },
                 'server.ack': { actions: { type: 'applyAck', params: ({ event }) => ({ frame: event.frame }) } },
                 'server.event': { actions: { type: 'applyEvent', params: ({ event }) => ({ frame: event.frame }) } },
                 'server.error': { actions: { type: 'reportServerError', params: ({ event }) => ({ frame: event.frame }) } },

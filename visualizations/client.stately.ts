@@ -113,6 +113,9 @@ export const clientChart = createMachine({
                 'client.send': {
                   actions: ['sendMessage'],
                 },
+                'client.cancel': {
+                  actions: ['sendCancel'],
+                },
                 'server.ack': {
                   actions: ['applyAck'],
                 },

@@ -6,6 +6,7 @@ import { demoBackend } from './demo-backend.js';
 import { createServeLogger, LOG_LEVELS, resolveLogLevel } from './serve-logger.js';
 import { connectRedis } from './serve-redis.js';
 import { pacedDemoAgent } from '../agent/paced-demo-agent.js';
+import { streamingDemoAgent } from '../agent/streaming-demo-agent.js';
 
 export const SERVE_USAGE = `Usage: lockstep serve [--port 8080] [--host 127.0.0.1] [--backend-delay-ms N] [--backend-fail] [--log-level info] [--record DIR] [--inspect [--inspect-port N]]
 
@@ -25,6 +26,8 @@ export const SERVE_USAGE = `Usage: lockstep serve [--port 8080] [--host 127.0.0.
   --drain-ms N           on SIGTERM, how long runs may finish before sockets close 1001;
                          with --redis the process then still waits for them  default 10000
   --demo-step-ms N       the demo agent works N ms before each step (runs stay in flight)
+  --demo-delta-ms N      the demo agent streams its answer as text deltas, one word every
+                         N ms (Stop works mid-answer); 0: the five events, no deltas  default 0
   --close-grace-ms N     after the drain, how long sockets may take to close before the
                          rest is destroyed (exit within drain + grace)  default 5000
   --max-connections N    live WebSocket upgrades in total; the next gets HTTP 503  default 10000
@@ -74,6 +77,7 @@ export async function serve(argv: string[]): Promise<void> {
       redis: { type: 'string' },
       'run-lease-ms': { type: 'string' },
       'demo-step-ms': { type: 'string', default: '0' },
+      'demo-delta-ms': { type: 'string', default: '0' },
       'drain-ms': { type: 'string' },
       'close-grace-ms': { type: 'string' },
       'max-connections': { type: 'string' },
@@ -103,12 +107,14 @@ export async function serve(argv: string[]): Promise<void> {
   }
   const scaleOut = redisUrl ? await connectRedis(redisUrl, leaseMs, retention) : undefined;
   const stepMs = nonNegativeInteger('demo-step-ms', values['demo-step-ms']);
+  const deltaMs = nonNegativeInteger('demo-delta-ms', values['demo-delta-ms']);
+  const demoHandler = deltaMs > 0 ? streamingDemoAgent({ deltaMs, stepMs }) : stepMs > 0 ? pacedDemoAgent(stepMs) : undefined;
   const server = createLockstepServer({
     // `lockstep serve` is the demo: without a secret it uses dev tokens, and says so below.
     ...(process.env.LOCKSTEP_JWT_SECRET ? {} : { auth: 'dev' as const }),
     ...(scaleOut ? { scaleOut } : {}),
     ...(!scaleOut && Object.keys(retention).length > 0 ? { eventLog: new MemoryEventLog(retention) } : {}),
-    ...(stepMs > 0 ? { handler: pacedDemoAgent(stepMs) } : {}),
+    ...(demoHandler ? { handler: demoHandler } : {}),
     ...positiveFlag('drainMs', 'drain-ms', values['drain-ms']),
     ...positiveFlag('closeGraceMs', 'close-grace-ms', values['close-grace-ms']),
     ...positiveFlag('maxConnections', 'max-connections', values['max-connections']),

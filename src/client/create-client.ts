@@ -6,10 +6,11 @@
  * token is the machine's; what a `ready` or an event means for the stored state is the pure
  * rules of ./stream-cursor.ts and ./run-book.ts.
  *
- * Extension point for the controls the server does not have yet (issue 15: cancel, approvals):
- * a control is a method here that stores nothing, sends one client frame through `#sendFrame`
- * while `ready` (a `client.<control>` event of the machine's `ready` state), and whose answer
- * is one more case of `decodeServerFrame` and of `applyItem`.
+ * Controls: a control is a method here that stores nothing, sends one client frame through
+ * `#sendFrame` while `ready` (a `client.<control>` event of the machine's `ready` state), and
+ * whose answer is one more case of `decodeServerFrame` and of `applyItem`. `cancel(runId)` is
+ * one; `approve(runId, toolCallId, approved, data?)` (frame `{"type":"approve",…}`, answering
+ * an `approval_requested` event kept in `run.pendingApprovals`) is the next, the same way.
  */
 import { createActor, fromPromise, type Actor, type AnyActorLogic } from 'xstate';
 
@@ -19,8 +20,8 @@ export interface ClientClock {
   clearTimeout(id: unknown): void;
 }
 import { clientMachine, type ClientClose, type ClientMachine, type ClientStateName, type ClientTiming } from '../../machines/client.js';
-import { LockstepError } from '../protocol/errors.js';
-import { BEARER_SUBPROTOCOL_PREFIX, SUBPROTOCOL, type EventFrame, type MessageFrame, type ReadyFrame, type ResumeFailure } from '../protocol/frames.js';
+import { LockstepError, type ErrorCode } from '../protocol/errors.js';
+import { BEARER_SUBPROTOCOL_PREFIX, SUBPROTOCOL, type CancelFrame, type EventFrame, type MessageFrame, type ReadyFrame, type ResumeFailure } from '../protocol/frames.js';
 import { ClientStore, type OutboxEntry, type StoredClientState } from './client-store.js';
 import { Outbox } from './outbox.js';
 import { RunBook, type ClientRun, type RunBookLimits, type StreamItem } from './run-book.js';
@@ -100,8 +101,13 @@ export interface MissedReport {
   interruptedRuns: string[];
 }
 
-/** An error reported to the app: a server error frame (`LOCKSTEP_E_*`), or a frame the client could not read. */
-export interface ClientErrorReport { code: string; message: string; ref?: string }
+/**
+ * An error reported to the app: a server error frame (`LOCKSTEP_E_*`), or a frame the client
+ * could not read. `code` is one of lockstep's codes (docs/errors.md), or a newer server's code
+ * this client does not know yet. `runId`: the error is about that run of `client.runs` (its
+ * `ref` names it, e.g. `LOCKSTEP_E_RUN_NOT_CANCELLABLE` after `cancel(runId)`).
+ */
+export interface ClientErrorReport { code: ErrorCode | (string & {}); message: string; ref?: string; runId?: string }
 
 /** The events of a client, by name. */
 export interface LockstepClientEvents {
@@ -137,6 +143,14 @@ export interface LockstepClient {
   readonly outbox: readonly OutboxEntry[];
   /** Stores the message and sends it (now if ready, else on the next `ready`) until acked; returns its id at once. */
   send(text: string, options?: { id?: string; threadId?: string; metadata?: unknown }): string;
+  /**
+   * Asks the server to stop a run (`{"type":"cancel","runId"}`): true when sent (the client is
+   * `ready`), false when not connected — nothing is stored, since the run may have ended by the
+   * time the connection returns; ask again on `ready`. The run then ends with `agent_error`
+   * `{ reason: "cancelled" }`; a run that is not open on the server is answered with an `error`
+   * event `LOCKSTEP_E_RUN_NOT_CANCELLABLE` whose `runId` (and `ref`) is this run.
+   */
+  cancel(runId: string): boolean;
   /** Closes the socket with 1000 and stops reconnecting; the outbox stays stored. Idempotent. */
   close(): void;
   on<K extends keyof LockstepClientEvents>(type: K, listener: (event: LockstepClientEvents[K]) => void): () => void;
@@ -215,6 +229,7 @@ class ClientRuntime implements LockstepClient {
   readonly #subscribers = new Set<() => void>();
   readonly #sends = new Map<string, number>();
   #socket: WebSocketLike | undefined;
+  #cancelSent = false;
   #state: ClientStateName = 'starting';
   #snapshot: ClientSnapshot | undefined;
 
@@ -308,7 +323,8 @@ class ClientRuntime implements LockstepClient {
         },
         applyAck: ({ self }, p) => of(self).#applyAck(p.frame.id, p.frame.runId, p.frame.duplicate === true),
         applyEvent: ({ self }, p) => of(self).#applyEvent(p.frame),
-        reportServerError: ({ self }, p) => of(self).#emit('error', { code: p.frame.code, message: p.frame.message, ...(p.frame.ref === undefined ? {} : { ref: p.frame.ref }) }),
+        reportServerError: ({ self }, p) => of(self).#reportServerError(p.frame),
+        sendCancel: ({ self }, p) => of(self).#sendCancel(p.runId),
         deferMessage: ({ self }, p) => void of(self).#outbox.deferred.add(p.id),
         resendDeferred: ({ self }) => {
           const client = of(self);
@@ -358,6 +374,17 @@ class ClientRuntime implements LockstepClient {
     this.#actor.send({ type: 'client.send', id });
     this.#changed();
     return id;
+  }
+
+  cancel(runId: string): boolean {
+    if (typeof runId !== 'string' || runId.length === 0) throw new LockstepError('LOCKSTEP_ERR_INVALID_ARGUMENT', `cancel(runId): runId must be a non-empty string, got ${JSON.stringify(runId)}`);
+    if (this.#actor.getSnapshot().status !== 'active') {
+      throw new LockstepError('LOCKSTEP_ERR_CLIENT_CLOSED', `cancel(): the client is ${this.#state}${this.#closeText()}`);
+    }
+    // The machine sends it only while ready; the effect says whether it ran.
+    this.#cancelSent = false;
+    this.#actor.send({ type: 'client.cancel', runId });
+    return this.#cancelSent;
   }
 
   close(): void {
@@ -465,7 +492,17 @@ class ClientRuntime implements LockstepClient {
     }
   }
 
-  #sendFrame(frame: MessageFrame): void {
+  #sendCancel(runId: string): void {
+    this.#sendFrame({ type: 'cancel', runId });
+    this.#cancelSent = true;
+  }
+
+  #reportServerError(frame: { code: string; message: string; ref?: string }): void {
+    const about = frame.ref === undefined ? undefined : this.#runs.get(frame.ref);
+    this.#emit('error', { code: frame.code, message: frame.message, ...(frame.ref === undefined ? {} : { ref: frame.ref }), ...(about ? { runId: about.runId } : {}) });
+  }
+
+  #sendFrame(frame: MessageFrame | CancelFrame): void {
     const socket = this.#socket;
     if (socket !== undefined && socket.readyState === OPEN) socket.send(JSON.stringify(frame));
   }

@@ -27,6 +27,8 @@ export interface ClientToolCall {
 /** One event as the run received it. */
 export interface ClientRunEvent {
   seq: number;
+  /** A coalesced delta (after a resume) covers `fromSeq`…`seq`; absent for a single event. */
+  fromSeq?: number;
   event: AgentEventName;
   data: unknown;
   ts: number;
@@ -94,7 +96,7 @@ function newRun(runId: string, epoch: string | undefined): ClientRun {
  */
 export function applyItem(run: ClientRun, item: StreamItem): ClientRun {
   const data = record(item.data);
-  const next: ClientRun = { ...run, toolCalls: run.toolCalls, events: run.eventsDropped ? run.events : [...run.events, { seq: item.seq, event: item.event, data: item.data, ts: item.ts }] };
+  const next: ClientRun = { ...run, toolCalls: run.toolCalls, events: run.eventsDropped ? run.events : [...run.events, { seq: item.seq, ...(item.fromSeq !== undefined && item.fromSeq < item.seq ? { fromSeq: item.fromSeq } : {}), event: item.event, data: item.data, ts: item.ts }] };
   // A run seen again after it was marked interrupted is alive after all (events may be missing).
   if (next.status === 'interrupted') next.status = 'running';
   switch (item.event) {

@@ -6,7 +6,7 @@
  */
 import type { ClientEvent } from '../../machines/client.js';
 
-type ServerEvent = Exclude<ClientEvent, { type: 'socket.open' | 'socket.close' | 'client.send' | 'client.close' }>;
+type ServerEvent = Exclude<ClientEvent, { type: 'socket.open' | 'socket.close' | 'client.send' | 'client.cancel' | 'client.close' }>;
 
 const isString = (v: unknown): v is string => typeof v === 'string';
 const isSeq = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;

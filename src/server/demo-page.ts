@@ -1,6 +1,8 @@
 /**
  * The demo chat page (`GET /` under `lockstep serve`): static files from the package's
- * `public/` folder, plus the generated connection chart from `visualizations/`. Files are
+ * `public/` folder, the browser bundle of `lockstep/client` (dist/browser/, built by
+ * scripts/build-client-bundle.mjs in `npm run build`), and the generated client and
+ * connection charts from `visualizations/`. Files are
  * found relative to the package root, so the page works from the sources (tests) and from
  * an installed package (dist/) alike, and are read once, on first request.
  */
@@ -14,8 +16,8 @@ const ROUTES: Record<string, { file: string; type: string }> = {
   '/index.html': { file: 'public/index.html', type: 'text/html; charset=utf-8' },
   '/style.css': { file: 'public/style.css', type: 'text/css; charset=utf-8' },
   '/app.js': { file: 'public/app.js', type: 'text/javascript; charset=utf-8' },
-  '/lockstep-client.js': { file: 'public/lockstep-client.js', type: 'text/javascript; charset=utf-8' },
-  '/backoff.js': { file: 'public/backoff.js', type: 'text/javascript; charset=utf-8' },
+  '/lockstep-client.js': { file: 'dist/browser/lockstep-client.js', type: 'text/javascript; charset=utf-8' },
+  '/client.svg': { file: 'visualizations/client.svg', type: 'image/svg+xml' },
   '/connection.svg': { file: 'visualizations/connection.svg', type: 'image/svg+xml' },
 };
 
@@ -37,9 +39,10 @@ const SECURITY_HEADERS = {
   'referrer-policy': 'no-referrer',
 };
 
-export function createDemoPageHandler(): (req: IncomingMessage, res: ServerResponse) => boolean {
+/** `packageDir`: where public/, dist/ and visualizations/ are (default: the package this file is in). */
+export function createDemoPageHandler(packageDir?: string): (req: IncomingMessage, res: ServerResponse) => boolean {
   const cache = new Map<string, Buffer>();
-  let root: string | undefined;
+  let root: string | undefined = packageDir;
   return (req, res) => {
     const path = (req.url ?? '/').split('?')[0] ?? '/';
     const route = ROUTES[path];
@@ -47,7 +50,14 @@ export function createDemoPageHandler(): (req: IncomingMessage, res: ServerRespo
     root ??= packageRoot();
     let body = cache.get(route.file);
     if (body === undefined) {
-      body = readFileSync(join(root, route.file));
+      const file = join(root, route.file);
+      if (!existsSync(file)) {
+        // Only the bundle can be missing (a checkout that was not built): say how to make it.
+        res.writeHead(503, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store', ...SECURITY_HEADERS });
+        res.end(`lockstep demo page: ${route.file} is missing; run npm run build\n`);
+        return true;
+      }
+      body = readFileSync(file);
       cache.set(route.file, body);
     }
     res.writeHead(200, { 'content-type': route.type, 'cache-control': 'no-cache', ...SECURITY_HEADERS });

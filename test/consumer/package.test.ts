@@ -89,6 +89,7 @@ beforeAll(async () => {
   for (const entry of ['package.json', 'README.md', 'docs']) await cp(join(repo, entry), join(stage, entry), { recursive: true });
   await run(process.execPath, [tsc, '-p', join(repo, 'tsconfig.build.json'), '--outDir', join(stage, 'dist')]);
   await run(process.execPath, [join(repo, 'scripts', 'build-cjs.mjs'), join(stage, 'dist')]);
+  await run(process.execPath, [join(repo, 'scripts', 'build-client-bundle.mjs'), join(stage, 'dist')]);
   const [packed] = JSON.parse(await npm(stage, 'pack', '--ignore-scripts', '--json', '--pack-destination', tmp)) as Array<{
     filename: string;
     files: Array<{ path: string }>;
@@ -242,6 +243,8 @@ describe('the packed package', () => {
     for (const files of Object.values(packageJson.typesVersions['*']!)) for (const file of files) expect(packedFiles).toContain(file.replace(/^\.\//, ''));
     for (const bin of Object.values(packageJson.bin)) expect(packedFiles).toContain(bin.replace(/^\.\//, ''));
     expect(packedFiles.some((p) => p.startsWith('dist/test'))).toBe(false);
+    // The demo page's browser bundle of lockstep/client (served by an installed `lockstep serve`).
+    expect(packedFiles).toContain('dist/browser/lockstep-client.js');
   });
 });
 
@@ -395,5 +398,38 @@ describe('lockstep/client without ws and without server code', () => {
     });
     // The control: the same hook refuses the server entry (its server modules, ws, node:*).
     await expect(run(process.execPath, ['--import', './client-forbid.mjs', '--input-type=module', '-e', "await import('lockstep')"], { cwd: bare })).rejects.toThrow(/forbidden import/);
+  });
+});
+
+describe('lockstep/client in a browser bundle', () => {
+  /** The bundle's size bound (minified, ESM; the client and xstate, measured at ~62 kB). */
+  const MAX_BUNDLE_BYTES = 80_000;
+
+  it('esbuild (platform browser) bundles it from the installed package without ws, Node built-ins or server code; the bundle runs', async () => {
+    // The repo's esbuild, resolving from the fresh project: its node_modules has lockstep and xstate, no ws.
+    const { build } = await import('esbuild');
+    await writeFile(join(bare, 'browser-app.mjs'), CLIENT_ONLY_MJS);
+    const result = await build({
+      absWorkingDir: bare,
+      entryPoints: ['browser-app.mjs'],
+      bundle: true,
+      format: 'esm',
+      platform: 'browser',
+      minify: true,
+      metafile: true,
+      logLevel: 'silent',
+      outfile: join(bare, 'out', 'browser-app.mjs'),
+    });
+    const inputs = Object.keys(result.metafile.inputs);
+    expect(inputs.some((path) => path.includes('node_modules/lockstep/dist/src/client/'))).toBe(true);
+    expect(inputs.filter((path) => /node_modules\/(ws|ioredis|jose|pino|prom-client)\/|lockstep\/dist\/src\/(server|adapter|delivery|agent|cli)\//.test(path))).toEqual([]);
+    // Self-contained: the bundle imports nothing (no 'ws', 'ioredis', 'node:*' left for the browser to fail on).
+    expect(Object.values(result.metafile.outputs).flatMap((output) => output.imports)).toEqual([]);
+    const bundle = await readFile(join(bare, 'out', 'browser-app.mjs'), 'utf8');
+    expect(bundle.match(/\brequire\(|^import\b|[;}]import\s*[{*\w]/gm) ?? []).toEqual([]);
+    expect(Buffer.byteLength(bundle), `bundle under ${MAX_BUNDLE_BYTES} bytes`).toBeLessThan(MAX_BUNDLE_BYTES);
+    // The bundled app runs (Node here, as a stand-in for the page), with ws, built-ins and server modules forbidden.
+    const { stdout } = await run(process.execPath, ['--import', './client-forbid.mjs', join('out', 'browser-app.mjs')], { cwd: bare });
+    expect(JSON.parse(stdout)).toMatchObject({ state: 'closed', sent: ['message'], run: { status: 'completed', text: 'echo: hi', events: 5 } });
   });
 });

@@ -173,6 +173,8 @@ describe('lockstep/client over real sockets (ws)', () => {
     expect(last).toBe(1 + text.length + 1 + args.length + 1 + 1);
     expect(seen.events.some((e) => e.fromSeq !== undefined && e.seq > e.fromSeq), 'a coalesced frame').toBe(true);
     expect(seen.events.length).toBeLessThan(40);
+    // The run keeps each item's range too: its events cover every seq of the run once.
+    expect(run.events.map((e) => [e.fromSeq ?? e.seq, e.seq])).toEqual(seen.events.map((e) => [e.fromSeq ?? e.seq, e.seq]));
   });
 
   it('a reload mid-run (a new client over the same file storage) shows the whole run once', async () => {
@@ -269,5 +271,43 @@ describe('lockstep/client over real sockets (ws)', () => {
     clients.push(client);
     await until(client, () => client.state === 'refused', 'the client to give up');
     expect(client.getSnapshot().lastClose).toEqual({ code: 1002, reason: expect.stringMatching(/^WebSocket constructor threw: SyntaxError/) });
+  });
+  it('cancel(runId) mid-stream: the run ends cancelled, no more text arrives; cancelling it again is an error naming the run', async () => {
+    const afterAbort: string[] = [];
+    const handler: MessageHandler = async (message, run, context) => {
+      if (message.text !== 'stream until stopped') return `echo: ${message.text}`;
+      run.text('first words');
+      await new Promise<void>((resolve) => context.signal.addEventListener('abort', () => resolve(), { once: true }));
+      try {
+        run.text(' after the stop');
+      } catch (error) {
+        afterAbort.push((error as { code?: string }).code ?? String(error));
+      }
+    };
+    const { server, port } = await serve(0, new MemoryEventLog(), handler);
+    servers.push(server);
+    const client = createLockstepClient(options(`ws://127.0.0.1:${port}/ws`));
+    clients.push(client);
+    const errors: LockstepClientEvents['error'][] = [];
+    client.on('error', (e) => errors.push(e));
+    const id = client.send('stream until stopped');
+    await until(client, () => client.runs.some((r) => r.messageId === id && r.text === 'first words'), 'the first delta of the run');
+    const runId = client.runs.find((r) => r.messageId === id)!.runId;
+
+    expect(client.cancel(runId)).toBe(true);
+    await until(client, () => client.runs.find((r) => r.runId === runId)?.status === 'failed', 'the run to end cancelled');
+    // A later run's whole stream arrives after anything the cancelled run could still have sent.
+    const next = client.send('next');
+    await until(client, () => client.runs.some((r) => r.messageId === next && r.status === 'completed'), 'the next run');
+
+    const run = client.runs.find((r) => r.runId === runId)!;
+    expect(run).toMatchObject({ status: 'failed', text: 'first words', result: { reason: 'cancelled' } });
+    expect(run.events.map((e) => e.event)).toEqual(['agent_started', 'text_delta', 'agent_error']);
+    expect(afterAbort).toEqual(['LOCKSTEP_ERR_EVENT_ORDER']);
+
+    expect(client.cancel(runId)).toBe(true);
+    await within(new Promise<void>((resolve) => client.on('error', () => resolve())), 5_000, 'the error for cancelling a finished run');
+    expect(errors).toEqual([{ code: 'LOCKSTEP_E_RUN_NOT_CANCELLABLE', message: expect.any(String), ref: runId, runId }]);
+    expect(client.state).toBe('ready');
   });
 });

@@ -21,6 +21,7 @@ describe('lockstep serve flag validation', () => {
     [['--prot', '1'], /Unknown option '--prot'/],
     [['--retain-bytes-per-user', '0'], /--retain-bytes-per-user must be a positive integer, got "0"/],
     [['--retain-bytes-total', '1.5'], /--retain-bytes-total must be an integer/],
+    [['--demo-delta-ms', 'fast'], /--demo-delta-ms must be an integer 0–\d+, got "fast"/],
   ])('%j exits 2 with a message naming it', (args, message) => {
     const result = spawnSync(process.execPath, [CLI, 'serve', ...args], { encoding: 'utf8', timeout: 10_000 });
     expect(result.status).toBe(2);

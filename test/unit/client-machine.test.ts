@@ -30,6 +30,7 @@ function start(input: { token?: string; getToken?: () => Promise<string> } = { t
       deferMessage: record('defer'),
       resendDeferred: record('resend'),
       reportClose: record('close'),
+      sendCancel: record('cancel'),
     },
   });
   const actor = createActor(machine, { clock, input: { token: input.token, canRefreshToken: input.getToken !== undefined, timing: { baseMs: 100, maxMs: 1000, openTimeoutMs: 5000, rateLimitRetryMs: 700 } } }).start();
@@ -56,6 +57,19 @@ describe('client machine: connecting → authenticating → ready', () => {
     expect(c.effects.slice(1)).toEqual([`acceptReady {"frame":${JSON.stringify(READY)}}`, 'flush']);
     c.send({ type: 'client.send', id: 'm2' });
     expect(c.effects.at(-1)).toBe('send {"id":"m2"}');
+  });
+
+  it('client.cancel is sent while ready only (connecting, authenticating, reconnecting: dropped)', () => {
+    const c = start();
+    c.send({ type: 'client.cancel', runId: 'r0' });
+    c.send(open);
+    c.send({ type: 'client.cancel', runId: 'r1' });
+    c.send(ready);
+    c.send({ type: 'client.cancel', runId: 'r2' });
+    c.send(closeWith(1006));
+    expect(c.state()).toBe('reconnecting');
+    c.send({ type: 'client.cancel', runId: 'r3' });
+    expect(c.effects.filter((e) => e.startsWith('cancel'))).toEqual(['cancel {"runId":"r2"}']);
   });
 
   it('an event or ack before ready is not applied (ready is the first frame)', () => {

@@ -162,3 +162,44 @@ describe('createLockstepClient: outbox and resume', () => {
     socket().frame('not json' as unknown);
   });
 });
+
+describe('createLockstepClient: cancel(runId)', () => {
+  it('sends {type:"cancel",runId} only while ready (false offline, nothing stored); refuses misuse with LOCKSTEP_ERR_*', () => {
+    const storage = memoryStorage();
+    const { c, clock, socket } = client({ storage });
+    expect(c.cancel('c.1')).toBe(false);
+    socket().open();
+    expect(c.cancel('c.1')).toBe(false);
+    socket().frame(ready());
+    expect(socket().sent).toEqual([]);
+    expect(c.cancel('c.1')).toBe(true);
+    expect(socket().sent).toEqual([{ type: 'cancel', runId: 'c.1' }]);
+    socket().drop();
+    expect(c.cancel('c.1')).toBe(false);
+    clock.increment(100);
+    socket().open();
+    socket().frame(ready({ resumed: true }));
+    // Not stored, so not re-sent after the reconnect: the run may have ended meanwhile.
+    expect(socket().sent).toEqual([]);
+    expect(storage.getItem('lockstep.client')).not.toContain('cancel');
+    expect(() => c.cancel('' as string)).toThrow(expect.objectContaining({ code: 'LOCKSTEP_ERR_INVALID_ARGUMENT' }));
+    expect(() => c.cancel(undefined as unknown as string)).toThrow(expect.objectContaining({ code: 'LOCKSTEP_ERR_INVALID_ARGUMENT' }));
+    c.close();
+    expect(() => c.cancel('c.1')).toThrow(expect.objectContaining({ code: 'LOCKSTEP_ERR_CLIENT_CLOSED' }));
+  });
+
+  it('an error frame with ref = a known run surfaces as an error naming that run', () => {
+    const { c, socket } = client();
+    const errors: unknown[] = [];
+    c.on('error', (e) => errors.push(e));
+    socket().open();
+    socket().frame(ready());
+    socket().frame({ type: 'event', seq: 1, runId: 'c.1', event: 'agent_started', data: {}, ts: 0 });
+    socket().frame({ type: 'error', code: 'LOCKSTEP_E_RUN_NOT_CANCELLABLE', message: 'no open run', ref: 'c.1' });
+    socket().frame({ type: 'error', code: 'LOCKSTEP_E_RUN_NOT_CANCELLABLE', message: 'no open run', ref: 'unknown' });
+    expect(errors).toEqual([
+      { code: 'LOCKSTEP_E_RUN_NOT_CANCELLABLE', message: 'no open run', ref: 'c.1', runId: 'c.1' },
+      { code: 'LOCKSTEP_E_RUN_NOT_CANCELLABLE', message: 'no open run', ref: 'unknown' },
+    ]);
+  });
+});
