@@ -87,7 +87,8 @@ export class LockstepToAgUi {
         return [...end, agUi ?? { type: 'TOOL_CALL_RESULT', messageId: `${this.runId}.${toolCallId}.result`, toolCallId, content: JSON.stringify(output), role: 'tool' }];
       }
       case 'agent_completed':
-        return [...this.#closeOwn(), agUi ?? { type: 'RUN_FINISHED', threadId: this.threadId, runId: this.runId, result: raw }];
+        // The agent's RUN_FINISHED names the run lockstep gave it: the front end sees its own run's ids.
+        return [...this.#closeOwn(), agUi === undefined ? { type: 'RUN_FINISHED', threadId: this.threadId, runId: this.runId, result: raw } : { ...agUi, threadId: this.threadId, runId: this.runId }];
       case 'agent_error': {
         const message = [data.detail, data.message, data.reason].find((v) => typeof v === 'string') ?? 'agent_error';
         return [agUi ?? { type: 'RUN_ERROR', message, ...(typeof data.reason === 'string' ? { code: data.reason } : {}) }];
