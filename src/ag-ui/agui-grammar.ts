@@ -36,10 +36,12 @@ export interface AcceptedFacts {
   awaitingResult: string[];
 }
 
+/** What the checker says of one event: accepted (with the facts the mapping needs), or refused with a precise detail. */
 export type Verdict = { ok: true; event: AgUiEvent; facts: AcceptedFacts } | { ok: false; detail: string };
 
 const NO_FACTS: AcceptedFacts = { soleOpenMessage: false, knownToolCall: false, awaitingResult: [] };
 
+/** AG-UI's rules over one run: `accept` each event (or `notJson`), then `end`; the first refusal is final. */
 export class AgUiRunChecker {
   readonly maxTrackedIds: number;
   #count = 0;

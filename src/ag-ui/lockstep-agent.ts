@@ -32,6 +32,7 @@ function textOf(content: unknown): string {
 
 const TERMINAL = new Set(['agent_completed', 'agent_error']);
 
+/** An @ag-ui/client agent that runs over a lockstep connection (see the module comment above). */
 export class LockstepAgent extends AbstractAgent {
   readonly client: LockstepClient;
 

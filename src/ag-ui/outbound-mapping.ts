@@ -28,6 +28,7 @@ function carried(data: Record<string, unknown>): AgUiEvent | undefined {
   return typeof agUi.type === 'string' ? (agUi as AgUiEvent) : undefined;
 }
 
+/** Maps one lockstep run's events, in seq order, to AG-UI events: `map(event)` for each. */
 export class LockstepToAgUi {
   readonly threadId: string;
   readonly runId: string;

@@ -19,6 +19,7 @@ export interface LockstepRunAgentInput {
   forwardedProps: Record<string, unknown>;
 }
 
+/** The RunAgentInput for `message` on `run` (see the module comment). */
 export function runAgentInput(message: IncomingMessage, run: Pick<RunHandle, 'runId' | 'threadId'>): LockstepRunAgentInput {
   return {
     threadId: message.threadId ?? run.threadId ?? `lockstep.${run.runId}`,

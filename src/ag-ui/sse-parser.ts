@@ -29,6 +29,7 @@ export class SseEventTooLarge extends Error {
   }
 }
 
+/** The parser: `push` each chunk of the response body, get the data of the events it completed. */
 export class SseParser {
   readonly maxEventBytes: number;
   readonly #decoder = new TextDecoder();
