@@ -28,7 +28,7 @@ const ENTRIES = [
   { name: 'machines', esm: 'machines/index.js' },
   { name: 'testing', esm: 'src/testing/index.js', peer: 'fast-check', feature: 'lockstep/testing' },
   { name: 'client', esm: 'src/client/index.js' },
-  { name: 'ag-ui', esm: 'src/ag-ui/index.js', peer: ['@ag-ui/client', 'rxjs'], feature: 'lockstep/ag-ui' },
+  { name: 'ag-ui', esm: 'src/ag-ui/index.js', peer: ['@ag-ui/client', '@ag-ui/core'], feature: 'lockstep/ag-ui' },
 ];
 
 function wrapper({ esm, peer, feature }) {

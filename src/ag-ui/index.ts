@@ -13,7 +13,7 @@
  * import { LockstepAgent } from 'lockstep/ag-ui';
  * const agent = new LockstepAgent({ client: createLockstepClient({ url, token }) });
  * ```
- * Needs the optional peers @ag-ui/client and rxjs (LOCKSTEP_ERR_MISSING_PEER otherwise).
+ * Needs the optional peer @ag-ui/client (LOCKSTEP_ERR_MISSING_PEER otherwise).
  * @module lockstep/ag-ui
  */
 export { agUiHandler, type AgUiHandlerOptions } from './handler.js';

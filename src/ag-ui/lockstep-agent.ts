@@ -10,8 +10,7 @@
  * be honoured (the run's end may have been missed) fails the AG-UI run with an error instead
  * of a silent gap. Unsubscribing (`abortRun()`) stops delivery; the lockstep run goes on.
  */
-import { AbstractAgent, type AgentConfig, type BaseEvent, type RunAgentInput } from '@ag-ui/client';
-import { Observable } from 'rxjs';
+import { AbstractAgent, runHttpRequest, type AgentConfig, type BaseEvent, type RunAgentInput } from '@ag-ui/client';
 import type { LockstepClient } from '../client/create-client.js';
 import type { ClientRunEvent } from '../client/run-book.js';
 import { LockstepError } from '../protocol/errors.js';
@@ -32,6 +31,30 @@ function textOf(content: unknown): string {
 
 const TERMINAL = new Set(['agent_completed', 'agent_error']);
 
+/** What `run()` returns: the Observable type of the rxjs copy @ag-ui/client itself uses. */
+type AgUiObservable = ReturnType<AbstractAgent['run']>;
+/** The subscriber an Observable's subscribe function is given (the part used here). */
+interface EventSubscriber {
+  readonly closed: boolean;
+  next(event: BaseEvent): void;
+  error(error: unknown): void;
+  complete(): void;
+}
+type ObservableClass = new (subscribe: (subscriber: EventSubscriber) => (() => void) | undefined) => AgUiObservable;
+
+/**
+ * rxjs's Observable class, as @ag-ui/client has it. @ag-ui/client pins one rxjs version, which
+ * is often not the app's (npm then nests a second copy): an Observable of another copy fails
+ * AG-UI's types and risks its operators. So the class is taken from an Observable that
+ * @ag-ui/client made itself — `runHttpRequest` builds a lazy one (nothing is fetched until a
+ * subscription, and none is made) — and lockstep needs no rxjs of its own.
+ */
+let observableClass: ObservableClass | undefined;
+function agUiObservableClass(): ObservableClass {
+  observableClass ??= (Object.getPrototypeOf(runHttpRequest(() => new Promise<Response>(() => {}))) as { constructor: ObservableClass }).constructor;
+  return observableClass;
+}
+
 /** An @ag-ui/client agent that runs over a lockstep connection (see the module comment above). */
 export class LockstepAgent extends AbstractAgent {
   readonly client: LockstepClient;
@@ -43,8 +66,9 @@ export class LockstepAgent extends AbstractAgent {
   }
 
   /** Sends the last user message of `input` and yields its run's events as AG-UI events. */
-  override run(input: RunAgentInput): Observable<BaseEvent> {
-    return new Observable<BaseEvent>((subscriber) => {
+  override run(input: RunAgentInput): AgUiObservable {
+    const Observable = agUiObservableClass();
+    return new Observable((subscriber) => {
       const user = [...input.messages].reverse().find((m) => m.role === 'user');
       if (user === undefined) {
         subscriber.error(new LockstepError('LOCKSTEP_ERR_INVALID_ARGUMENT', 'LockstepAgent.run(): the input has no user message to send'));
@@ -58,7 +82,7 @@ export class LockstepAgent extends AbstractAgent {
         // Each event once: the client emits in seq order, and the events before the ack come from the run book.
         if (subscriber.closed || event.seq <= lastSeq) return;
         lastSeq = event.seq;
-        for (const agUi of mapper.map(event)) subscriber.next(agUi as BaseEvent);
+        for (const agUi of mapper.map(event)) subscriber.next(agUi as unknown as BaseEvent);
         if (TERMINAL.has(event.event)) subscriber.complete();
       };
       const off = [

@@ -100,7 +100,7 @@ describe('LockstepAgent: an AG-UI front end over lockstep', () => {
     const runId = agent.runs[0]!.input.runId;
     const threadId = agent.runs[0]!.input.threadId;
     const agentEvents = script({ threadId, runId }).flatMap((s) => ('event' in s ? [s.event] : []));
-    const uiRunId = (received[0] as { runId: string }).runId;
+    const uiRunId = (received[0] as unknown as { runId: string }).runId;
     // What the agent sent, as the front end's own run (RUN_STARTED / RUN_FINISHED carry its ids).
     const expected = agentEvents.map((e) => (e.type === 'RUN_STARTED' || e.type === 'RUN_FINISHED' ? { ...e, threadId: 'thread-ui', runId: uiRunId } : e));
     expect(mergeDeltas(received.map(plain))).toEqual(mergeDeltas(expected));

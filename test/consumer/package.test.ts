@@ -44,9 +44,9 @@ const run = promisify(execFile);
 const repo = fileURLToPath(new URL('../..', import.meta.url));
 const tsc = join(repo, 'node_modules', 'typescript', 'bin', 'tsc');
 const INSTALL = ['install', '--no-audit', '--no-fund', '--prefer-offline', '--loglevel=error'];
-const FRAMEWORKS = ['fastify@^5', '@fastify/websocket@^11', 'pino@^10', 'ws@^8', '@types/node@^20', 'fast-check@^4', '@ag-ui/client@^1', 'rxjs@^7.8.1'];
+const FRAMEWORKS = ['fastify@^5', '@fastify/websocket@^11', 'pino@^10', 'ws@^8', '@types/node@^20', 'fast-check@^4', '@ag-ui/client@^1'];
 /** Installed for lockstep/ag-ui (its optional peers); the examples do not use them. */
-const NOT_IN_EXAMPLES = /^(fast-check|@ag-ui\/client|rxjs)@/;
+const NOT_IN_EXAMPLES = /^(fast-check|@ag-ui\/client)@/;
 
 let tmp: string;
 let app: string;

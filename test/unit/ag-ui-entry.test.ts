@@ -1,6 +1,6 @@
 /**
  * `import 'lockstep/ag-ui'` loads src/ag-ui/entry.ts, which re-exports index.ts by name behind
- * the check for its optional peers (@ag-ui/client, rxjs). Its names must be index.ts's, every
+ * the check for its optional peer @ag-ui/client. Its names must be index.ts's, every
  * one, bound to the same values; agUiHandler refuses a bad option with LOCKSTEP_ERR_INVALID_OPTION.
  */
 import { describe, expect, it } from 'vitest';
