@@ -1,13 +1,21 @@
 /**
  * Optional peer dependencies (fast-check for `lockstep/testing` and `lockstep fuzz`, elkjs for
- * `lockstep viz`, @statelyai/inspect for `lockstep serve --inspect`): loaded only by the feature that needs them, and when one is not installed
+ * `lockstep viz`, @statelyai/inspect for `lockstep serve --inspect`, @ag-ui/client for
+ * `lockstep/ag-ui`): loaded only by the feature that needs them, and when one is not installed
  * the feature throws LOCKSTEP_ERR_MISSING_PEER naming the package and the install line,
  * instead of Node's ERR_MODULE_NOT_FOUND from deep inside lockstep's dist/.
  */
 import { LockstepError } from './protocol/errors.js';
 
 /** The optional peers and the version ranges package.json's peerDependencies name. */
-export const OPTIONAL_PEERS = { 'fast-check': '^4.10.2', elkjs: '^0.12.1', '@statelyai/inspect': '^0.7.2' } as const;
+export const OPTIONAL_PEERS = {
+  'fast-check': '^4.10.2',
+  elkjs: '^0.12.1',
+  '@statelyai/inspect': '^0.7.2',
+  // lockstep/ag-ui: LockstepAgent extends @ag-ui/client's AbstractAgent; @ag-ui/core holds its types.
+  '@ag-ui/client': '^1.0.0',
+  '@ag-ui/core': '^1.0.0',
+} as const;
 
 /** An optional peer dependency of lockstep. */
 export type OptionalPeer = keyof typeof OPTIONAL_PEERS;

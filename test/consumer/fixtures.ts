@@ -47,12 +47,14 @@ import { createLockstepServer, ErrorCodes, LockstepError, type LockstepServer, t
 import { StreamHub, type StreamHubOptions } from 'lockstep/advanced';
 import { connectionMachine, DEFAULT_CONNECTION_LIMITS, type ConnectionLimits } from 'lockstep/machines';
 import { checkStreamHistory, type HistoryViolation } from 'lockstep/testing';
+import { agUiHandler, LockstepAgent, type AgUiHandlerOptions } from 'lockstep/ag-ui';
 
 const options: LockstepServerOptions = { port: 0, limits: { authTimeoutMs: 1000 } };
 const limits: ConnectionLimits = DEFAULT_CONNECTION_LIMITS;
 const hubOptions: StreamHubOptions = { maxConnectionsPerUser: 2 };
 const violations: HistoryViolation[] = checkStreamHistory([{ seq: 1 }, { seq: 2 }]);
-export const checks: Array<unknown> = [createLockstepServer, options, limits, hubOptions, ErrorCodes];
+const agUi: AgUiHandlerOptions = { url: 'http://127.0.0.1:8000/agent' };
+export const checks: Array<unknown> = [createLockstepServer, options, limits, hubOptions, ErrorCodes, agUiHandler(agUi), LockstepAgent];
 export type Server = LockstepServer;
 console.log(JSON.stringify({
   server: typeof createLockstepServer,
@@ -91,7 +93,7 @@ export function moduleSystemTsconfig(kind: 'cjs-node10' | 'cjs-node16' | 'bundle
 
 /** The runtime shape of every entry, by `require` and by `import`, and whether both give the same module objects. */
 export const REQUIRE_AND_IMPORT_CJS = `
-const ENTRIES = ['lockstep', 'lockstep/advanced', 'lockstep/machines', 'lockstep/testing', 'lockstep/client'];
+const ENTRIES = ['lockstep', 'lockstep/advanced', 'lockstep/machines', 'lockstep/testing', 'lockstep/client', 'lockstep/ag-ui'];
 (async () => {
   const result = {};
   for (const entry of ENTRIES) {

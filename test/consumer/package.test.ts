@@ -44,7 +44,9 @@ const run = promisify(execFile);
 const repo = fileURLToPath(new URL('../..', import.meta.url));
 const tsc = join(repo, 'node_modules', 'typescript', 'bin', 'tsc');
 const INSTALL = ['install', '--no-audit', '--no-fund', '--prefer-offline', '--loglevel=error'];
-const FRAMEWORKS = ['fastify@^5', '@fastify/websocket@^11', 'pino@^10', 'ws@^8', '@types/node@^20', 'fast-check@^4'];
+const FRAMEWORKS = ['fastify@^5', '@fastify/websocket@^11', 'pino@^10', 'ws@^8', '@types/node@^20', 'fast-check@^4', '@ag-ui/client@^1'];
+/** Installed for lockstep/ag-ui (its optional peers); the examples do not use them. */
+const NOT_IN_EXAMPLES = /^(fast-check|@ag-ui\/client)@/;
 
 let tmp: string;
 let app: string;
@@ -114,7 +116,7 @@ beforeAll(async () => {
   await writeFile(join(app, 'entries.ts'), ENTRIES_TS);
   // examples/README.md's own steps: its tsconfig.json, and its install lines name every package used here.
   const examplesReadme = await readFile(join(repo, 'examples', 'README.md'), 'utf8');
-  for (const pkg of ['lockstep', ...FRAMEWORKS.filter((f) => !f.startsWith('fast-check')).map((f) => f.replace(/@\^.*$/, '')), 'typescript']) {
+  for (const pkg of ['lockstep', ...FRAMEWORKS.filter((f) => !NOT_IN_EXAMPLES.test(f)).map((f) => f.replace(/@\^.*$/, '')), 'typescript']) {
     expect(examplesReadme, `examples/README.md installs ${pkg}`).toMatch(new RegExp(`npm install (--save-dev )?[^\n]*${pkg.replace(/[/@]/g, '\\$&')}`));
   }
   await writeFile(join(app, 'tsconfig.json'), examplesReadmeTsconfig(examplesReadme));
@@ -307,7 +309,7 @@ describe('every entry point, by require and by import', () => {
   it('require and import give the same module objects, with the same names, for each entry', async () => {
     const { stdout } = await run(process.execPath, ['require-and-import.cjs'], { cwd: app });
     const entries = JSON.parse(stdout) as Record<string, { required: string[]; imported: string[]; same: boolean }>;
-    expect(Object.keys(entries)).toEqual(['lockstep', 'lockstep/advanced', 'lockstep/machines', 'lockstep/testing', 'lockstep/client']);
+    expect(Object.keys(entries)).toEqual(['lockstep', 'lockstep/advanced', 'lockstep/machines', 'lockstep/testing', 'lockstep/client', 'lockstep/ag-ui']);
     for (const [entry, { required, imported, same }] of Object.entries(entries)) {
       expect(required, entry).toEqual(imported);
       expect(same, `${entry}: one copy of each module (no dual-package hazard)`).toBe(true);
@@ -366,6 +368,18 @@ describe('optional parts are loaded only when used', () => {
       expect(JSON.parse(stdout)).toEqual({
         code: 'LOCKSTEP_ERR_MISSING_PEER',
         message: expect.stringContaining('lockstep/testing needs fast-check, an optional peer dependency of lockstep that is not installed: npm install --save-dev fast-check@^4'),
+      });
+    }
+  });
+
+  it('lockstep/ag-ui without @ag-ui/client: LOCKSTEP_ERR_MISSING_PEER with the install line, by require and by import', async () => {
+    const show = "(e) => console.log(JSON.stringify({ code: e.code, message: e.message }))";
+    const required = await run(process.execPath, ['-e', `try { require('lockstep/ag-ui') } catch (e) { (${show})(e) }`], { cwd: lean });
+    const imported = await run(process.execPath, ['--input-type=module', '-e', `await import('lockstep/ag-ui').catch(${show})`], { cwd: lean });
+    for (const { stdout } of [required, imported]) {
+      expect(JSON.parse(stdout)).toEqual({
+        code: 'LOCKSTEP_ERR_MISSING_PEER',
+        message: expect.stringContaining('lockstep/ag-ui needs @ag-ui/client, an optional peer dependency of lockstep that is not installed: npm install --save-dev @ag-ui/client@^1'),
       });
     }
   });

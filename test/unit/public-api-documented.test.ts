@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import ts from 'typescript';
 import { describe, expect, it } from 'vitest';
 
-const ENTRY_POINTS = ['src/index.ts', 'src/advanced.ts', 'machines/index.ts', 'src/testing/index.ts', 'src/client/index.ts'];
+const ENTRY_POINTS = ['src/index.ts', 'src/advanced.ts', 'machines/index.ts', 'src/testing/index.ts', 'src/client/index.ts', 'src/ag-ui/index.ts'];
 const root = fileURLToPath(new URL('../..', import.meta.url));
 /** src/testing/ is being extended on another branch; drop an entry once its export is documented. */
 const NOT_YET_DOCUMENTED: string[] = [];

@@ -26,6 +26,7 @@ const ENTRY_POINTS: Record<string, string> = {
   'lockstep/machines': 'machines/index.ts',
   'lockstep/testing': 'src/testing/index.ts',
   'lockstep/advanced': 'src/advanced.ts',
+  'lockstep/ag-ui': 'src/ag-ui/index.ts',
 };
 
 interface Fence {
@@ -52,7 +53,7 @@ function fences(markdown: string): Fence[] {
 
 /** `from 'lockstep/x'` → a relative import of the source entry point, as NodeNext wants it (.js). */
 function pointImportsAtSources(code: string, fromDir: string): string {
-  return code.replace(/(from\s+|import\s+)(['"])(lockstep(?:\/[a-z]+)?)\2/g, (whole, keyword: string, quote: string, specifier: string) => {
+  return code.replace(/(from\s+|import\s+)(['"])(lockstep(?:\/[a-z-]+)?)\2/g, (whole, keyword: string, quote: string, specifier: string) => {
     const entry = ENTRY_POINTS[specifier];
     if (entry === undefined) throw new Error(`README imports ${specifier}, which is not an entry point of the package`);
     const target = relative(fromDir, join(root, entry)).replace(/\\/g, '/').replace(/\.ts$/, '.js');
