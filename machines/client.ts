@@ -11,7 +11,7 @@
  * The machine decides; the runtime (src/client/) reports facts as events and performs the
  * effects, which are named here with no-op defaults and provided with `.provide()`:
  * openSocket, dropSocket, acceptReady, flushOutbox, sendMessage, applyAck, applyEvent,
- * reportServerError, deferMessage, resendDeferred, reportClose, reportUndecodable, sendCancel. The random
+ * reportServerError, deferMessage, resendDeferred, reportClose, reportUndecodable, sendCancel, sendApprove. The random
  * draw behind the jitter comes with `socket.open`/`socket.close` (a fact, like a socket's
  * buffered bytes on the server), so the machine reads no random source and no clock: every
  * wait is a named delay (`backoff`, `openTimeout`, `rateLimitRetry`) driven by SimulatedClock
@@ -66,6 +66,8 @@ export type ClientEvent =
   | { type: 'client.send'; id: string }
   /** The app asked to stop a run: one `cancel` frame while ready (nothing is stored; offline it is not sent). */
   | { type: 'client.cancel'; runId: string }
+  /** The app answered an approval: one `approve` frame while ready (like a cancel, nothing is stored). */
+  | { type: 'client.approve'; runId: string; toolCallId: string; approved: boolean; data?: unknown }
   | { type: 'client.close' };
 
 /** The client's state names (top level), as `client.state` reports them. */
@@ -141,6 +143,8 @@ export const clientMachine = setup({
     reportUndecodable: (_, _params: { data: string }) => {},
     /** Sends `{"type":"cancel","runId"}`; the server's answer is the run's end, or an error frame with ref = runId. */
     sendCancel: (_, _params: { runId: string }) => {},
+    /** Sends `{"type":"approve",…}`; the server's answer is `approval_resolved`, or an error frame with ref = runId. */
+    sendApprove: (_, _params: { runId: string; toolCallId: string; approved: boolean; data?: unknown }) => {},
     recordClose: assign(({ event }) => {
       if (event.type !== 'socket.close') return {};
       return { lastClose: { code: event.code, reason: event.reason }, jitter: event.jitter };
@@ -234,6 +238,12 @@ export const clientMachine = setup({
               on: {
                 'client.send': { actions: { type: 'sendMessage', params: ({ event }) => ({ id: event.id }) } },
                 'client.cancel': { actions: { type: 'sendCancel', params: ({ event }) => ({ runId: event.runId }) } },
+                'client.approve': {
+                  actions: {
+                    type: 'sendApprove',
+                    params: ({ event }) => ({ runId: event.runId, toolCallId: event.toolCallId, approved: event.approved, data: event.data }),
+                  },
+                },
                 'server.ack': { actions: { type: 'applyAck', params: ({ event }) => ({ frame: event.frame }) } },
                 'server.event': { actions: { type: 'applyEvent', params: ({ event }) => ({ frame: event.frame }) } },
                 'server.error': { actions: { type: 'reportServerError', params: ({ event }) => ({ frame: event.frame }) } },

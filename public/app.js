@@ -132,8 +132,8 @@ function element(tag, className, text) {
 
 /**
  * Approve / deny for a tool call waiting for the user (`run.pendingApprovals`, from the
- * server's `approval_requested` events). The server side is being added; until the client has
- * `approve(runId, toolCallId, approved, data?)` the buttons are shown disabled.
+ * server's `approval_requested` events): `client.approve(runId, toolCallId, approved)`. The
+ * first answer of any tab wins; the prompt goes away on `approval_resolved`.
  */
 function renderApprovals(run, slot) {
   slot.replaceChildren();
@@ -145,7 +145,7 @@ function renderApprovals(run, slot) {
     for (const [label, approved] of [['Approve', true], ['Deny', false]]) {
       const button = element('button', approved ? 'approve' : 'deny', label);
       button.type = 'button';
-      button.disabled = typeof client.approve !== 'function';
+      button.disabled = client.state !== 'ready';
       button.addEventListener('click', () => client.approve(run.runId, toolCallId, approved));
       box.append(button);
     }

@@ -116,6 +116,9 @@ export const clientChart = createMachine({
                 'client.cancel': {
                   actions: ['sendCancel'],
                 },
+                'client.approve': {
+                  actions: ['sendApprove'],
+                },
                 'server.ack': {
                   actions: ['applyAck'],
                 },

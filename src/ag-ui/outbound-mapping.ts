@@ -20,6 +20,9 @@ export interface LockstepRunEvent {
 
 /** The CUSTOM event name a native `agent_thinking` becomes; `value` is its data. */
 export const THINKING_EVENT_NAME = 'lockstep.agent_thinking';
+/** The CUSTOM event names an approval request and its resolution travel as (their `value` is the lockstep event's data). */
+export const APPROVAL_REQUESTED_EVENT_NAME = 'lockstep.approval_requested';
+export const APPROVAL_RESOLVED_EVENT_NAME = 'lockstep.approval_resolved';
 
 const record = (data: unknown): Record<string, unknown> => (typeof data === 'object' && data !== null && !Array.isArray(data) ? (data as Record<string, unknown>) : {});
 
@@ -94,6 +97,11 @@ export class LockstepToAgUi {
         const message = [data.detail, data.message, data.reason].find((v) => typeof v === 'string') ?? 'agent_error';
         return [agUi ?? { type: 'RUN_ERROR', message, ...(typeof data.reason === 'string' ? { code: data.reason } : {}) }];
       }
+      // AG-UI has no approval events of its own: they travel as CUSTOM, named after lockstep's.
+      case 'approval_requested':
+        return [{ type: 'CUSTOM', name: APPROVAL_REQUESTED_EVENT_NAME, value: raw }];
+      case 'approval_resolved':
+        return [{ type: 'CUSTOM', name: APPROVAL_RESOLVED_EVENT_NAME, value: raw }];
     }
   }
 

@@ -5,6 +5,9 @@
  * `context.signal`: after a cancel (or a deadline) it stops at the next delta and emits
  * nothing more (the run has already ended). `agent_completed` carries `{ deltas }`, not the
  * text: what a client shows is exactly the deltas it assembled, each once.
+ *
+ * A message that mentions "approve" (or "approval") makes its `echo` tool ask first
+ * (`run.requestApproval`): the page shows Approve / Deny, and the tool runs only if approved.
  */
 import type { MessageHandler } from './handler.js';
 import { demoPause } from './demo-pause.js';
@@ -44,6 +47,16 @@ export function streamingDemoAgent(pacing: Partial<DemoPacing> = {}): MessageHan
     const toolCallId = `${run.runId}.echo`;
     if (!(await work(stepMs))) return;
     run.toolStarted(toolCallId, { tool: 'echo', input: { text: message.text } });
+    if (/\bapprov/i.test(message.text)) {
+      const { approved, reason } = await run.requestApproval(toolCallId, { tool: 'echo', args: { text: message.text } });
+      if (signal.aborted || run.ended) return;
+      if (!approved) {
+        run.toolCompleted(toolCallId, { tool: 'echo', skipped: reason === 'timeout' ? 'no answer in time' : 'denied' });
+        run.text(reason === 'timeout' ? 'Nobody answered, so the echo tool did not run.' : 'You said no, so the echo tool did not run.');
+        run.complete({ deltas: 1 });
+        return;
+      }
+    }
     run.toolCompleted(toolCallId, { tool: 'echo', output: { text: message.text } });
     const deltas = answerDeltas(answer(message.text));
     for (const delta of deltas) {

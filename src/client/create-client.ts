@@ -21,7 +21,8 @@ export interface ClientClock {
 }
 import { clientMachine, type ClientClose, type ClientMachine, type ClientStateName, type ClientTiming } from '../../machines/client.js';
 import { LockstepError, type ErrorCode } from '../protocol/errors.js';
-import { BEARER_SUBPROTOCOL_PREFIX, SUBPROTOCOL, type CancelFrame, type EventFrame, type MessageFrame, type ReadyFrame, type ResumeFailure } from '../protocol/frames.js';
+import { BEARER_SUBPROTOCOL_PREFIX, SUBPROTOCOL, type ApproveFrame, type CancelFrame, type EventFrame, type MessageFrame, type ReadyFrame, type ResumeFailure } from '../protocol/frames.js';
+import { MESSAGE_METADATA_MAX_BYTES, THREAD_ID_MAX } from '../protocol/codec.js';
 import { ClientStore, type OutboxEntry, type StoredClientState } from './client-store.js';
 import { Outbox } from './outbox.js';
 import { RunBook, type ClientRun, type RunBookLimits, type StreamItem } from './run-book.js';
@@ -151,6 +152,14 @@ export interface LockstepClient {
    * event `LOCKSTEP_E_RUN_NOT_CANCELLABLE` whose `runId` (and `ref`) is this run.
    */
   cancel(runId: string): boolean;
+  /**
+   * Answers an approval the server asked for (`approval_requested`, kept in the run's
+   * `pendingApprovals`): `{"type":"approve","runId","toolCallId","approved","data"?}`. True when
+   * sent, false when not connected (nothing is stored: answer again on `ready`, if it is still
+   * pending). The first answer of any tab wins: the run gets `approval_resolved`; a later one is
+   * answered with an `error` event `LOCKSTEP_E_APPROVAL_NOT_PENDING` naming the run.
+   */
+  approve(runId: string, toolCallId: string, approved: boolean, data?: unknown): boolean;
   /** Closes the socket with 1000 and stops reconnecting; the outbox stays stored. Idempotent. */
   close(): void;
   on<K extends keyof LockstepClientEvents>(type: K, listener: (event: LockstepClientEvents[K]) => void): () => void;
@@ -175,11 +184,34 @@ export interface ClientParts {
 
 const DEFAULT_PARTS: ClientParts = {
   machine: clientMachine,
-  messageFrame: (entry) => ({ type: 'message', id: entry.id, text: entry.text }),
+  // threadId and metadata ride the frame when given (the server hands them to the handler unchanged).
+  messageFrame: (entry) => ({
+    type: 'message', id: entry.id, text: entry.text,
+    ...(entry.threadId === undefined ? {} : { threadId: entry.threadId }),
+    ...(entry.metadata === undefined ? {} : { metadata: entry.metadata as Record<string, unknown> }),
+  }),
   loaded: (state) => state,
   resumeUrl,
   createRunBook: (runs, limits) => new RunBook(runs, limits),
 };
+
+/**
+ * The server refuses a message whose `threadId` or `metadata` is out of its bounds (a bad frame,
+ * never acked): told here at once, so the outbox never keeps a message that cannot be accepted.
+ */
+function checkThreadAndMetadata(threadId: unknown, metadata: unknown): void {
+  if (threadId !== undefined && (typeof threadId !== 'string' || threadId.length === 0 || threadId.length > THREAD_ID_MAX)) {
+    throw new LockstepError('LOCKSTEP_ERR_INVALID_ARGUMENT', `send(): threadId must be a string of 1–${THREAD_ID_MAX} characters, got ${JSON.stringify(threadId)}`);
+  }
+  if (metadata === undefined) return;
+  if (typeof metadata !== 'object' || metadata === null || Array.isArray(metadata)) {
+    throw new LockstepError('LOCKSTEP_ERR_INVALID_ARGUMENT', 'send(): metadata must be a JSON object');
+  }
+  const bytes = new TextEncoder().encode(JSON.stringify(metadata)).length;
+  if (bytes > MESSAGE_METADATA_MAX_BYTES) {
+    throw new LockstepError('LOCKSTEP_ERR_INVALID_ARGUMENT', `send(): metadata is ${bytes} bytes of JSON, at most ${MESSAGE_METADATA_MAX_BYTES}`);
+  }
+}
 
 function defaultMessageId(): string {
   const crypto = (globalThis as { crypto?: { randomUUID?: () => string } }).crypto;
@@ -229,6 +261,7 @@ class ClientRuntime implements LockstepClient {
   readonly #subscribers = new Set<() => void>();
   readonly #sends = new Map<string, number>();
   #socket: WebSocketLike | undefined;
+  /** Set by the cancel or approve effect: whether the machine sent the frame (it does only while ready). */
   #cancelSent = false;
   #state: ClientStateName = 'starting';
   #snapshot: ClientSnapshot | undefined;
@@ -325,6 +358,7 @@ class ClientRuntime implements LockstepClient {
         applyEvent: ({ self }, p) => of(self).#applyEvent(p.frame),
         reportServerError: ({ self }, p) => of(self).#reportServerError(p.frame),
         sendCancel: ({ self }, p) => of(self).#sendCancel(p.runId),
+        sendApprove: ({ self }, p) => of(self).#sendApprove(p),
         deferMessage: ({ self }, p) => void of(self).#outbox.deferred.add(p.id),
         resendDeferred: ({ self }) => {
           const client = of(self);
@@ -360,6 +394,7 @@ class ClientRuntime implements LockstepClient {
       throw new LockstepError('LOCKSTEP_ERR_CLIENT_CLOSED', `send(): the client is ${this.#state}${this.#closeText()}; create a new client (over the same storage its outbox is kept)`);
     }
     if (typeof text !== 'string') throw new LockstepError('LOCKSTEP_ERR_INVALID_ARGUMENT', `send(text): text must be a string, got ${typeof text}`);
+    checkThreadAndMetadata(options.threadId, options.metadata);
     const id = options.id ?? this.#newMessageId();
     this.#outbox.add(id, text, options.threadId, options.metadata);
     // Stored before send() returns: a reload from here on sends it. Not stored: not sent either.
@@ -384,6 +419,19 @@ class ClientRuntime implements LockstepClient {
     // The machine sends it only while ready; the effect says whether it ran.
     this.#cancelSent = false;
     this.#actor.send({ type: 'client.cancel', runId });
+    return this.#cancelSent;
+  }
+
+  approve(runId: string, toolCallId: string, approved: boolean, data?: unknown): boolean {
+    for (const [name, value] of [['runId', runId], ['toolCallId', toolCallId]] as const) {
+      if (typeof value !== 'string' || value.length === 0) throw new LockstepError('LOCKSTEP_ERR_INVALID_ARGUMENT', `approve(): ${name} must be a non-empty string, got ${JSON.stringify(value)}`);
+    }
+    if (typeof approved !== 'boolean') throw new LockstepError('LOCKSTEP_ERR_INVALID_ARGUMENT', `approve(): approved must be a boolean, got ${JSON.stringify(approved)}`);
+    if (this.#actor.getSnapshot().status !== 'active') {
+      throw new LockstepError('LOCKSTEP_ERR_CLIENT_CLOSED', `approve(): the client is ${this.#state}${this.#closeText()}`);
+    }
+    this.#cancelSent = false;
+    this.#actor.send(data === undefined ? { type: 'client.approve', runId, toolCallId, approved } : { type: 'client.approve', runId, toolCallId, approved, data });
     return this.#cancelSent;
   }
 
@@ -497,12 +545,19 @@ class ClientRuntime implements LockstepClient {
     this.#cancelSent = true;
   }
 
+  #sendApprove(answer: { runId: string; toolCallId: string; approved: boolean; data?: unknown }): void {
+    this.#sendFrame(answer.data === undefined
+      ? { type: 'approve', runId: answer.runId, toolCallId: answer.toolCallId, approved: answer.approved }
+      : { type: 'approve', runId: answer.runId, toolCallId: answer.toolCallId, approved: answer.approved, data: answer.data });
+    this.#cancelSent = true;
+  }
+
   #reportServerError(frame: { code: string; message: string; ref?: string }): void {
     const about = frame.ref === undefined ? undefined : this.#runs.get(frame.ref);
     this.#emit('error', { code: frame.code, message: frame.message, ...(frame.ref === undefined ? {} : { ref: frame.ref }), ...(about ? { runId: about.runId } : {}) });
   }
 
-  #sendFrame(frame: MessageFrame | CancelFrame): void {
+  #sendFrame(frame: MessageFrame | CancelFrame | ApproveFrame): void {
     const socket = this.#socket;
     if (socket !== undefined && socket.readyState === OPEN) socket.send(JSON.stringify(frame));
   }

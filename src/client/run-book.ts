@@ -35,13 +35,16 @@ export interface ClientRunEvent {
 }
 
 /** A run as the client assembled it (plain JSON: it is stored as is). */
+/** One approval a run waits for: the `approval_requested` event's data. */
+export interface ClientApprovalRequest { toolCallId: string; tool?: unknown; args?: unknown; [key: string]: unknown }
+
 export interface ClientRun {
   runId: string;
   /** The message that started it (from its ack), when this client sent it. */
   messageId: string | undefined;
   /** The text of that message, when this client sent it. */
   prompt: string | undefined;
-  /** `send()`'s `threadId` and `metadata` (kept by the client; protocol v1 does not carry them). */
+  /** `send()`'s `threadId` and `metadata` (sent with the message; also kept here). */
   threadId: string | undefined;
   metadata: unknown;
   status: ClientRunStatus;
@@ -52,8 +55,8 @@ export interface ClientRun {
   /** The latest `agent_thinking` `data.text`. */
   thinking: string | undefined;
   toolCalls: ClientToolCall[];
-  /** Approvals the server asks for (always empty until the server supports approvals). */
-  pendingApprovals: unknown[];
+  /** Approvals the server asks for and has not resolved yet: each `approval_requested` event's data (`toolCallId`, and e.g. `tool`, `args`). */
+  pendingApprovals: ClientApprovalRequest[];
   /** The data of `agent_completed` or `agent_error`. */
   result: unknown;
   /** The epoch its events belong to. */
@@ -120,17 +123,25 @@ export function applyItem(run: ClientRun, item: StreamItem): ClientRun {
         next.toolCalls = run.toolCalls.map((call) => (call.toolCallId === data.toolCallId && call.status === 'running' ? { ...call, args: call.args + delta } : call));
       }
       break;
+    case 'approval_requested':
+      next.pendingApprovals = [...run.pendingApprovals.filter((a) => a.toolCallId !== data.toolCallId), { ...data, toolCallId: String(data.toolCallId ?? '') }];
+      break;
+    case 'approval_resolved':
+      next.pendingApprovals = run.pendingApprovals.filter((a) => a.toolCallId !== data.toolCallId);
+      break;
     case 'tool_completed':
       next.toolCalls = run.toolCalls.map((call) => (call.toolCallId === data.toolCallId && call.status === 'running' ? { ...call, status: 'completed', output: data.output } : call));
       break;
     case 'agent_completed':
       next.status = 'completed';
+      next.pendingApprovals = [];
       next.result = item.data;
       if (typeof data.text === 'string') next.text = data.text;
       break;
     case 'agent_error':
       next.status = 'failed';
       next.result = item.data;
+      next.pendingApprovals = [];
       next.toolCalls = run.toolCalls.map((call) => (call.status === 'running' ? { ...call, status: 'failed' } : call));
       break;
   }

@@ -310,4 +310,39 @@ describe('lockstep/client over real sockets (ws)', () => {
     expect(errors).toEqual([{ code: 'LOCKSTEP_E_RUN_NOT_CANCELLABLE', message: expect.any(String), ref: runId, runId }]);
     expect(client.state).toBe('ready');
   });
+
+  it('approve(): the pending approval shows in run.pendingApprovals, the answer resolves it, a second answer is an error naming the run; threadId and metadata reach the handler', async () => {
+    const seen: Array<{ threadId?: string; metadata?: unknown }> = [];
+    const handler: MessageHandler = async (message, run) => {
+      seen.push({ threadId: message.threadId, metadata: message.metadata });
+      run.toolStarted('t1', { tool: 'send_email' });
+      const answer = await run.requestApproval('t1', { tool: 'send_email', args: { to: 'x@example.com' } });
+      run.toolCompleted('t1', { sent: answer.approved, note: answer.data });
+      return answer.approved ? 'sent' : 'not sent';
+    };
+    const { server, port } = await serve(0, new MemoryEventLog(), handler);
+    servers.push(server);
+    const client = createLockstepClient(options(`ws://127.0.0.1:${port}/ws`));
+    clients.push(client);
+    const errors: LockstepClientEvents['error'][] = [];
+    client.on('error', (e) => errors.push(e));
+    expect(() => client.send('x', { metadata: [1, 2] })).toThrow(expect.objectContaining({ code: 'LOCKSTEP_ERR_INVALID_ARGUMENT' }));
+    const id = client.send('mail it', { threadId: 'th-1', metadata: { from: 'test' } });
+    await until(client, () => client.runs.some((r) => r.messageId === id && r.pendingApprovals.length === 1), 'the approval request');
+    const run = client.runs.find((r) => r.messageId === id)!;
+    expect(run.pendingApprovals).toEqual([{ toolCallId: 't1', tool: 'send_email', args: { to: 'x@example.com' } }]);
+    expect(seen).toEqual([{ threadId: 'th-1', metadata: { from: 'test' } }]);
+
+    expect(client.approve(run.runId, 't1', true, { ok: 'go' })).toBe(true);
+    await until(client, () => client.runs.find((r) => r.runId === run.runId)?.status === 'completed', 'the run completed after the answer');
+    const done = client.runs.find((r) => r.runId === run.runId)!;
+    expect(done.pendingApprovals).toEqual([]);
+    expect(done.text).toBe('sent');
+    expect(done.toolCalls[0]).toMatchObject({ toolCallId: 't1', status: 'completed' });
+
+    expect(client.approve(run.runId, 't1', false)).toBe(true);
+    await within(new Promise<void>((resolve) => client.on('error', () => resolve())), 5_000, 'the error for a second answer');
+    expect(errors).toEqual([{ code: 'LOCKSTEP_E_APPROVAL_NOT_PENDING', message: expect.any(String), ref: run.runId, runId: run.runId }]);
+  });
 });
+

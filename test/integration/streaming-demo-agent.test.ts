@@ -61,4 +61,20 @@ describe('streaming demo agent', () => {
     expect(events.filter((e) => e.event === 'text_delta').length).toBeLessThan(100);
     await c.close();
   });
+
+  it('a message that asks for approval: the tool waits for the answer; denied, it does not run', async () => {
+    h = await startServer({ handler: streamingDemoAgent({ deltaMs: 1 }) });
+    const c = connect(h.url);
+    await c.until(() => c.frames.some((f) => f.type === 'ready'), 'ready');
+    c.send({ type: 'message', id: 'm1', text: 'approve this echo' });
+    await c.until(() => eventsOf(c.frames).some((e) => e.event === 'approval_requested'), 'approval_requested');
+    const request = eventsOf(c.frames).find((e) => e.event === 'approval_requested')!;
+    expect(request.data).toMatchObject({ tool: 'echo', args: { text: 'approve this echo' } });
+    c.send({ type: 'approve', runId: request.runId, toolCallId: (request.data as { toolCallId: string }).toolCallId, approved: false });
+    await c.until(() => eventsOf(c.frames).some((e) => e.event === 'agent_completed'), 'agent_completed');
+    expect(eventsOf(c.frames).map((e) => e.event)).toEqual(['agent_started', 'agent_thinking', 'tool_executing', 'approval_requested', 'approval_resolved', 'tool_completed', 'text_delta', 'agent_completed']);
+    expect(eventsOf(c.frames).find((e) => e.event === 'tool_completed')!.data).toMatchObject({ skipped: 'denied' });
+    await c.close();
+  });
 });
+
