@@ -21,6 +21,15 @@ function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
+/** `run()` as a promise: a synchronous throw becomes a rejection. */
+function attempt<T>(run: () => Promise<T> | T): Promise<T> {
+  try {
+    return Promise.resolve(run());
+  } catch (error) {
+    return Promise.reject(error);
+  }
+}
+
 function report(self: AnyActorRef, event: HandshakeEvent): void {
   if (self.getSnapshot().status === 'active') self.send(event);
 }
@@ -37,9 +46,9 @@ function verifiedEvent(identity: Partial<VerifiedIdentity> | undefined | null): 
 export function handshakeEffects(checks: HandshakeChecks) {
   return {
     verifyToken: ({ self }: { self: AnyActorRef }, params: { token: string }): void => {
+      // Asked now (as a promise actor would have started now), answered in a later microtask.
       // The second handler also catches a fault in reading the answer: every ask is answered.
-      Promise.resolve(params.token)
-        .then((token) => checks.verify(token))
+      attempt(() => checks.verify(params.token))
         .then(verifiedEvent)
         .then(
           (event) => report(self, event),
@@ -47,12 +56,10 @@ export function handshakeEffects(checks: HandshakeChecks) {
         );
     },
     checkBackend: ({ self }: { self: AnyActorRef }): void => {
-      Promise.resolve()
-        .then(() => checks.backendReady())
-        .then(
-          () => report(self, { type: 'backend.ready' }),
-          (error: unknown) => report(self, { type: 'backend.unavailable', reason: messageOf(error) }),
-        );
+      attempt(() => checks.backendReady()).then(
+        () => report(self, { type: 'backend.ready' }),
+        (error: unknown) => report(self, { type: 'backend.unavailable', reason: messageOf(error) }),
+      );
     },
   };
 }

@@ -149,7 +149,7 @@ export function parseTrace(value: unknown): ConnectionTrace {
       invalid(`entries[${index}].event must be an object with a string "type"`);
     }
     if (entry.kind === 'refresh' && value.version === 1) invalid(`entries[${index}]: "refresh" entries need trace version 2`);
-    if ((entry.kind === 'verify' || entry.kind === 'backend') && value.version >= 4) {
+    if ((entry.kind === 'verify' || entry.kind === 'backend') && (value.version as number) >= 4) {
       invalid(`entries[${index}]: "${entry.kind}" entries exist up to trace version 3 (version 4 records the handshake's answers as events)`);
     }
     if ((entry.kind === 'verify' || entry.kind === 'backend' || entry.kind === 'refresh') && (!isRecord(entry.result) || typeof entry.result.ok !== 'boolean')) {
