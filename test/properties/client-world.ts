@@ -1,7 +1,7 @@
 /**
  * The client and the server composed, synchronously, on one SimulatedClock: lockstep's client
  * (createLockstepClient, its machine, outbox, store and run book) talks through simulated
- * sockets to the real connection machine (with the handshake child), the real StreamHub and
+ * sockets to the real connection machine (with its handshake states), the real StreamHub and
  * MemoryEventLog — wired as src/server/create-server.ts wires them, message ids recorded by
  * the log for exactly-once — and an agent whose runs advance one event per command.
  *
