@@ -38,7 +38,7 @@ if (process.argv[2] === '--client') {
   const [distA, distB] = process.argv.slice(2, 4);
   const n = Number(process.argv[4] ?? 500);
   const rounds = Number(process.argv[5] ?? 6);
-  if (!distA || !distB || typeof global.gc !== 'function') {
+  if (!distA || !distB || typeof globalThis.gc !== 'function') {
     console.error('usage: node --expose-gc scripts/measure-connection-setup.mjs <distA> <distB> [connections] [rounds]');
     process.exit(2);
   }
@@ -53,7 +53,7 @@ if (process.argv[2] === '--client') {
     child.send(msg);
   });
   const quietly = { info() {}, warn() {}, error() {}, debug() {} };
-  const gcHeap = () => { global.gc(); global.gc(); return process.memoryUsage().heapUsed; };
+  const gcHeap = () => { globalThis.gc(); globalThis.gc(); return process.memoryUsage().heapUsed; };
   // Round 0 warms both up (JIT, pools) and is not counted.
   for (let round = 0; round <= rounds; round++) {
     const order = round % 2 === 0 ? targets : [...targets].reverse();

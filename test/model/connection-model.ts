@@ -5,7 +5,7 @@
  */
 import type { AnyMachineSnapshot, EventObject } from 'xstate';
 import { connectionMachine, heartbeatPongPayload, type ConnectionContext, type ConnectionInput } from '../../machines/connection.js';
-import { CloseCode, CloseReason } from '../../src/protocol/close-codes.js';
+import { CloseCode } from '../../src/protocol/close-codes.js';
 import { delayEvents, type ModelSpec } from './explore.js';
 import { MODEL_LIMITS } from './server-driver.js';
 

@@ -27,7 +27,7 @@ import { connectionMachine, heartbeatPongPayload, type ConnectionContext } from 
 import { SocketTable, socketEffects } from '../../src/adapter/socket-effects.js';
 import { MemoryEventLog } from '../../src/delivery/event-log.js';
 import { assertComplete, explore, summary, transitionsOf, type Path } from './explore.js';
-import { AUTH_FRAME, MESSAGE_IDS, connectionSpec } from './connection-model.js';
+import { MESSAGE_IDS, connectionSpec } from './connection-model.js';
 import { MODEL_LIMITS, ModelServer, StepClock, delayMs, pausedClient } from './server-driver.js';
 
 const MAX_PAYLOAD = 4096;

@@ -5,7 +5,7 @@
  * synchronous driver is compared against (sync-driver-equivalence.test.ts): same scenario,
  * same effects, same steps.
  */
-import { createActor, fromPromise, SimulatedClock } from 'xstate';
+import { createActor, SimulatedClock } from 'xstate';
 import { connectionMachine, heartbeatPongPayload, type ConnectionLimits } from '../../machines/connection.js';
 import { handshakeEffects } from '../../src/adapter/handshake-effects.js';
 import type { StreamEvent } from '../../src/protocol/frames.js';
