@@ -103,7 +103,7 @@ function checkBefore({ effects, sentIds, snapshot, peerClosed }) {
   const handled = effects.flatMap((e) => (e.kind === 'handler' ? [e.id] : []));
   if (handled.some((id, i) => id !== sentIds[i])) throw new Error('I3: handled out of order or twice');
   if (closeAt === -1 && !peerClosed) {
-    const ready = snapshot.value !== 'handshaking' && snapshot.value !== 'joining';
+    const ready = !snapshot.matches('handshaking') && !snapshot.matches('joining');
     if (ready && handled.length !== sentIds.length) throw new Error('I3: a message was not handled');
     if (!ready && handled.length !== 0) throw new Error('I1: handled before ready');
   }
