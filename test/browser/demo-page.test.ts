@@ -125,7 +125,7 @@ describeWithChromium('demo page (Chromium)', () => {
     const box = await page.locator('svg').boundingBox();
     expect(box?.width).toBeGreaterThan(500);
     // One node per state of the connection machine (machines/connection.ts), as the chart draws them.
-    expect(await page.locator('svg [data-state]').count()).toBe(20);
+    expect(await page.locator('svg [data-state]').count()).toBe(24); // the handshake's four states included
     // A full-page capture of a bare SVG document stalls in headless Chromium: size the viewport instead.
     await page.setViewportSize({ width: Math.ceil(box!.width), height: Math.ceil(box!.height) });
     await page.screenshot({ path: artifactPath('connection-svg.png') });
