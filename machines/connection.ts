@@ -386,10 +386,6 @@ const connectionBase = setup({
     invokeHandler: (_, _params: HandlerInvocation) => {},
     /** Stops the user's open run `runId` (a `cancel` frame); must answer `cancel.refused` when there is none. */
     cancelRun: (_, _params: { userId: string; runId: string }) => {},
-    /** Must answer `auth.verified` (with `verifiedAt`) or `auth.refused`, later, never inside this transition. */
-    verifyToken: (_, _params: { token: string }) => {},
-    /** Must answer `backend.ready` or `backend.unavailable`, later, never inside this transition. */
-    checkBackend: () => {},
     /** Must answer `socket.drain` once everything buffered so far is flushed. */
     watchDrain: () => {},
     /**
@@ -410,6 +406,10 @@ const connectionBase = setup({
     readFromLog: (_, _params: { userId: string; afterSeq: number }) => {},
     joinStream: (_, _params: { connectionId: string; userId: string; resume: ResumeRequest | undefined }) => {},
     leaveStream: (_, _params: { connectionId: string }) => {},
+    /** The handshake asks: must answer `auth.verified` (with `verifiedAt`) or `auth.refused`, later, never inside this transition. */
+    verifyToken: (_, _params: { token: string }) => {},
+    /** The handshake asks: must answer `backend.ready` or `backend.unavailable`, later, never inside this transition. */
+    checkBackend: () => {},
 
     // ── context updates ──
     setClose: assign(({ context }, params: { code: number; reason: string }) => ({
