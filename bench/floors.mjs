@@ -18,21 +18,16 @@
  *
  * Run with --expose-gc (jobs.mjs does). Standalone: `node --expose-gc bench/floors.mjs`.
  */
-import { assign, createActor, fromPromise, setup } from 'xstate';
-import { connectionMachine, DEFAULT_CONNECTION_LIMITS, handshakeMachine } from '../dist/machines/index.js';
+import { assign, createActor, setup } from 'xstate';
+import { connectionMachine, DEFAULT_CONNECTION_LIMITS } from '../dist/machines/index.js';
 import { startRun } from '../dist/src/agent/run-handle.js';
 
 const ready = { type: 'stream.joined', epoch: 'e', lastSeq: 0, resumed: false, replay: [] };
 const machine = connectionMachine.provide({
-  actors: {
-    handshake: handshakeMachine.provide({
-      actors: {
-        verifyToken: fromPromise(async ({ input }) => ({ userId: input.token })),
-        checkBackend: fromPromise(async () => {}),
-      },
-    }),
-  },
   actions: {
+    // The handshake's effects, answered a microtask later as the server's adapter does.
+    verifyToken: ({ self }, params) => void Promise.resolve().then(() => self.send({ type: 'auth.verified', userId: params.token })),
+    checkBackend: ({ self }) => void Promise.resolve().then(() => self.send({ type: 'backend.ready' })),
     sendFrame: (_, params) => void JSON.stringify(params.frame),
     invokeHandler: (_, params) => accepted.push(params),
     joinStream: ({ self }) => self.send(ready),

@@ -14,19 +14,16 @@
  * sendFrame, closeSocket, terminateSocket, ping, invokeHandler, spendUserToken, joinStream,
  * leaveStream. Facts come with the events (connection-bounds.ts SocketFacts): bytes buffered
  * on the socket, bytes held server-wide, the user's shared tokens; the guards decide.
- * Every timeout is a named delay: authTimeout/backendTimeout (in the handshake child),
+ * The handshake is states of this machine (`handshaking.*`): it asks for token verification and
+ * backend readiness with the `verifyToken` / `checkBackend` effects and decides on the facts the
+ * adapter reports back (`auth.verified`, `auth.refused`, `backend.ready`, `backend.unavailable`).
+ * Every timeout is a named delay: authTimeout/backendTimeout (handshaking),
  * joinTimeout (1013 `stream join timeout`), heartbeat, closeTimeout, tokenExpiry (4401 `token
  * expired` unless an `auth` frame refreshed it).
  */
 import { assertEvent, assign, fromPromise, raise, setup } from 'xstate';
-import {
-  expiryOf,
-  handshakeMachine,
-  identityRejection,
-  type HandshakeOutput,
-  type TokenExpiry,
-  type VerifiedIdentity,
-} from './handshake.js';
+import { expiryOf, identityRejection, type HandshakeEvent, type TokenExpiry, type VerifiedIdentity } from './handshake.js';
+import { decodeClientFrame } from '../src/protocol/codec.js';
 import { decodedFrame } from './frame-decoding.js';
 import { ackFrameOf } from './ack-frame.js';
 import { earlyRefusal, heartbeatNonce, heldFrameBytes, lagAfter, lagFrom, NO_LAG, outgoingOverLimit, type SocketFacts, type StreamLag } from './connection-bounds.js';
@@ -137,8 +134,7 @@ export interface CloseFacts {
 export interface ConnectionContext {
   connectionId: string;
   limits: ConnectionLimits;
-  /** True until the first frame has been handed to the handshake as the auth frame. */
-  awaitingAuthFrame: boolean;
+  /** The token to verify: the upgrade's, or the first frame's (`auth`) when the upgrade had none. */
   token: string | undefined;
   userId: string | undefined;
   /** Raw client frames held before `ready`, in arrival order (null = binary). */
@@ -195,6 +191,8 @@ export type ConnectionEvent =
   | { type: 'socket.pong'; payload?: string }
   | StreamJoined
   | StreamRefused
+  /** The answers to the handshake's `verifyToken` and `checkBackend` effects (machines/handshake.ts). */
+  | HandshakeEvent
   /**
    * `bufferedBytes`: the socket's send buffer when the event was delivered (a fact, not a
    * decision). `writtenSeq`: the last seq the event path wrote, when the path handed this
@@ -342,27 +340,34 @@ const connectionBase = setup({
     events: {} as ConnectionEvent,
   },
   actors: {
-    handshake: handshakeMachine,
     // The same check as the handshake's, for an `auth` frame after ready; provided by the server.
     verifyRefresh: fromPromise<VerifiedIdentity, { token: string }>(async () => {
       throw new Error('connectionMachine: actor "verifyRefresh" was not provided');
     }),
   },
   delays: {
+    // One budget for presenting *and* verifying credentials: a hung verifier cannot hold a socket open.
+    authTimeout: ({ context }) => context.limits.authTimeoutMs,
+    backendTimeout: ({ context }) => context.limits.backendTimeoutMs,
     heartbeat: ({ context }) => context.limits.heartbeatMs,
     closeTimeout: ({ context }) => context.limits.closeTimeoutMs,
     joinTimeout: ({ context }) => context.limits.joinTimeoutMs,
     tokenExpiry: ({ context }) => Math.min(MAX_TIMER_MS, Math.max(0, context.expiry?.expiresInMs ?? 0)),
   },
   guards: {
-    expectsAuthFrame: ({ context }) => context.awaitingAuthFrame,
+    hasToken: ({ context }) => context.token !== undefined,
+    isAuthFrame: ({ event }) => {
+      if (event.type !== 'socket.frame') return false;
+      const decoded = decodeClientFrame(event.data);
+      return decoded.ok && decoded.frame.type === 'auth';
+    },
+    identityAcceptable: ({ event }) => event.type === 'auth.verified' && identityRejection(event) === undefined,
     earlyBufferFull: ({ context, event }) => earlyRefusalOf(context, event) !== undefined,
     outgoingOverLimit: ({ context, event }) =>
       (event.type === 'socket.frame' || event.type === 'message.accepted' || event.type === 'stream.event' || event.type === 'cancel.refused' || event.type === 'approval.refused') &&
       outgoingOverLimit(event, context.limits.maxOutgoingBytes),
     pongAnswersPing: ({ context, event }) =>
       event.type === 'socket.pong' && event.payload === heartbeatNonce(context.pingSeed, context.pingsSent),
-    handshakeAccepted: (_, params: { output: HandshakeOutput }) => params.output.ok,
     isRejectedFrame: ({ context, event }) => frameRejection(context, event) !== undefined,
     isLastRejectedFrameAllowed: ({ context, event }) =>
       frameRejection(context, event) !== undefined && countersOf(context, event).badFrames + 1 >= context.limits.maxBadFrames,
@@ -411,6 +416,10 @@ const connectionBase = setup({
     readFromLog: (_, _params: { userId: string; afterSeq: number }) => {},
     joinStream: (_, _params: { connectionId: string; userId: string; resume: ResumeRequest | undefined }) => {},
     leaveStream: (_, _params: { connectionId: string }) => {},
+    /** The handshake asks: must answer `auth.verified` (with `verifiedAt`) or `auth.refused`, later, never inside this transition. */
+    verifyToken: (_, _params: { token: string }) => {},
+    /** The handshake asks: must answer `backend.ready` or `backend.unavailable`, later, never inside this transition. */
+    checkBackend: () => {},
 
     // ── context updates ──
     setClose: assign(({ context }, params: { code: number; reason: string }) => ({
@@ -421,6 +430,21 @@ const connectionBase = setup({
       return { close: { ...context.close, socketError: event.message, code: event.closeCode, reason: event.message } };
     }),
     raiseRenewed: raise({ type: 'auth.renewed' }),
+    takeFrameToken: assign({
+      token: ({ event }) => {
+        assertEvent(event, 'socket.frame');
+        const decoded = decodeClientFrame(event.data);
+        return decoded.ok && decoded.frame.type === 'auth' ? decoded.frame.token : undefined;
+      },
+    }),
+    takeIdentity: assign(({ event }) => {
+      assertEvent(event, 'auth.verified');
+      return { userId: event.userId, expiry: expiryOf(event) };
+    }),
+    refuseIdentity: assign(({ context, event }) => {
+      assertEvent(event, 'auth.verified');
+      return { close: { ...context.close, code: CloseCode.UNAUTHORIZED, reason: identityRejection(event) ?? CloseReason.UNAUTHORIZED } };
+    }),
     // An event the path handed over: the path wrote everything up to `writtenSeq`.
     catchUpWithPath: assign(({ context, event }) => {
       assertEvent(event, 'stream.event');
@@ -440,11 +464,6 @@ const connectionBase = setup({
 // Actions composed of the effects above; defined on the typed base so `enqueue` knows them.
 const connectionSetup = connectionBase.extend({
   actions: {
-    forwardAuthFrame: connectionBase.enqueueActions(({ event, enqueue }) => {
-      assertEvent(event, 'socket.frame');
-      enqueue.assign({ awaitingAuthFrame: false });
-      enqueue.sendTo('handshake', { type: 'handshake.authFrame', data: event.data });
-    }),
     sendCaughtUp: connectionBase.enqueueActions(({ context, event, enqueue }) => {
       assertEvent(event, 'stream.caughtUp');
       let lastSeq = context.lastSeq;
@@ -545,7 +564,6 @@ export const connectionMachine = connectionSetup.createMachine({
   context: ({ input }) => ({
     connectionId: input.connectionId,
     limits: input.limits,
-    awaitingAuthFrame: input.token === undefined,
     token: input.token,
     userId: undefined,
     early: [],
@@ -569,38 +587,71 @@ export const connectionMachine = connectionSetup.createMachine({
     },
   },
   states: {
+    // Credentials → verification → backend readiness, then `joining`; every refusal closes
+    // with its code (4401, 4408, 1013 — never 1011). Frames after the credentials are held.
     handshaking: {
-      invoke: {
-        id: 'handshake',
-        src: 'handshake',
-        input: ({ context }) => ({
-          token: context.token,
-          authTimeoutMs: context.limits.authTimeoutMs,
-          backendTimeoutMs: context.limits.backendTimeoutMs,
-        }),
-        onDone: [
-          {
-            guard: { type: 'handshakeAccepted', params: ({ event }) => ({ output: event.output }) },
-            target: 'joining',
-            actions: assign(({ event }) =>
-              event.output.ok ? { userId: event.output.userId, expiry: event.output.expiry } : {},
-            ),
-          },
-          {
-            target: 'closing',
-            actions: assign(({ context, event }) =>
-              event.output.ok ? {} : { close: { ...context.close, code: event.output.code, reason: event.output.reason } },
-            ),
-          },
-        ],
-      },
+      initial: 'authenticating',
       on: {
         'socket.frame': [
-          { guard: 'expectsAuthFrame', actions: 'forwardAuthFrame' },
           { guard: 'earlyBufferFull', target: 'closing', actions: closeForEarlyOverflow },
           { actions: 'holdFrame' },
         ],
         ...whileOpen,
+      },
+      states: {
+        authenticating: {
+          after: {
+            authTimeout: {
+              target: '#connection.closing',
+              actions: closeWith(CloseCode.AUTH_TIMEOUT, CloseReason.AUTH_TIMEOUT),
+            },
+          },
+          initial: 'awaitingCredentials',
+          states: {
+            // Left at once when the upgrade carried a token; else the first frame must be `auth`.
+            awaitingCredentials: {
+              always: { guard: 'hasToken', target: 'verifying' },
+              on: {
+                'socket.frame': [
+                  { guard: 'isAuthFrame', target: 'verifying', actions: 'takeFrameToken' },
+                  {
+                    target: '#connection.closing',
+                    actions: closeWith(CloseCode.UNAUTHORIZED, CloseReason.AUTH_FRAME_EXPECTED),
+                  },
+                ],
+              },
+            },
+            verifying: {
+              entry: { type: 'verifyToken', params: ({ context }) => ({ token: context.token ?? '' }) },
+              on: {
+                'auth.verified': [
+                  { guard: 'identityAcceptable', target: '#connection.handshaking.checkingBackend', actions: 'takeIdentity' },
+                  { target: '#connection.closing', actions: 'refuseIdentity' },
+                ],
+                'auth.refused': {
+                  target: '#connection.closing',
+                  actions: closeWith(CloseCode.UNAUTHORIZED, CloseReason.UNAUTHORIZED),
+                },
+              },
+            },
+          },
+        },
+        checkingBackend: {
+          entry: 'checkBackend',
+          on: {
+            'backend.ready': { target: '#connection.joining' },
+            'backend.unavailable': {
+              target: '#connection.closing',
+              actions: closeWith(CloseCode.TRY_AGAIN_LATER, CloseReason.BACKEND_NOT_READY),
+            },
+          },
+          after: {
+            backendTimeout: {
+              target: '#connection.closing',
+              actions: closeWith(CloseCode.TRY_AGAIN_LATER, CloseReason.BACKEND_TIMEOUT),
+            },
+          },
+        },
       },
     },
     joining: {

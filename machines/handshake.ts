@@ -1,43 +1,19 @@
 /**
- * The handshake: credentials → token verification → backend readiness → accepted, or
- * rejected with a close code. Pure: verification and readiness are invoked promise actors
- * supplied by the embedding server through `.provide({ actors })`; time is two named delays.
+ * The handshake's facts and rules: what token verification and backend readiness report, and
+ * which verified identities are acceptable. The handshake itself is states of the connection
+ * machine (`handshaking.authenticating.{awaitingCredentials,verifying}` → `handshaking.checkingBackend`,
+ * machines/connection.ts): no child actor, no promise actor. The machine asks for verification
+ * and readiness with the `verifyToken` and `checkBackend` effects; the adapter performs them and
+ * reports the outcome with the events below; the machine decides.
  *
- * Close codes it can decide (docs/errors.md):
+ * Close codes the handshake can decide (docs/errors.md):
  *   4401 bad token, a user id outside the subject bound (`invalid subject`), a token already
  *        expired (`token expired`), or a first frame that is not `auth` when no upgrade credentials were sent
  *   4408 credentials not presented and verified within `authTimeout`
  *   1013 backend readiness failed or did not answer within `backendTimeout` — never 1011 (I9)
  */
-import { assign, fromPromise, setup } from 'xstate';
-import { decodeClientFrame } from '../src/protocol/codec.js';
-import { CloseCode, CloseReason } from '../src/protocol/close-codes.js';
+import { CloseReason } from '../src/protocol/close-codes.js';
 import { isValidSubject } from '../src/protocol/subject.js';
-
-/** Input of {@link handshakeMachine}: the upgrade's token (if any) and the two timeouts. */
-export interface HandshakeInput {
-  /** Token taken from the upgrade request (header or subprotocol); undefined → expect an auth frame. */
-  token: string | undefined;
-  authTimeoutMs: number;
-  backendTimeoutMs: number;
-}
-
-/** The handshake machine's context. */
-export interface HandshakeContext extends HandshakeInput {
-  userId: string | undefined;
-  /** When the token expires (ms epoch) and how long from verification, if it expires. */
-  expiry: TokenExpiry | undefined;
-  closeCode: number | undefined;
-  closeReason: string | undefined;
-}
-
-/** The first client frame, forwarded by the connection when the upgrade carried no token. */
-export type HandshakeEvent = { type: 'handshake.authFrame'; data: string | null };
-
-/** The handshake's verdict: the verified user, or the close code and reason to refuse with. */
-export type HandshakeOutput =
-  | { ok: true; userId: string; expiry: TokenExpiry | undefined }
-  | { ok: false; code: number; reason: string };
 
 /**
  * What a token verifier returns: the authenticated user id (bounded: see isValidSubject) and,
@@ -57,6 +33,21 @@ export interface VerifiedIdentity {
 /** A token's expiry as a connection enforces it: `expiresInMs` from verification (a named delay). */
 export interface TokenExpiry { expiresAt: number; expiresInMs: number }
 
+/**
+ * The facts the adapter reports to a handshaking connection, each the answer to an effect the
+ * machine asked for (`verifyToken`, `checkBackend`). An answer that arrives after the machine
+ * left the state that asked (a timeout, a close) is ignored by the machine.
+ */
+export type HandshakeEvent =
+  /** The verifier resolved: the identity as it answered, with `verifiedAt` (the server's wall clock). */
+  | ({ type: 'auth.verified' } & VerifiedIdentity)
+  /** The verifier threw or rejected; `reason` is its message (for logs and traces, never sent to the client). */
+  | { type: 'auth.refused'; reason: string }
+  /** The backend (and the shared scale-out backend, if any) is ready. */
+  | { type: 'backend.ready' }
+  /** The readiness check threw or rejected; `reason` is its message. */
+  | { type: 'backend.unavailable'; reason: string };
+
 /** The expiry of a verified identity, or undefined when it does not expire (or has no clock fact). */
 export function expiryOf(identity: VerifiedIdentity): TokenExpiry | undefined {
   if (identity.expiresAt === undefined || identity.verifiedAt === undefined) return undefined;
@@ -71,146 +62,3 @@ export function identityRejection(identity: VerifiedIdentity): string | undefine
   if (expiry !== undefined && expiry.expiresInMs <= 0) return CloseReason.TOKEN_EXPIRED;
   return undefined;
 }
-
-/**
- * Credentials → `verifyToken` → backend readiness → `accepted` | `rejected` (4401, 4408 or
- * 1013). Runs as a child of the connection's `handshaking` state; `verifyToken` and
- * `checkBackend` are provided by the server. See docs/lifecycle.md.
- */
-export const handshakeMachine = setup({
-  types: {
-    context: {} as HandshakeContext,
-    input: {} as HandshakeInput,
-    events: {} as HandshakeEvent,
-    output: {} as HandshakeOutput,
-  },
-  actors: {
-    // Defaults that fail loudly: an embedding server must provide both.
-    verifyToken: fromPromise<VerifiedIdentity, { token: string }>(async () => {
-      throw new Error('handshakeMachine: actor "verifyToken" was not provided');
-    }),
-    checkBackend: fromPromise<void, void>(async () => {
-      throw new Error('handshakeMachine: actor "checkBackend" was not provided');
-    }),
-  },
-  delays: {
-    authTimeout: ({ context }) => context.authTimeoutMs,
-    backendTimeout: ({ context }) => context.backendTimeoutMs,
-  },
-  guards: {
-    identityAcceptable: (_, params: { identity: VerifiedIdentity }) => identityRejection(params.identity) === undefined,
-    hasUpgradeToken: ({ context }) => context.token !== undefined,
-    isAuthFrame: (_, params: { data: string | null }) => {
-      const decoded = decodeClientFrame(params.data);
-      return decoded.ok && decoded.frame.type === 'auth';
-    },
-  },
-  actions: {
-    takeFrameToken: assign({
-      token: (_, params: { data: string | null }) => {
-        const decoded = decodeClientFrame(params.data);
-        return decoded.ok && decoded.frame.type === 'auth' ? decoded.frame.token : undefined;
-      },
-    }),
-    reject: assign((_, params: { code: number; reason: string }) => ({
-      closeCode: params.code,
-      closeReason: params.reason,
-    })),
-  },
-}).createMachine({
-  id: 'handshake',
-  context: ({ input }) => ({ ...input, userId: undefined, expiry: undefined, closeCode: undefined, closeReason: undefined }),
-  initial: 'authenticating',
-  states: {
-    authenticating: {
-      // One budget for presenting *and* verifying credentials: a hung verifier cannot hold a socket open.
-      after: {
-        authTimeout: {
-          target: 'rejected',
-          actions: { type: 'reject', params: { code: CloseCode.AUTH_TIMEOUT, reason: CloseReason.AUTH_TIMEOUT } },
-        },
-      },
-      initial: 'awaitingCredentials',
-      states: {
-        awaitingCredentials: {
-          always: { guard: 'hasUpgradeToken', target: 'verifying' },
-          on: {
-            'handshake.authFrame': [
-              {
-                guard: { type: 'isAuthFrame', params: ({ event }) => ({ data: event.data }) },
-                target: 'verifying',
-                actions: { type: 'takeFrameToken', params: ({ event }) => ({ data: event.data }) },
-              },
-              {
-                target: '#handshake.rejected',
-                actions: {
-                  type: 'reject',
-                  params: { code: CloseCode.UNAUTHORIZED, reason: CloseReason.AUTH_FRAME_EXPECTED },
-                },
-              },
-            ],
-          },
-        },
-        verifying: {
-          invoke: {
-            src: 'verifyToken',
-            input: ({ context }) => ({ token: context.token ?? '' }),
-            onDone: [
-              {
-                guard: { type: 'identityAcceptable', params: ({ event }) => ({ identity: event.output }) },
-                target: '#handshake.checkingBackend',
-                actions: assign({ userId: ({ event }) => event.output.userId, expiry: ({ event }) => expiryOf(event.output) }),
-              },
-              {
-                target: '#handshake.rejected',
-                actions: {
-                  type: 'reject',
-                  params: ({ event }) => ({
-                    code: CloseCode.UNAUTHORIZED,
-                    reason: identityRejection(event.output) ?? CloseReason.UNAUTHORIZED,
-                  }),
-                },
-              },
-            ],
-            onError: {
-              target: '#handshake.rejected',
-              actions: { type: 'reject', params: { code: CloseCode.UNAUTHORIZED, reason: CloseReason.UNAUTHORIZED } },
-            },
-          },
-        },
-      },
-    },
-    checkingBackend: {
-      invoke: {
-        src: 'checkBackend',
-        onDone: { target: 'accepted' },
-        onError: {
-          target: 'rejected',
-          actions: {
-            type: 'reject',
-            params: { code: CloseCode.TRY_AGAIN_LATER, reason: CloseReason.BACKEND_NOT_READY },
-          },
-        },
-      },
-      after: {
-        backendTimeout: {
-          target: 'rejected',
-          actions: {
-            type: 'reject',
-            params: { code: CloseCode.TRY_AGAIN_LATER, reason: CloseReason.BACKEND_TIMEOUT },
-          },
-        },
-      },
-    },
-    accepted: { type: 'final' },
-    rejected: { type: 'final' },
-  },
-  output: ({ context }) =>
-    context.closeCode === undefined && context.userId !== undefined
-      ? { ok: true, userId: context.userId, expiry: context.expiry }
-      : {
-          ok: false,
-          code: context.closeCode ?? CloseCode.UNAUTHORIZED,
-          reason: context.closeReason ?? CloseReason.UNAUTHORIZED,
-        },
-});

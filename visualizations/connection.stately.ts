@@ -4,7 +4,7 @@ import { createMachine } from 'xstate';
 
 export const connectionChart = createMachine({
   id: 'connection',
-  description: 'one actor per socket. `handshaking` holds early frames and runs the handshake child; `joining` subscribes to the user\'s stream; `ready` sends the `ready` frame, re-raises held frames in order and runs the heartbeat; `closing` waits `closeTimeout` for the peer\'s close, `terminating` cuts the socket; `closed` is final.',
+  description: 'one actor per socket. `handshaking` is the handshake: `authenticating` (`awaitingCredentials` → `verifying`, one `authTimeout` budget, 4408) asks the adapter to verify the token (`auth.verified` / `auth.refused`, 4401), `checkingBackend` asks for the embedder\'s `ready()` (`backend.ready` / `backend.unavailable` or `backendTimeout`: 1013, never 1011); it holds early frames throughout. `joining` subscribes to the user\'s stream; `ready` sends the `ready` frame, re-raises held frames in order and runs the heartbeat; `closing` waits `closeTimeout` for the peer\'s close, `terminating` cuts the socket; `closed` is final.',
   initial: 'handshaking',
   on: {
     'socket.close': {
@@ -13,25 +13,10 @@ export const connectionChart = createMachine({
   },
   states: {
     handshaking: {
-      description: 'Runs the handshake child and holds every early frame in arrival order (at most `maxEarlyFrames`, else 1008).',
-      invoke: {
-        src: 'handshake',
-        onDone: [
-          {
-            target: '#connection.joining',
-            guard: 'handshakeAccepted',
-          },
-          {
-            target: '#connection.closing',
-          },
-        ],
-      },
+      description: 'The handshake, as states of this machine (no child actor): holds every early frame after the credentials in arrival order (at most `maxEarlyFrames`, else 1008).',
+      initial: 'authenticating',
       on: {
         'socket.frame': [
-          {
-            guard: 'expectsAuthFrame',
-            actions: ['forwardAuthFrame'],
-          },
           {
             target: '#connection.closing',
             guard: 'earlyBufferFull',
@@ -48,6 +33,78 @@ export const connectionChart = createMachine({
         'server.shutdown': {
           target: '#connection.closing',
           actions: ['setClose'],
+        },
+      },
+      states: {
+        authenticating: {
+          description: 'Credentials must be presented and verified within `authTimeout` (else 4408).',
+          initial: 'awaitingCredentials',
+          after: {
+            authTimeout: {
+              target: '#connection.closing',
+              actions: ['setClose'],
+            },
+          },
+          states: {
+            awaitingCredentials: {
+              description: 'Waits for the first frame to be `auth` (else 4401 `first frame must be auth`), unless the upgrade already carried a token (header or `lockstep.bearer.<token>` subprotocol).',
+              on: {
+                'socket.frame': [
+                  {
+                    target: '#connection.handshaking.authenticating.verifying',
+                    guard: 'isAuthFrame',
+                    actions: ['takeFrameToken'],
+                  },
+                  {
+                    target: '#connection.closing',
+                    actions: ['setClose'],
+                  },
+                ],
+              },
+              always: {
+                target: '#connection.handshaking.authenticating.verifying',
+                guard: 'hasToken',
+              },
+            },
+            verifying: {
+              description: 'Asks the adapter to verify the token (`verifyToken` effect); `auth.verified` with an acceptable identity moves on, `auth.refused` or an identity out of bounds closes 4401.',
+              on: {
+                'auth.verified': [
+                  {
+                    target: '#connection.handshaking.checkingBackend',
+                    guard: 'identityAcceptable',
+                    actions: ['takeIdentity'],
+                  },
+                  {
+                    target: '#connection.closing',
+                    actions: ['refuseIdentity'],
+                  },
+                ],
+                'auth.refused': {
+                  target: '#connection.closing',
+                  actions: ['setClose'],
+                },
+              },
+            },
+          },
+        },
+        checkingBackend: {
+          description: 'Asks the adapter for the embedder\'s `ready()` (`checkBackend` effect); `backend.unavailable` or `backendTimeout` closes 1013, never 1011.',
+          on: {
+            'backend.ready': {
+              target: '#connection.joining',
+            },
+            'backend.unavailable': {
+              target: '#connection.closing',
+              actions: ['setClose'],
+            },
+          },
+          after: {
+            backendTimeout: {
+              target: '#connection.closing',
+              actions: ['setClose'],
+            },
+          },
         },
       },
     },

@@ -34,10 +34,10 @@ export interface ClientRunEvent {
   ts: number;
 }
 
-/** A run as the client assembled it (plain JSON: it is stored as is). */
 /** One approval a run waits for: the `approval_requested` event's data. */
 export interface ClientApprovalRequest { toolCallId: string; tool?: unknown; args?: unknown; [key: string]: unknown }
 
+/** A run as the client assembled it (plain JSON: it is stored as is). */
 export interface ClientRun {
   runId: string;
   /** The message that started it (from its ack), when this client sent it. */

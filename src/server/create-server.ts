@@ -13,7 +13,8 @@ import type { Duplex } from 'node:stream';
 import { createActor, fromPromise, type AnyActorRef } from 'xstate';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { connectionMachine, type HandlerInvocation } from '../../machines/connection.js';
-import { handshakeMachine, type VerifiedIdentity } from '../../machines/handshake.js';
+import type { VerifiedIdentity } from '../../machines/handshake.js';
+import { handshakeEffects } from '../adapter/handshake-effects.js';
 import { forwardSocketEvents } from '../adapter/socket-events.js';
 import { SocketTable, socketEffects } from '../adapter/socket-effects.js';
 import { socketDataPath } from '../adapter/socket-data-path.js';
@@ -270,26 +271,24 @@ export function createLockstepServer(userOptions: LockstepServerOptions = {}): L
 
   // The wall clock when the token was checked is a fact for the machine, which turns
   // `expiresAt` into its `tokenExpiry` delay (machines read no clock).
-  const verifyToken = fromPromise<VerifiedIdentity, { token: string }>(async ({ input }) => ({
-    ...(await options.verifyToken(input.token)),
+  const verify = async (token: string): Promise<VerifiedIdentity> => ({
+    ...(await options.verifyToken(token)),
     verifiedAt: Date.now(),
-  }));
+  });
   const machine = connectionMachine.provide({
     actors: {
-      verifyRefresh: verifyToken,
-      handshake: handshakeMachine.provide({
-        actors: {
-          verifyToken,
-          // With a shared backend, a node that cannot reach it refuses new connections (1013).
-          checkBackend: fromPromise<void, void>(async () => {
-            await options.ready();
-            await scaleOut?.available();
-          }),
-        },
-      }),
+      verifyRefresh: fromPromise<VerifiedIdentity, { token: string }>(({ input }) => verify(input.token)),
     },
     actions: {
       ...socketEffects(sockets),
+      ...handshakeEffects({
+        verify,
+        // With a shared backend, a node that cannot reach it refuses new connections (1013).
+        backendReady: async () => {
+          await options.ready();
+          await scaleOut?.available();
+        },
+      }),
       invokeHandler,
       spendUserToken: (_, params) => userBuckets.spend(params.userId),
       cancelRun: ({ self }, params) => {

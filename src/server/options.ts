@@ -116,8 +116,8 @@ export interface LockstepServerOptions {
   /** Serve the demo chat page at `GET /` (`lockstep serve` turns it on). Default false. */
   demoPage?: boolean;
   /**
-   * xstate inspection observer given to every connection actor (and, through the actor
-   * system, its handshake child) — e.g. `@statelyai/inspect`'s `inspector.inspect`
+   * xstate inspection observer given to every connection actor (its handshake included: the
+   * `handshaking` states) — e.g. `@statelyai/inspect`'s `inspector.inspect`
    * (`lockstep serve --inspect`). Default: none, so inspection costs nothing.
    */
   inspect?: Inspect;

@@ -8,16 +8,19 @@
  * `readFromLog` answers from the user's log. The machine runs with its data path
  * (connection-data-path.ts), as on the server, unless `dataPath: false`. Nothing here decides anything the machine should.
  *
- * It drives the machines synchronously: no event-loop turn anywhere. Token verification,
- * backend readiness and token refresh are invoked actors that the server implements with
- * promises; here they are stand-ins (./scenario-stand-ins.ts) that settle when the scenario
- * says so, right after the command that decided them — the moment a settled promise would
- * have reached the actor — so the machine sees the same events in the same order.
+ * It drives the machines synchronously: no event-loop turn anywhere. Token verification and
+ * backend readiness are effects the machine asks for (`verifyToken`, `checkBackend`); the
+ * server answers them later with an event (`auth.verified`/`auth.refused`,
+ * `backend.ready`/`backend.unavailable`), and so does the harness, right after the command
+ * that decided the answer — the moment the server's answer would have reached the actor — so
+ * the machine sees the same events in the same order. A token refresh is an invoked actor the
+ * server implements with a promise; here it is a stand-in (./scenario-stand-ins.ts) settled
+ * at that same point.
  */
 import { createActor, type Actor, type AnyActorRef, type SimulatedClock } from 'xstate';
 import { connectionMachine, DEFAULT_CONNECTION_LIMITS, heartbeatPongPayload, type ConnectionLimits, type HandlerInvocation } from '../../machines/connection.js';
 import { ConnectionDataPath, type DataPath, type DataPathFactory } from '../../machines/connection-data-path.js';
-import { handshakeMachine, type VerifiedIdentity } from '../../machines/handshake.js';
+import type { HandshakeEvent, VerifiedIdentity } from '../../machines/handshake.js';
 import type { ServerFrame, StreamEvent } from '../protocol/frames.js';
 import { ScenarioClock, type ScheduledEvents } from './scenario-clock.js';
 import { settleStandIn, standIn, type StandInOutcome } from './scenario-stand-ins.js';
@@ -154,7 +157,11 @@ export interface Harness {
   /** How verification and readiness answer: undefined until a command decided it (the first one does, as a promise settles once). */
   verify: boolean | undefined;
   backend: boolean | undefined;
-  /** Stand-ins started and not settled yet, in start order. */
+  /**
+   * Questions asked and not answered yet, in the order asked: `verify` and `backend` are the
+   * machine's effects (`ref` is the connection actor the answer goes to), `refresh` a stand-in
+   * (`ref` is the stand-in).
+   */
   pending: { ref: AnyActorRef; dependency: Dependency }[];
   /**
    * The connection's data path, as on the server: stream events and accepted messages are
@@ -167,30 +174,27 @@ export interface Harness {
   now: () => number;
 }
 
-// Errors are never read by the machines (onError only names a close code or an error frame).
-const REFUSED = new Error('refused by the scenario');
+// The refresh error is never read by the machine (onError only names an error frame).
 const REFRESH_NOT_PROVIDED = new Error('connectionMachine: actor "verifyRefresh" was not provided');
-const VERIFIED: StandInOutcome = { ok: true, output: { userId: SCENARIO_USER } };
-const READY: StandInOutcome = { ok: true, output: undefined };
-const REFUSED_OUTCOME: StandInOutcome = { ok: false, error: REFUSED };
 // The harness provides no refresh verifier: like the machine's default, it refuses every refresh.
 const REFRESH_REFUSED: StandInOutcome = { ok: false, error: REFRESH_NOT_PROVIDED };
+// The server's answers (src/adapter/handshake-effects.ts), one object each: events are never mutated.
+const VERIFIED: HandshakeEvent = Object.freeze({ type: 'auth.verified', userId: SCENARIO_USER });
+const REFUSED: HandshakeEvent = Object.freeze({ type: 'auth.refused', reason: 'refused by the scenario' });
+const READY: HandshakeEvent = Object.freeze({ type: 'backend.ready' });
+const UNAVAILABLE: HandshakeEvent = Object.freeze({ type: 'backend.unavailable', reason: 'refused by the scenario' });
 
-function outcomeOf(harness: Harness, dependency: Dependency): StandInOutcome | undefined {
-  switch (dependency) {
-    case 'verify':
-      return harness.verify === undefined ? undefined : harness.verify ? VERIFIED : REFUSED_OUTCOME;
-    case 'backend':
-      return harness.backend === undefined ? undefined : harness.backend ? READY : REFUSED_OUTCOME;
-    case 'refresh':
-      return REFRESH_REFUSED;
-  }
+function answerOf(harness: Harness, dependency: 'verify' | 'backend'): HandshakeEvent | undefined {
+  if (dependency === 'verify') return harness.verify === undefined ? undefined : harness.verify ? VERIFIED : REFUSED;
+  return harness.backend === undefined ? undefined : harness.backend ? READY : UNAVAILABLE;
 }
 
 /**
- * Settles every waiting stand-in whose answer is decided, oldest first, until none is left:
- * what the promises would have done before the next event-loop turn. Settling one may start
- * the next (verification done → readiness check), which is settled too if already decided.
+ * Answers every question whose answer is decided, oldest first, until none is left: what the
+ * server's answers would have done before the next event-loop turn. An answer may lead to the
+ * next question (verified → readiness check), which is answered too if already decided. An
+ * answer to a state already left goes to the machine anyway, as the server's would: the machine
+ * ignores it.
  */
 export function settleDecided(harness: Harness): void {
   const { pending } = harness;
@@ -198,17 +202,23 @@ export function settleDecided(harness: Harness): void {
   while (i < pending.length) {
     const { ref, dependency } = pending[i]!;
     if (ref.getSnapshot().status !== 'active') {
-      // Stopped before it settled (its state was left): a promise's late answer is ignored too.
+      // The actor stopped (or the stand-in's state was left): nobody is left to hear the answer.
       pending.splice(i, 1);
       continue;
     }
-    const outcome = outcomeOf(harness, dependency);
-    if (outcome === undefined) {
+    if (dependency === 'refresh') {
+      pending.splice(i, 1);
+      settleStandIn(ref, REFRESH_REFUSED);
+      i = 0;
+      continue;
+    }
+    const answer = answerOf(harness, dependency);
+    if (answer === undefined) {
       i++;
       continue;
     }
     pending.splice(i, 1);
-    settleStandIn(ref, outcome);
+    ref.send(answer);
     i = 0;
   }
 }
@@ -216,7 +226,7 @@ export function settleDecided(harness: Harness): void {
 /**
  * Providing a machine builds all its state nodes again, which costs more than running a whole
  * scenario; so each machine is provided once, and its effects find their scenario's harness
- * through the actor system (one per root actor, shared with the handshake child).
+ * through the actor system (one per root actor).
  */
 const harnesses = new WeakMap<object, Harness>();
 const harnessOf = (system: object): Harness => {
@@ -249,15 +259,12 @@ export function scenarioMachine(machine: ConnectionMachine): ConnectionMachine {
   if (cached !== undefined) return cached;
   const result = machine.provide({
     actors: {
-      handshake: handshakeMachine.provide({
-        actors: {
-          verifyToken: waitFor<VerifiedIdentity, { token: string }>('verify'),
-          checkBackend: waitFor<void, void>('backend'),
-        },
-      }),
       verifyRefresh: waitFor<VerifiedIdentity, { token: string }>('refresh'),
     },
     actions: {
+      // Asked now, answered by settleDecided once the scenario decided how (as the server answers later).
+      verifyToken: ({ self }) => void harnessOf(self.system).pending.push({ ref: self, dependency: 'verify' }),
+      checkBackend: ({ self }) => void harnessOf(self.system).pending.push({ ref: self, dependency: 'backend' }),
       sendFrame: ({ self }, p) => {
         const h = harnessOf(self.system);
         h.effects.push({ kind: 'send', frame: p.frame });

@@ -1,14 +1,14 @@
 /**
  * `replayTrace(trace)`: re-runs a recorded connection (src/trace) against the pure machines,
- * deterministically and synchronously. The handshake's verifyToken and readiness actors, and
- * the verifyRefresh actor of each token refresh, settle exactly when and how the trace says; a SimulatedClock is set to each entry's time, so the
+ * deterministically and synchronously. The handshake's answers are events of the trace, sent
+ * when it says; the verifyRefresh actor of each token refresh settles exactly when and how the trace says; a SimulatedClock is set to each entry's time, so the
  * named delays fire where they fired; effects are observed, never performed. The result lists
  * every transition with its effects, and the divergences from the recording: entries that did
  * not happen the same way (e.g. a delay that fired early), effects that differ, another end.
  */
 import { createActor, fromPromise, SimulatedClock, type AnyActorRef, type InspectionEvent } from 'xstate';
 import { connectionMachine } from '../../machines/connection.js';
-import { handshakeMachine, type VerifiedIdentity } from '../../machines/handshake.js';
+import type { VerifiedIdentity } from '../../machines/handshake.js';
 import { classify, type Observed } from '../trace/classify.js';
 import { parseTrace, type ConnectionTrace, type TraceEffect, type ConnectionTraceEntry, type TraceFinal, type VerifyResult } from '../trace/format.js';
 
@@ -55,11 +55,7 @@ function describeValue(value: unknown): string {
 
 /** The current state of a connection actor as a readable string (nested and parallel states included). */
 export function describeConnectionState(actor: AnyActorRef): string {
-  const snapshot = actor.getSnapshot() as { value: unknown; children: Record<string, AnyActorRef | undefined> };
-  const handshake = snapshot.children.handshake;
-  return handshake === undefined
-    ? describeValue(snapshot.value)
-    : `${describeValue(snapshot.value)} [${describeValue((handshake.getSnapshot() as { value: unknown }).value)}]`;
+  return describeValue((actor.getSnapshot() as { value: unknown }).value);
 }
 
 /** One line per entry kind, comparable between the recording and the replay. */
@@ -73,7 +69,7 @@ function entryKey(entry: ConnectionTraceEntry | Exclude<Observed, { kind: 'effec
     case 'backend':
     case 'refresh': {
       if ('result' in entry) return `${entry.kind} ${entry.result.ok ? `ok ${'userId' in entry.result ? entry.result.userId : ''}` : 'failed'}`;
-      const userId = entry.kind !== 'backend' && entry.outcome === 'resolve' ? ((entry.data as Partial<VerifiedIdentity> | undefined)?.userId ?? null) : '';
+      const userId = entry.outcome === 'resolve' ? ((entry.data as Partial<VerifiedIdentity> | undefined)?.userId ?? null) : '';
       return `${entry.kind} ${entry.outcome === 'resolve' ? `ok ${userId}` : 'failed'}`;
     }
   }
@@ -113,22 +109,17 @@ export interface ReplayOptions {
 export function replayTrace(input: unknown, options: ReplayOptions = {}): ReplayResult {
   const trace = parseTrace(input);
   const clock = new SimulatedClock();
-  // The promise actors the handshake invokes never settle by themselves: the replay settles
-  // them by sending the promise actor the event a settled promise would have sent.
-  const waiting: Partial<Record<'verify' | 'backend' | 'refresh', AnyActorRef>> = {};
-  const scripted = (kind: 'verify' | 'backend' | 'refresh') => ({ self }: { self: AnyActorRef }) => {
+  // A refresh's promise actor never settles by itself: the replay settles it by sending the
+  // promise actor the event a settled promise would have sent. (The handshake asks with
+  // effects, which replay performs not; their answers are the trace's events.)
+  const waiting: { refresh?: AnyActorRef } = {};
+  const scripted = (kind: 'refresh') => ({ self }: { self: AnyActorRef }) => {
     waiting[kind] = self;
     return new Promise<never>(() => {});
   };
   const machine = (options.machine ?? connectionMachine).provide({
     actors: {
       verifyRefresh: fromPromise<VerifiedIdentity, { token: string }>(scripted('refresh')),
-      handshake: handshakeMachine.provide({
-        actors: {
-          verifyToken: fromPromise<VerifiedIdentity, { token: string }>(scripted('verify')),
-          checkBackend: fromPromise<void, void>(scripted('backend')),
-        },
-      }),
     },
   });
 
@@ -159,12 +150,13 @@ export function replayTrace(input: unknown, options: ReplayOptions = {}): Replay
     const effectsBefore = effects.length;
     clock.set(Math.max(clock.now(), entry.at));
     if (entry.kind === 'event') actor.send(entry.event);
-    if (entry.kind === 'verify' || entry.kind === 'backend' || entry.kind === 'refresh') {
-      const promise = waiting[entry.kind];
+    // (parseTrace has turned an older trace's handshake outcomes into events.)
+    if (entry.kind === 'refresh') {
+      const promise = waiting.refresh;
       // Not waiting (already settled or stopped): a real promise would have been ignored too.
       if (promise !== undefined && (promise.getSnapshot() as { status: string }).status === 'active') {
         const settle: Settle = entry.result.ok
-          ? { type: 'xstate.promise.resolve', data: entry.kind === 'backend' ? undefined : identityOf(entry.result as VerifyResult & { ok: true }) }
+          ? { type: 'xstate.promise.resolve', data: identityOf(entry.result as VerifyResult & { ok: true }) }
           : { type: 'xstate.promise.reject', data: new Error(entry.result.error) };
         promise.send(settle);
       }

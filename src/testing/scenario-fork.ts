@@ -5,7 +5,7 @@
  * explores every branch from a shared state.
  *
  * The actor comes from XState's own persistence (`getPersistedSnapshot()`, restored with
- * `createActor(machine, { snapshot })`), which restores children (the handshake and its waiting
+ * `createActor(machine, { snapshot })`), which restores children (a token refresh's waiting
  * stand-in) but not delayed events (statelyai/xstate#5331); those are re-armed from the
  * original's clock (./scenario-clock.ts). Contexts are shared between the two actors, which is
  * safe because XState never mutates a context: every `assign` makes a new one.
@@ -69,9 +69,11 @@ export function forkScenario(run: ScenarioRun, options: RunScenarioOptions = {},
     if (paired === undefined) throw new Error('forkScenario: a delayed event or stand-in of an actor outside the tree');
     return paired;
   };
-  // The waiting stand-ins, in the original's order.
+  // The questions still open, in the original's order: the handshake's (asked of the harness,
+  // answered to the actor) and the waiting stand-ins (restored with the snapshot, registered again).
   const waiting = original.pending.filter(({ ref }) => ref.getSnapshot().status === 'active');
-  if (waiting.length !== harness.pending.length) throw new Error('forkScenario: the restored stand-ins are not the waiting ones');
+  const standIns = waiting.filter(({ dependency }) => dependency === 'refresh').length;
+  if (standIns !== harness.pending.length) throw new Error('forkScenario: the restored stand-ins are not the waiting ones');
   harness.pending = waiting.map(({ ref, dependency }) => ({ ref: counterpart(ref), dependency }));
   // The pending timers, in the order they were set, with their ids, starts and durations.
   const delayed = (run.actor.system as unknown as PendingDelayedEvents)._snapshot._scheduledEvents;

@@ -1,9 +1,9 @@
 /**
  * Which of the actor system's inspection events a trace keeps. Only what the machines
  * cannot derive themselves: events sent to the connection from outside (socket, stream,
- * acks, shutdown), the outcomes of the two handshake promises and of token refreshes
- * (verifyRefresh), and fired delays. Everything
- * else (raised frames, `sendTo` the handshake, child done events) follows from those, so the
+ * acks, the handshake's answers `auth.verified`/`backend.ready`…, shutdown), the outcomes of
+ * token refreshes (the verifyRefresh promise), and fired delays. Everything
+ * else (raised frames, child done events) follows from those, so the
  * recorder and the replay classify with this same function and compare the results.
  */
 import type { AnyActorRef, InspectionEvent } from 'xstate';
@@ -25,16 +25,12 @@ export const EFFECT_TYPES: ReadonlySet<string> = new Set([
 
 export type Observed =
   | { kind: 'event'; event: ConnectionEvent }
-  | { kind: 'verify'; outcome: 'resolve' | 'reject'; data: unknown }
-  | { kind: 'backend'; outcome: 'resolve' | 'reject'; data: unknown }
   | { kind: 'refresh'; outcome: 'resolve' | 'reject'; data: unknown }
   | { kind: 'delay'; actor: 'connection' | 'handshake'; delay: string; event: string }
   | { kind: 'effect'; effect: TraceEffect };
 
-const PROMISE_SOURCES: Record<string, 'verify' | 'backend' | 'refresh'> = {
-  verifyToken: 'verify',
-  checkBackend: 'backend',
-  // Invoked by the connection itself (ready.tokenRefresh), not by the handshake.
+// The one promise a connection invokes (ready.tokenRefresh); the handshake's answers are events.
+const PROMISE_SOURCES: Record<string, 'refresh'> = {
   verifyRefresh: 'refresh',
 };
 const AFTER_PREFIX = 'xstate.after.';

@@ -8,7 +8,12 @@
  * carry the facts they arrived with (`atMs`, `bufferedBytes`, `bytes`, `userTokens`,
  * `earlyBytesTotal`) and the connection's message bucket refills from `atMs` instead of a
  * `rateRefill` timer; an older trace's frames replay at their entry's time (`atMs` = `at`)
- * and its `rateRefill` delays, which no longer exist, are left out.
+ * and its `rateRefill` delays, which no longer exist, are left out. Version 4: the handshake is
+ * states of the connection machine, so its outcomes are events the connection received
+ * (`auth.verified`, `auth.refused`, `backend.ready`, `backend.unavailable`) and its delays the
+ * connection's (`xstate.after.authTimeout.connection.handshaking.authenticating`); an older
+ * trace's `verify` and `backend` entries are read as those events and its handshake delays
+ * under their new names (asVersion4).
  */
 import { DEFAULT_CONNECTION_LIMITS, type ConnectionEvent, type ConnectionLimits } from '../../machines/connection.js';
 import type { CredentialSource } from '../protocol/credentials.js';
@@ -16,14 +21,14 @@ import type { ResumeRequest } from '../protocol/frames.js';
 import { LockstepError } from '../protocol/errors.js';
 
 export const TRACE_FORMAT = 'lockstep.trace';
-export const TRACE_VERSION = 3;
+export const TRACE_VERSION = 4;
 /** Every version `parseTrace` reads (a trace of an older lockstep still replays). */
-export const READABLE_TRACE_VERSIONS: readonly number[] = [1, 2, 3];
+export const READABLE_TRACE_VERSIONS: readonly number[] = [1, 2, 3, 4];
 /** What a token is replaced with, everywhere a trace would otherwise hold one. */
 export const REDACTED = '[redacted]';
 
-/** A verifyToken or readiness promise outcome: only what the handshake uses of it. */
 /**
+ * A verifier's outcome: only what the machine uses of it (a refresh's; before version 4 also the handshake's).
  * `userId: null`: the verifier resolved without a string user id (the handshake then rejects).
  * `expiresAt`/`verifiedAt` (ms epoch, version 2): the token's expiry and when it was checked,
  * present when the identity had them (the connection's expiry delay follows from them).
@@ -38,9 +43,9 @@ export type BackendResult = { ok: true } | { ok: false; error: string };
 export type ConnectionTraceEntry =
   /** An event sent to the connection actor from outside: socket, stream, ack, shutdown. */
   | { at: number; kind: 'event'; event: ConnectionEvent }
-  /** The verifyToken actor settled. */
+  /** Versions 1–3: the handshake's verifyToken actor settled (parseTrace reads it as `auth.verified` / `auth.refused`). */
   | { at: number; kind: 'verify'; result: VerifyResult }
-  /** The backend readiness actor settled. */
+  /** Versions 1–3: the backend readiness actor settled (parseTrace reads it as `backend.ready` / `backend.unavailable`). */
   | { at: number; kind: 'backend'; result: BackendResult }
   /**
    * The verifyRefresh actor of a token refresh (an `auth` frame after ready) settled (version 2):
@@ -48,7 +53,7 @@ export type ConnectionTraceEntry =
    * bounds, already expired) or its error.
    */
   | { at: number; kind: 'refresh'; result: VerifyResult }
-  /** A named delay fired (`actor` is the machine that owns it). */
+  /** A named delay fired (`actor` is the machine that owns it; `handshake` only before version 4, read as `connection`). */
   | { at: number; kind: 'delay'; actor: 'connection' | 'handshake'; delay: string; event: string };
 
 /** A named effect the connection machine executed, with its parameters. */
@@ -72,7 +77,7 @@ export interface TraceFinal {
  */
 export type TruncationCause = 'maxEntries' | 'maxBytes' | 'maxTotalBytes' | 'tokens' | 'unrecordable';
 
-/** A recorded connection (format `lockstep.trace`, version 2; version 1 is read too): input, entries in order, and how it ended. Tokens are redacted. */
+/** A recorded connection (format `lockstep.trace`, version 4; versions 1–3 are read too): input, entries in order, and how it ended. Tokens are redacted. */
 export interface ConnectionTrace {
   format: typeof TRACE_FORMAT;
   version: number;
@@ -144,13 +149,40 @@ export function parseTrace(value: unknown): ConnectionTrace {
       invalid(`entries[${index}].event must be an object with a string "type"`);
     }
     if (entry.kind === 'refresh' && value.version === 1) invalid(`entries[${index}]: "refresh" entries need trace version 2`);
+    if ((entry.kind === 'verify' || entry.kind === 'backend') && (value.version as number) >= 4) {
+      invalid(`entries[${index}]: "${entry.kind}" entries exist up to trace version 3 (version 4 records the handshake's answers as events)`);
+    }
     if ((entry.kind === 'verify' || entry.kind === 'backend' || entry.kind === 'refresh') && (!isRecord(entry.result) || typeof entry.result.ok !== 'boolean')) {
       invalid(`entries[${index}].result must be an object with a boolean "ok"`);
     }
     if (entry.kind === 'delay' && typeof entry.event !== 'string') invalid(`entries[${index}].event must be a string`);
   });
   if (value.version < 3) value.entries = value.entries.flatMap(asVersion3);
+  if (value.version < 4) value.entries = (value.entries as Array<Record<string, unknown>>).map(asVersion4);
   return value as unknown as ConnectionTrace;
+}
+
+/** `xstate.after.<delay>.handshake.<state>` (the old child's) → `xstate.after.<delay>.connection.handshaking.<state>`. */
+const HANDSHAKE_DELAY = /^(xstate\.after\.[^.]+\.)handshake(?=\.|$)/;
+
+/** An entry of a version 1–3 trace as version 4 reads it: the handshake's outcomes are events, its delays the connection's. */
+function asVersion4(entry: Record<string, unknown>): Record<string, unknown> {
+  const result = entry.result as Record<string, unknown> | undefined;
+  const at = entry.at;
+  if (entry.kind === 'verify' && result !== undefined) {
+    if (result.ok !== true) return { at, kind: 'event', event: { type: 'auth.refused', reason: String(result.error ?? '') } };
+    const event: Record<string, unknown> = { type: 'auth.verified', userId: result.userId ?? null };
+    if (result.expiresAt !== undefined) event.expiresAt = result.expiresAt;
+    if (result.verifiedAt !== undefined) event.verifiedAt = result.verifiedAt;
+    return { at, kind: 'event', event };
+  }
+  if (entry.kind === 'backend' && result !== undefined) {
+    return { at, kind: 'event', event: result.ok === true ? { type: 'backend.ready' } : { type: 'backend.unavailable', reason: String(result.error ?? '') } };
+  }
+  if (entry.kind === 'delay' && entry.actor === 'handshake') {
+    return { ...entry, actor: 'connection', event: String(entry.event).replace(HANDSHAKE_DELAY, '$1connection.handshaking') };
+  }
+  return entry;
 }
 
 /** An entry of a version 1 or 2 trace as version 3 reads it (see the file comment). */

@@ -220,6 +220,20 @@ export function recordConnection(options: RecordingOptions): ConnectionRecording
         return { ...event, message: redactText(event.message, tokens) };
       case 'socket.close':
         return { ...event, reason: redactText(event.reason, tokens) };
+      // A verifier's or readiness check's message may quote the token.
+      case 'auth.refused':
+      case 'backend.unavailable':
+        return { ...event, reason: redactText(event.reason, tokens) };
+      case 'auth.verified': {
+        // What a replay needs of the identity, as the machine reads it (see identityResult).
+        const result = identityResult(event) as VerifyResult & { ok: true };
+        return {
+          type: 'auth.verified',
+          userId: result.userId as string,
+          ...(result.expiresAt === undefined ? {} : { expiresAt: result.expiresAt }),
+          ...(result.verifiedAt === undefined ? {} : { verifiedAt: result.verifiedAt }),
+        };
+      }
       default:
         // Copied (and sized) by push.
         return event;
@@ -252,7 +266,6 @@ export function recordConnection(options: RecordingOptions): ConnectionRecording
       case 'delay':
         push({ at: currentAt(), ...observed });
         return;
-      case 'verify':
       case 'refresh':
         push({
           at: currentAt(),
@@ -260,13 +273,6 @@ export function recordConnection(options: RecordingOptions): ConnectionRecording
           result: observed.outcome === 'resolve'
             ? identityResult(observed.data)
             : { ok: false, error: redactText(messageOf(observed.data), tokens) },
-        });
-        return;
-      case 'backend':
-        push({
-          at: currentAt(),
-          kind: 'backend',
-          result: observed.outcome === 'resolve' ? { ok: true } : { ok: false, error: redactText(messageOf(observed.data), tokens) },
         });
         return;
     }

@@ -6,7 +6,6 @@
  */
 import { agentRunMachine } from '../../machines/agent-run.js';
 import { connectionMachine } from '../../machines/connection.js';
-import { handshakeMachine } from '../../machines/handshake.js';
 import { serverLifecycleMachine } from '../../machines/server-lifecycle.js';
 import { chartOf, type ChartState } from './chart-model.js';
 import { leaseKeeperMachine } from '../../machines/lease-keeper.js';
@@ -17,7 +16,6 @@ import { toStatelyDefinition } from './stately.js';
 import { toSvg } from './svg.js';
 
 export const MACHINES = {
-  handshake: handshakeMachine,
   connection: connectionMachine,
   'agent-run': agentRunMachine,
   'server-lifecycle': serverLifecycleMachine,
@@ -26,10 +24,8 @@ export const MACHINES = {
 } as const;
 
 const DESCRIPTIONS: Record<keyof typeof MACHINES, string> = {
-  handshake:
-    'credentials → verification → backend readiness. `authenticating` (with its `awaitingCredentials` and `verifying` children) has one `authTimeout` budget (4408); `checkingBackend` waits on the embedder\'s `ready()` within `backendTimeout` (1013); `accepted` and `rejected` are final and become the machine\'s output.',
   connection:
-    'one actor per socket. `handshaking` holds early frames and runs the handshake child; `joining` subscribes to the user\'s stream; `ready` sends the `ready` frame, re-raises held frames in order and runs the heartbeat; `closing` waits `closeTimeout` for the peer\'s close, `terminating` cuts the socket; `closed` is final.',
+    'one actor per socket. `handshaking` is the handshake: `authenticating` (`awaitingCredentials` → `verifying`, one `authTimeout` budget, 4408) asks the adapter to verify the token (`auth.verified` / `auth.refused`, 4401), `checkingBackend` asks for the embedder\'s `ready()` (`backend.ready` / `backend.unavailable` or `backendTimeout`: 1013, never 1011); it holds early frames throughout. `joining` subscribes to the user\'s stream; `ready` sends the `ready` frame, re-raises held frames in order and runs the heartbeat; `closing` waits `closeTimeout` for the peer\'s close, `terminating` cuts the socket; `closed` is final.',
   'agent-run':
     'one actor per run: `started` → `thinking` / `toolsOpen` (tool calls matched by id) → `completed` | `failed`. `complete` has no transition from `toolsOpen`, so it is refused while a tool call is open.',
   'server-lifecycle':

@@ -4,14 +4,12 @@
  * `renderAll` fails on a state without a sentence, so a new state cannot go undocumented.
  */
 export const STATE_NOTES: Record<string, string> = {
-  'handshake.authenticating': 'Credentials must be presented and verified within `authTimeout` (else 4408).',
-  'handshake.authenticating.awaitingCredentials': 'Waits for the first frame to be `auth`, unless the upgrade already carried a token (header or `lockstep.bearer.<token>` subprotocol).',
-  'handshake.authenticating.verifying': 'Runs the `verifyToken` actor (JWT or dev token); a failure rejects with 4401.',
-  'handshake.checkingBackend': 'Awaits the embedder\'s `ready()` within `backendTimeout`; failure or timeout rejects with 1013, never 1011.',
-  'handshake.accepted': 'Final: the verified user id becomes the machine\'s output.',
-  'handshake.rejected': 'Final: the close code and reason become the machine\'s output.',
 
-  'connection.handshaking': 'Runs the handshake child and holds every early frame in arrival order (at most `maxEarlyFrames`, else 1008).',
+  'connection.handshaking': 'The handshake, as states of this machine (no child actor): holds every early frame after the credentials in arrival order (at most `maxEarlyFrames`, else 1008).',
+  'connection.handshaking.authenticating': 'Credentials must be presented and verified within `authTimeout` (else 4408).',
+  'connection.handshaking.authenticating.awaitingCredentials': 'Waits for the first frame to be `auth` (else 4401 `first frame must be auth`), unless the upgrade already carried a token (header or `lockstep.bearer.<token>` subprotocol).',
+  'connection.handshaking.authenticating.verifying': 'Asks the adapter to verify the token (`verifyToken` effect); `auth.verified` with an acceptable identity moves on, `auth.refused` or an identity out of bounds closes 4401.',
+  'connection.handshaking.checkingBackend': 'Asks the adapter for the embedder\'s `ready()` (`checkBackend` effect); `backend.unavailable` or `backendTimeout` closes 1013, never 1011.',
   'connection.joining': 'Subscribes to the user\'s event stream (and resume point); still holding early frames. No answer within joinTimeout → 1013.',
   'connection.ready': 'Sends the `ready` frame first, replays missed events, then re-raises held frames in order; installs the ack path (acks written without a transition while under maxOutgoingBytes) and the frame path (a valid `message` within both rate limits starts its run without a transition; the token bucket refills lazily from the frames\' time, no timer); its regions run in parallel.',
   'connection.ready.flow': 'Region: writing the user\'s events to the socket, under backpressure.',

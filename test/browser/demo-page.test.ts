@@ -328,7 +328,7 @@ describeWithChromium('demo page on lockstep/client (Chromium)', () => {
   it('renders the generated client and connection SVGs', async () => {
     const { url } = await start();
     const page = await browser.context.newPage();
-    for (const [path, states] of [['/client.svg', 14], ['/connection.svg', 20]] as const) {
+    for (const [path, states] of [['/client.svg', 14], ['/connection.svg', 24]] as const) { // the handshake's four states included
       const response = await page.goto(`${url}${path}`);
       expect(response?.headers()['content-type']).toBe('image/svg+xml');
       // One node per state of the machine, as the chart draws them.

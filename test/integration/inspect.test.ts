@@ -91,18 +91,21 @@ describe('live inspection (lockstep serve --inspect)', () => {
 
     // The connection actor's states, in order, as the inspector saw them.
     await view.next((m) => m.type === '@xstate.snapshot' && m.snapshot?.value === 'closed');
-    const connectionSession = view.messages.find((m) => m.type === '@xstate.snapshot' && m.snapshot?.value === 'handshaking')?.sessionId;
+    const top = (value: unknown) => (typeof value === 'string' ? value : Object.keys(value ?? {})[0]);
+    const connectionSession = view.messages.find((m) => m.type === '@xstate.snapshot' && top(m.snapshot?.value) === 'handshaking')?.sessionId;
     expect(connectionSession).toBeDefined();
     const states = view.messages
       .filter((m) => m.type === '@xstate.snapshot' && m.sessionId === connectionSession)
-      .map((m) => (typeof m.snapshot?.value === 'string' ? m.snapshot.value : Object.keys(m.snapshot?.value ?? {})[0]));
+      .map((m) => top(m.snapshot?.value));
     expect([...new Set(states)]).toEqual(['handshaking', 'joining', 'ready', 'closed']);
     // Socket events reach the inspector as actor events, the message frame among them.
     const received = view.messages.filter((m) => m.type === '@xstate.event' && m.sessionId === connectionSession).map((m) => m.event?.type);
     expect(received).toContain('socket.frame');
     expect(received.filter((t) => t === 'stream.event')).toHaveLength(RUN_EVENTS.length);
-    // The handshake child is inspected too (same actor system).
-    expect(view.messages.some((m) => m.type === '@xstate.snapshot' && m.snapshot?.value === 'accepted')).toBe(true);
+    // The handshake is the connection's own states, and its answers are the connection's events.
+    expect(view.messages.some((m) => m.type === '@xstate.snapshot' && m.sessionId === connectionSession
+      && JSON.stringify(m.snapshot?.value) === JSON.stringify({ handshaking: 'checkingBackend' }))).toBe(true);
+    expect(received).toEqual(expect.arrayContaining(['auth.verified', 'backend.ready']));
     // A second connection authenticates with an auth frame (the token travels as frame data).
     const second = new TestClient(harness.url, { onOpen: (ws) => ws.send(JSON.stringify({ type: 'auth', token: 'secret-c' })) });
     await second.untilType('ready');

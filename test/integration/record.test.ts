@@ -88,7 +88,7 @@ describe('record and replay', () => {
     expect(sentFrames(trace)).toEqual(client.frames);
     // The race really happened: the message reached the connection before the backend was ready.
     const kinds = trace.entries.map((e) => (e.kind === 'event' ? e.event.type : e.kind));
-    expect(kinds.indexOf('socket.frame')).toBeLessThan(kinds.indexOf('backend'));
+    expect(kinds.indexOf('socket.frame')).toBeLessThan(kinds.indexOf('backend.ready'));
 
     const result = replayFile(trace);
     expect(result.divergences).toEqual([]);
@@ -139,7 +139,7 @@ describe('record and replay', () => {
       expect(sentFrames(result)).toEqual(framesByUser.get(ready?.type === 'ready' ? ready.userId : ''));
       expect(JSON.stringify(trace)).not.toContain(TOKEN);
       const kinds = trace.entries.map((e) => (e.kind === 'event' ? e.event.type : e.kind));
-      expect(kinds.indexOf('socket.frame')).toBeLessThan(kinds.indexOf('backend'));
+      expect(kinds.indexOf('socket.frame')).toBeLessThan(kinds.indexOf('backend.ready'));
     }
   });
 
@@ -170,7 +170,8 @@ describe('record and replay', () => {
       expect(replayFile(trace).divergences).toEqual([]);
     }
     expect(accepted.entries[0]).toMatchObject({ kind: 'event', event: { type: 'socket.frame', data: '{"type":"auth","token":"[redacted]"}' } });
-    expect(rejected.entries.find((e) => e.kind === 'verify')).toMatchObject({ result: { ok: false, error: 'unknown token [redacted]' } });
+    // The verifier's error is the `auth.refused` event's reason, the token scrubbed from it.
+    expect(rejected.entries.find((e) => e.kind === 'event' && e.event.type === 'auth.refused')).toMatchObject({ event: { reason: 'unknown token [redacted]' } });
     expect(rejected.final).toMatchObject({ state: 'closed', closeCode: 4401 });
     expect(sentFrames(accepted)).toEqual(good.frames);
   });
@@ -304,9 +305,9 @@ describe('record and replay', () => {
 
     // The verifier said no: the replay closes 4401 where the recording went on to `ready`.
     const refused = structuredClone(trace);
-    const verify = refused.entries.find((e) => e.kind === 'verify');
-    if (verify?.kind !== 'verify') throw new Error('no verify entry');
-    verify.result = { ok: false, error: 'tampered' };
+    const verify = refused.entries.find((e) => e.kind === 'event' && e.event.type === 'auth.verified');
+    if (verify?.kind !== 'event') throw new Error('no auth.verified entry');
+    verify.event = { type: 'auth.refused', reason: 'tampered' };
     const result = replayFile(refused);
     expect(result.ok).toBe(false);
     expect(result.final).toMatchObject({ state: 'closed', closeCode: 4401 });

@@ -9,19 +9,15 @@
  * (inspected connections keep the full actor path, so it sees every event as the model does).
  */
 import { describe, expect, it } from 'vitest';
-import { createActor, fromPromise, type AnyMachineSnapshot, type EventObject } from 'xstate';
+import { createActor, type AnyMachineSnapshot, type EventObject } from 'xstate';
 import { connectionMachine, type ConnectionContext, type ConnectionEvent } from '../../machines/connection.js';
 import type { SocketFacts } from '../../machines/connection-bounds.js';
 import { ConnectionDataPath } from '../../machines/connection-data-path.js';
-import { handshakeMachine, type VerifiedIdentity } from '../../machines/handshake.js';
 import { explore, type Path } from './explore.js';
 import { connectionSpec } from './connection-model.js';
 import { MODEL_LIMITS, StepClock, delayMs } from './server-driver.js';
 
 const exploration = explore(connectionSpec);
-
-const neverVerified = fromPromise<VerifiedIdentity, { token: string }>(() => new Promise(() => {}));
-const neverReady = fromPromise<void, void>(() => new Promise(() => {}));
 
 /** What one run did, in order (the machine's effects, or the path's writes and calls standing for them). */
 type Effect = Record<string, unknown>;
@@ -32,9 +28,10 @@ function run(path: Path, withPath: boolean): { effects: Effect[]; states: unknow
   const clock = new StepClock();
   let dataPath: ConnectionDataPath | undefined;
   const machine = connectionMachine.provide({
-    // The handshake's outcome, the delivery layer's answers and the drain are path events here.
-    actors: { handshake: handshakeMachine.provide({ actors: { verifyToken: neverVerified, checkBackend: neverReady } }) },
+    // The handshake's answers, the delivery layer's and the drain are path events here.
     actions: {
+      verifyToken: (_, p) => effects.push({ verify: p.token }),
+      checkBackend: () => effects.push({ checkBackend: true }),
       sendFrame: (_, p) => {
         effects.push({ send: p.frame });
         if (p.frame.type === 'event') dataPath?.machineWroteEvent(p.frame.seq);

@@ -5,7 +5,7 @@
  */
 import type { AnyMachineSnapshot, EventObject } from 'xstate';
 import { connectionMachine, heartbeatPongPayload, type ConnectionContext, type ConnectionInput } from '../../machines/connection.js';
-import { CloseCode, CloseReason } from '../../src/protocol/close-codes.js';
+import { CloseCode } from '../../src/protocol/close-codes.js';
 import { delayEvents, type ModelSpec } from './explore.js';
 import { MODEL_LIMITS } from './server-driver.js';
 
@@ -48,11 +48,21 @@ export function connectionEvents(snapshot: AnyMachineSnapshot): ModelEvent[] {
     { type: 'approval.refused', runId: 'r0', toolCallId: 't0', bufferedBytes: MODEL_LIMITS.maxOutgoingBytes },
     { type: 'server.shutdown' },
     { type: 'stream.lost' },
-    // The handshake child cannot accept before it has credentials (its own model shows
-    // `accepted` is only reached through `verifying`), so no accept is offered before then.
-    ...(ctx.awaitingAuthFrame ? [] : [{ type: 'xstate.done.actor.handshake', output: { ok: true, userId: 'u' } }]),
-    // A token that expires 1000 ms after verification (the model's tokenExpiry).
-    ...(ctx.awaitingAuthFrame ? [] : [{ type: 'xstate.done.actor.handshake', output: { ok: true, userId: 'u', expiry: { expiresAt: 2000, expiresInMs: 1000 } } }]),
+    // The handshake's answers, offered where the machine asked (the adapter answers only what was
+    // asked; an answer after the state was left changes nothing): verified — a user, a token that
+    // expires 1000 ms after verification (the model's tokenExpiry), a subject out of bounds — or
+    // refused; the backend ready or unavailable.
+    ...(snapshot.matches({ handshaking: { authenticating: 'verifying' } })
+      ? [
+          { type: 'auth.verified', userId: 'u' },
+          { type: 'auth.verified', userId: 'u', expiresAt: 2000, verifiedAt: 1000 },
+          { type: 'auth.verified', userId: 'u\nroot' },
+          { type: 'auth.refused', reason: 'bad token' },
+        ]
+      : []),
+    ...(snapshot.matches({ handshaking: 'checkingBackend' })
+      ? [{ type: 'backend.ready' }, { type: 'backend.unavailable', reason: 'backend down' }]
+      : []),
     // Answers of a refresh verification: same user with a new expiry, another user, out of bounds, rejected.
     ...(snapshot.matches({ ready: { tokenRefresh: 'verifying' } })
       ? [
@@ -62,7 +72,6 @@ export function connectionEvents(snapshot: AnyMachineSnapshot): ModelEvent[] {
           { type: REFRESH_ERROR, error: 'bad token' },
         ]
       : []),
-    { type: 'xstate.done.actor.handshake', output: { ok: false, code: CloseCode.UNAUTHORIZED, reason: CloseReason.UNAUTHORIZED } },
     { type: 'stream.joined', epoch: 'e', lastSeq: 0, resumed: false, replay: [] },
     { type: 'stream.refused', reason: 'too many connections for this user' },
     ...(nextSeq <= 3
@@ -100,6 +109,6 @@ export const connectionSpec: ModelSpec = {
     const c = s.context as ConnectionContext;
     if (typeof s.value === 'string' && ['closing', 'terminating', 'closed'].includes(s.value)) return JSON.stringify(s.value);
     if (s.matches('ready')) return JSON.stringify([s.value, Math.floor(c.frames.bucket?.tokens ?? MODEL_LIMITS.messageBurst), c.frames.runCount, c.frames.badFrames, c.lastSeq, c.expiry]);
-    return JSON.stringify([s.value, c.awaitingAuthFrame, c.token, c.userId, c.early]);
+    return JSON.stringify([s.value, c.token, c.userId, c.early]);
   },
 };

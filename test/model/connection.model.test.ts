@@ -5,7 +5,7 @@
  * - on the real server stack (createLockstepServer, a real ws client on loopback) when every
  *   step has a real cause there: the client sends a frame, an oversized frame (socket.error),
  *   a pong, or cuts the socket; the test settles the token verifier / backend readiness
- *   (handshake done); `server.startRun` publishes a stream event; `server.close()` shuts down;
+ *   (`auth.verified`, `auth.refused`, `backend.ready`, `backend.unavailable`); `server.startRun` publishes a stream event; `server.close()` shuts down;
  *   a named delay fires on the clock; the server's TCP socket is corked (congestion) and
  *   uncorked (drain); the event log's clock passes its retention (catch-up finds a gap). Each step is checked against the snapshot the server's
  *   connection actor produced for that event (same vertex: state value and deciding context).
@@ -20,15 +20,14 @@
  * The test fails if the union of executed paths leaves a state or a transition untaken.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createActor, fromPromise, type AnyMachineSnapshot, type EventObject } from 'xstate';
+import { createActor, type AnyMachineSnapshot, type EventObject } from 'xstate';
 import WebSocket, { WebSocketServer } from 'ws';
 import type { AddressInfo } from 'node:net';
 import { connectionMachine, heartbeatPongPayload, type ConnectionContext } from '../../machines/connection.js';
-import { handshakeMachine, type VerifiedIdentity } from '../../machines/handshake.js';
 import { SocketTable, socketEffects } from '../../src/adapter/socket-effects.js';
 import { MemoryEventLog } from '../../src/delivery/event-log.js';
 import { assertComplete, explore, summary, transitionsOf, type Path } from './explore.js';
-import { AUTH_FRAME, MESSAGE_IDS, connectionSpec } from './connection-model.js';
+import { MESSAGE_IDS, connectionSpec } from './connection-model.js';
 import { MODEL_LIMITS, ModelServer, StepClock, delayMs, pausedClient } from './server-driver.js';
 
 const MAX_PAYLOAD = 4096;
@@ -53,8 +52,6 @@ interface Segment { steps: number[]; cause: (env: Env) => void | Promise<void>; 
 type Plan = { ok: true; segments: Segment[]; corkFromStart: boolean } | { ok: false; reason: string };
 
 const dispatched = (before: AnyMachineSnapshot, after: AnyMachineSnapshot) => ctx(after).frames.runCount - ctx(before).frames.runCount;
-const isRejection = (e: EventObject | undefined) =>
-  e?.type === 'xstate.done.actor.handshake' && !(e as unknown as { output: { ok: boolean } }).output.ok;
 
 /** An event that reports a send buffer at the hard bound: only a peer that stops reading makes one (see NO_LOOPBACK_CAUSE). */
 const overOutgoingBound = (e: EventObject) =>
@@ -90,31 +87,29 @@ function plan(path: Path): Plan {
       case 'socket.frame': {
         const data = event.data as string;
         cause = ({ ws }) => ws.send(data);
-        if (before.matches('handshaking') && ctx(before).awaitingAuthFrame && data !== AUTH_FRAME) {
-          // The handshake rejects a first frame that is not `auth` at once.
-          if (!isRejection(next)) return no('a bad first frame is followed by its rejection at once');
-          consumed = [i, i + 1];
-        }
         acks = dispatched(before, steps[i]!.state as AnyMachineSnapshot);
         break;
       }
-      case 'xstate.done.actor.handshake': {
-        const ok = (event.output as { ok: boolean }).ok;
-        if (!ok) {
-          cause = ctx(before).awaitingAuthFrame
-            ? ({ m }) => m.clock.fire(MODEL_LIMITS.authTimeoutMs)
-            : async ({ m }) => (await m.verify.next()).reject(new Error('bad token'));
-          break;
-        }
-        if (next?.type !== 'stream.joined' && next?.type !== 'stream.refused') return no('an accepted handshake joins the stream at once');
-        cause = async ({ m }) => {
-          (await m.verify.next()).resolve({ userId: 'u' });
-          (await m.ready.next()).resolve();
-        };
+      // The handshake's answers: the test settles the server's verifier and readiness check.
+      case 'auth.verified': {
+        const { userId, expiresAt, verifiedAt } = event as unknown as { userId: string; expiresAt?: number; verifiedAt?: number };
+        // The server stamps verifiedAt itself: the token expires as long after it as in the model.
+        cause = async ({ m }) =>
+          (await m.verify.next()).resolve(expiresAt === undefined ? { userId } : { userId, expiresAt: Date.now() + expiresAt - (verifiedAt ?? 0) });
+        break;
+      }
+      case 'auth.refused':
+        cause = async ({ m }) => (await m.verify.next()).reject(new Error('bad token'));
+        break;
+      case 'backend.ready':
+        if (next?.type !== 'stream.joined' && next?.type !== 'stream.refused') return no('a ready backend joins the stream at once');
+        cause = async ({ m }) => (await m.ready.next()).resolve();
         consumed = [i, i + 1];
         acks = dispatched(before, steps[i + 1]!.state as AnyMachineSnapshot);
         break;
-      }
+      case 'backend.unavailable':
+        cause = async ({ m }) => (await m.ready.next()).reject(new Error('backend down'));
+        break;
       case 'socket.close':
         // A terminating server cut the socket itself: its close event follows on its own.
         cause = before.matches('terminating') ? () => {} : ({ ws }) => ws.terminate();
@@ -256,9 +251,6 @@ beforeAll(async () => {
 });
 afterAll(() => new Promise<void>((resolve) => wss.close(() => resolve())));
 
-// Never settle: the handshake's outcome is the path's `xstate.done.actor.handshake` event.
-const neverVerified = fromPromise<VerifiedIdentity, { token: string }>(() => new Promise(() => {}));
-const neverReady = fromPromise<void, void>(() => new Promise(() => {}));
 
 async function executePure(path: Path, seen: Set<string>): Promise<void> {
   const client = new WebSocket(wssUrl);
@@ -271,8 +263,8 @@ async function executePure(path: Path, seen: Set<string>): Promise<void> {
   const first = path.steps[0]!.state as AnyMachineSnapshot;
   const actor = createActor(
     connectionMachine.provide({
-      // The handshake's outcome, the delivery layer's answers and the drain are path events here.
-      actors: { handshake: handshakeMachine.provide({ actors: { verifyToken: neverVerified, checkBackend: neverReady } }) },
+      // The handshake's answers, the delivery layer's and the drain are path events here (the
+      // machine's verifyToken / checkBackend effects stay its no-op defaults: nobody answers them).
       actions: { ...socketEffects(table), watchDrain: () => {}, joinStream: () => {}, readFromLog: () => {}, leaveStream: () => {}, invokeHandler: () => {} },
     }),
     {

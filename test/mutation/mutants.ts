@@ -42,6 +42,36 @@ function holdUnless(decide: () => boolean): HoldFrame {
 export const handlerWhileHandshaking = (): ConnectionMachine =>
   connectionMachine.provide({ actions: { holdFrame: holdUnless(() => true) } });
 
+/**
+ * The handshake reads the socket before it accepted: while the token is being verified, a
+ * frame is dispatched (a message goes to the handler) instead of held — the original race,
+ * inside the handshake's own states (`handshaking.authenticating.verifying`).
+ */
+export function handshakeReadsWhileVerifying(): ConnectionMachine {
+  type Node = { states?: Record<string, Node>; on?: Record<string, unknown> } & Record<string, unknown>;
+  const config = connectionMachine.config as unknown as Node;
+  const handshaking = config.states!.handshaking!;
+  const authenticating = handshaking.states!.authenticating!;
+  const verifying = authenticating.states!.verifying!;
+  const broken = createMachine({
+    ...config,
+    states: {
+      ...config.states,
+      handshaking: {
+        ...handshaking,
+        states: {
+          ...handshaking.states,
+          authenticating: {
+            ...authenticating,
+            states: { ...authenticating.states, verifying: { ...verifying, on: { ...verifying.on, 'socket.frame': { actions: 'dispatchFrame' } } } },
+          },
+        },
+      },
+    },
+  } as never).provide(connectionMachine.implementations as never);
+  return broken as unknown as ConnectionMachine;
+}
+
 /** Frames that arrive before ready are dropped instead of held. */
 export const earlyFramesDropped = (): ConnectionMachine =>
   connectionMachine.provide({ actions: { holdFrame: (() => {}) as unknown as HoldFrame } });

@@ -22,6 +22,7 @@ import {
   completesWithToolOpen,
   earlyFramesDropped,
   handlerWhileHandshaking,
+  handshakeReadsWhileVerifying,
   MisroutingHub,
   pathOutlivesFlowing,
   pathSkipsASeq,
@@ -50,6 +51,10 @@ async function expectCaught(name: string, property: fc.IRawProperty<[unknown, ..
 describe('mutation check: every broken variant is caught', () => {
   it('handler invoked while handshaking → I1', async () => {
     await expectCaught('handler invoked while handshaking', connectionInvariantProperty(['I1'], { machine: handlerWhileHandshaking() }), 'I1:');
+  });
+
+  it('a handshake that reads frames while verifying the token → I1', async () => {
+    await expectCaught('handshake reads while verifying', connectionInvariantProperty(['I1'], { machine: handshakeReadsWhileVerifying() }), 'I1:');
   });
 
   it('early frames dropped → I3', async () => {
@@ -147,6 +152,10 @@ function expectExplorerCatches(name: string, options: RunScenarioOptions, invari
 describe('mutation check, exhaustive exploration (depth 3): every connection mutant is caught', () => {
   it('handler invoked while handshaking → I1', () => {
     expectExplorerCatches('handler invoked while handshaking', { machine: handlerWhileHandshaking() }, 'I1');
+  });
+
+  it('a handshake that reads frames while verifying the token → I1', () => {
+    expectExplorerCatches('handshake reads while verifying', { machine: handshakeReadsWhileVerifying() }, 'I1');
   });
 
   it('early frames dropped → I3', () => {

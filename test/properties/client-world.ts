@@ -1,7 +1,7 @@
 /**
  * The client and the server composed, synchronously, on one SimulatedClock: lockstep's client
  * (createLockstepClient, its machine, outbox, store and run book) talks through simulated
- * sockets to the real connection machine (with the handshake child), the real StreamHub and
+ * sockets to the real connection machine (with its handshake states), the real StreamHub and
  * MemoryEventLog — wired as src/server/create-server.ts wires them, message ids recorded by
  * the log for exactly-once — and an agent whose runs advance one event per command.
  *
@@ -15,7 +15,7 @@
  */
 import { createActor, SimulatedClock, type Actor, type AnyActorRef } from 'xstate';
 import { connectionMachine, DEFAULT_CONNECTION_LIMITS, type ConnectionLimits } from '../../machines/connection.js';
-import { handshakeMachine, type VerifiedIdentity } from '../../machines/handshake.js';
+import type { HandshakeEvent, VerifiedIdentity } from '../../machines/handshake.js';
 import { MemoryEventLog } from '../../src/delivery/event-log.js';
 import { StreamHub } from '../../src/delivery/stream-hub.js';
 import { BEARER_SUBPROTOCOL_PREFIX } from '../../src/protocol/frames.js';
@@ -149,12 +149,12 @@ const waitFor = <TOutput, TInput>(output: unknown) =>
 /** The connection machine wired as create-server.ts wires it, to the world of each actor. */
 const worldMachine = connectionMachine.provide({
   actors: {
-    handshake: handshakeMachine.provide({
-      actors: { verifyToken: waitFor<VerifiedIdentity, { token: string }>({ userId: USER }), checkBackend: waitFor<void, void>(undefined) },
-    }),
     verifyRefresh: waitFor<VerifiedIdentity, { token: string }>({ userId: USER }),
   },
   actions: {
+    // The handshake's questions, answered at the end of the step as the server's would be.
+    verifyToken: ({ self }) => void worldOf(self).pending.push({ ref: self, answer: { type: 'auth.verified', userId: USER } }),
+    checkBackend: ({ self }) => void worldOf(self).pending.push({ ref: self, answer: { type: 'backend.ready' } }),
     sendFrame: ({ self }, p) => worldOf(self).linkOf(self)?.toClient.push({ frame: JSON.stringify(p.frame) }),
     closeSocket: ({ self }, p) => worldOf(self).linkOf(self)?.toClient.push({ close: p.code, reason: p.reason }),
     terminateSocket: ({ self }) => {
@@ -197,7 +197,8 @@ export class World {
   runs: ServerRun[] = [];
   /** Runs accepted in this step, started after it (the server starts them in a microtask). */
   starting: ServerRun[] = [];
-  pending: Array<{ ref: AnyActorRef; output: unknown }> = [];
+  /** Stand-ins to settle (`output`) and handshake answers to send (`answer`), in order. */
+  pending: Array<{ ref: AnyActorRef; output?: unknown; answer?: HandshakeEvent }> = [];
   connections = 0;
 
   constructor(readonly options: WorldOptions) {
@@ -324,7 +325,9 @@ export class World {
     for (let guard = 0; guard < 1000 && (this.pending.length > 0 || this.starting.length > 0); guard++) {
       const waiting = this.pending.shift();
       if (waiting !== undefined) {
-        if (waiting.ref.getSnapshot().status === 'active') settleStandIn(waiting.ref, { ok: true, output: waiting.output });
+        if (waiting.ref.getSnapshot().status !== 'active') continue;
+        if (waiting.answer !== undefined) waiting.ref.send(waiting.answer);
+        else settleStandIn(waiting.ref, { ok: true, output: waiting.output });
         continue;
       }
       const run = this.starting.shift()!;

@@ -5,9 +5,9 @@
  * synchronous driver is compared against (sync-driver-equivalence.test.ts): same scenario,
  * same effects, same steps.
  */
-import { createActor, fromPromise, SimulatedClock } from 'xstate';
+import { createActor, SimulatedClock } from 'xstate';
 import { connectionMachine, heartbeatPongPayload, type ConnectionLimits } from '../../machines/connection.js';
-import { handshakeMachine } from '../../machines/handshake.js';
+import { handshakeEffects } from '../../src/adapter/handshake-effects.js';
 import type { StreamEvent } from '../../src/protocol/frames.js';
 import {
   entriesAfter,
@@ -54,7 +54,7 @@ interface Harness {
 /**
  * Providing a machine builds all its state nodes again, which costs more than running a whole
  * scenario; so each machine is provided once, and its effects find their scenario's harness
- * through the actor system (one per root actor, shared with the handshake child).
+ * through the actor system (one per root actor).
  */
 const harnesses = new WeakMap<object, Harness>();
 const harnessOf = (system: object): Harness => {
@@ -64,22 +64,23 @@ const harnessOf = (system: object): Harness => {
 };
 const provided = new WeakMap<ConnectionMachine, ConnectionMachine>();
 
+const handshakeEffectsOf = (h: Harness) =>
+  handshakeEffects({
+    verify: async () => {
+      await h.verify;
+      return { userId: SCENARIO_USER };
+    },
+    backendReady: () => h.backend,
+  });
+
 function scenarioMachine(machine: ConnectionMachine): ConnectionMachine {
   const cached = provided.get(machine);
   if (cached !== undefined) return cached;
   const result = machine.provide({
-    actors: {
-      handshake: handshakeMachine.provide({
-        actors: {
-          verifyToken: fromPromise(async ({ system }) => {
-            await harnessOf(system).verify;
-            return { userId: SCENARIO_USER };
-          }),
-          checkBackend: fromPromise(({ system }) => harnessOf(system).backend),
-        },
-      }),
-    },
     actions: {
+      // The server's own handshake effects, answering from this scenario's promises.
+      verifyToken: (scope, p) => handshakeEffectsOf(harnessOf(scope.self.system)).verifyToken(scope, p),
+      checkBackend: (scope) => handshakeEffectsOf(harnessOf(scope.self.system)).checkBackend(scope),
       sendFrame: ({ self }, p) => harnessOf(self.system).effects.push({ kind: 'send', frame: p.frame }),
       closeSocket: ({ self }, p) => harnessOf(self.system).effects.push({ kind: 'close', code: p.code, reason: p.reason }),
       terminateSocket: ({ self }) => harnessOf(self.system).effects.push({ kind: 'terminate' }),

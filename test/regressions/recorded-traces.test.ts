@@ -32,7 +32,8 @@ describe('test/regressions: recorded traces replay exactly', () => {
   it('early-message-before-backend-ready.trace.json still shows the race it was recorded for', () => {
     const result = replayTrace(JSON.parse(readFileSync(new URL('early-message-before-backend-ready.trace.json', folder), 'utf8')));
     const frame = result.steps.find((s) => s.entry.kind === 'event' && s.entry.event.type === 'socket.frame');
-    const backend = result.steps.find((s) => s.entry.kind === 'backend');
+    // Recorded as version 1 (the handshake child's `backend` entry): read as the `backend.ready` event.
+    const backend = result.steps.find((s) => s.entry.kind === 'event' && s.entry.event.type === 'backend.ready');
     expect(frame?.before).toMatch(/^handshaking/);
     expect(frame?.effects).toEqual([]); // held, not handled
     expect(backend && frame && backend.index > frame.index).toBe(true);

@@ -72,7 +72,7 @@ describe('createLockstepClient: outbox and resume', () => {
     socket().open();
     expect(socket().sent).toEqual([]);
     socket().frame(ready());
-    expect(socket().sent).toEqual([{ type: 'message', id: 'm0', text: 'hi' }]);
+    expect(socket().sent).toEqual([{ type: 'message', id: 'm0', text: 'hi', threadId: 't1', metadata: { k: 1 } }]);
     socket().frame({ type: 'ack', id: 'm0', runId: 'c.1' });
     expect(c.outbox).toEqual([]);
     expect(c.runs[0]).toMatchObject({ runId: 'c.1', messageId: 'm0', threadId: 't1', metadata: { k: 1 } });

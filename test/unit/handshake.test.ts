@@ -1,259 +1,206 @@
+/**
+ * The handshake as states of the connection machine (`handshaking.*`), driven synchronously:
+ * the machine asks for verification and readiness (the `verifyToken` / `checkBackend` effects,
+ * recorded here) and the test reports the facts the adapter would (`auth.verified`,
+ * `auth.refused`, `backend.ready`, `backend.unavailable`). Time is a SimulatedClock.
+ */
 import { describe, expect, it } from 'vitest';
-import { createActor, fromPromise, SimulatedClock } from 'xstate';
-import { handshakeMachine } from '../../machines/handshake.js';
-import { deferred, flush } from './harness.js';
+import { createActor, SimulatedClock } from 'xstate';
+import { connectionMachine, DEFAULT_CONNECTION_LIMITS } from '../../machines/connection.js';
 
-function handshake(opts: { token?: string; verify?: () => Promise<{ userId: string }>; backend?: () => Promise<void> }) {
+const AUTH = (token: string) => JSON.stringify({ type: 'auth', token });
+
+function handshake(token: string | undefined, limits = { authTimeoutMs: 1000, backendTimeoutMs: 2000 }) {
   const clock = new SimulatedClock();
-  const machine = handshakeMachine.provide({
-    actors: {
-      verifyToken: fromPromise(opts.verify ?? (async () => ({ userId: 'alice' }))),
-      checkBackend: fromPromise(opts.backend ?? (async () => {})),
+  const verifiedTokens: string[] = [];
+  const closes: Array<{ code: number; reason: string }> = [];
+  const joins: string[] = [];
+  let backendChecks = 0;
+  const machine = connectionMachine.provide({
+    actions: {
+      verifyToken: (_, p) => void verifiedTokens.push(p.token),
+      checkBackend: () => void (backendChecks += 1),
+      closeSocket: (_, p) => void closes.push(p),
+      joinStream: (_, p) => void joins.push(p.userId),
     },
   });
-  const actor = createActor(machine, {
-    clock,
-    input: { token: opts.token, authTimeoutMs: 5000, backendTimeoutMs: 10000 },
-  });
+  const actor = createActor(machine, { clock, input: { connectionId: 'c', token, limits: { ...DEFAULT_CONNECTION_LIMITS, ...limits } } });
   actor.start();
-  return { actor, clock };
+  const snap = () => actor.getSnapshot();
+  return {
+    actor,
+    clock,
+    verifiedTokens,
+    closes,
+    joins,
+    backendChecks: () => backendChecks,
+    snap,
+    value: () => snap().value,
+    frame: (data: string | null) => actor.send({ type: 'socket.frame', data, atMs: clock.now() }),
+    /** The close the machine decided (code, reason), once it left the handshake. */
+    verdict: () => ({ code: snap().context.close.code, reason: snap().context.close.reason }),
+  };
 }
 
-describe('handshake machine', () => {
-  it('upgrade token → verify → backend → accepted with the user id', async () => {
-    const { actor } = handshake({ token: 'alice' });
-    await flush();
-    expect(actor.getSnapshot().value).toBe('accepted');
-    expect(actor.getSnapshot().output).toEqual({ ok: true, userId: 'alice' });
+describe('handshake (connection machine handshaking.*)', () => {
+  it('upgrade token: verifying → checkingBackend → joining; the verified user id (not the token) is the user', () => {
+    const h = handshake('tok-1');
+    expect(h.value()).toEqual({ handshaking: { authenticating: 'verifying' } });
+    expect(h.verifiedTokens).toEqual(['tok-1']);
+    h.actor.send({ type: 'auth.verified', userId: 'user-42' });
+    expect(h.value()).toEqual({ handshaking: 'checkingBackend' });
+    expect(h.snap().context.userId).toBe('user-42');
+    expect(h.backendChecks()).toBe(1);
+    h.actor.send({ type: 'backend.ready' });
+    expect(h.value()).toBe('joining');
+    expect(h.joins).toEqual(['user-42']);
+    expect(h.closes).toEqual([]);
   });
 
-  it('no upgrade token: waits for the auth frame, then accepts', async () => {
-    const { actor } = handshake({});
-    expect(actor.getSnapshot().value).toEqual({ authenticating: 'awaitingCredentials' });
-    actor.send({ type: 'handshake.authFrame', data: JSON.stringify({ type: 'auth', token: 'alice' }) });
-    await flush();
-    expect(actor.getSnapshot().output).toEqual({ ok: true, userId: 'alice' });
+  it('no token: waits for the auth frame, whose token is what gets verified; a second auth frame is held, not verified', () => {
+    const h = handshake(undefined);
+    expect(h.value()).toEqual({ handshaking: { authenticating: 'awaitingCredentials' } });
+    expect(h.verifiedTokens).toEqual([]);
+    h.frame(AUTH('from-frame'));
+    expect(h.value()).toEqual({ handshaking: { authenticating: 'verifying' } });
+    expect(h.verifiedTokens).toEqual(['from-frame']);
+    h.frame(AUTH('other'));
+    expect(h.verifiedTokens).toEqual(['from-frame']);
+    expect(h.snap().context.early).toEqual([AUTH('other')]);
+    h.actor.send({ type: 'auth.verified', userId: 'bob' });
+    h.actor.send({ type: 'backend.ready' });
+    expect(h.joins).toEqual(['bob']);
   });
 
-  for (const [name, data] of [
+  it.each([
     ['a message', JSON.stringify({ type: 'message', id: '1', text: 'x' })],
     ['bad JSON', '{'],
     ['binary', null],
     ['auth without token', JSON.stringify({ type: 'auth' })],
-  ] as const) {
-    it(`a first frame that is ${name} → 4401`, () => {
-      const { actor } = handshake({});
-      actor.send({ type: 'handshake.authFrame', data });
-      expect(actor.getSnapshot().output).toEqual({ ok: false, code: 4401, reason: 'first frame must be auth' });
-    });
-  }
-
-  it('no credentials within authTimeout → 4408, not a millisecond earlier', () => {
-    const { actor, clock } = handshake({});
-    clock.increment(4999);
-    expect(actor.getSnapshot().status).toBe('active');
-    clock.increment(1);
-    expect(actor.getSnapshot().output).toEqual({ ok: false, code: 4408, reason: 'auth timeout' });
-  });
-
-  it('a verifier that hangs is cut off by the same authTimeout → 4408', async () => {
-    const { actor, clock } = handshake({ token: 'alice', verify: () => new Promise(() => {}) });
-    await flush();
-    expect(actor.getSnapshot().value).toEqual({ authenticating: 'verifying' });
-    clock.increment(5000);
-    expect(actor.getSnapshot().output).toMatchObject({ ok: false, code: 4408 });
-  });
-
-  it('a rejected token → 4401', async () => {
-    const { actor } = handshake({ token: 'x', verify: () => Promise.reject(new Error('bad signature')) });
-    await flush();
-    expect(actor.getSnapshot().output).toEqual({ ok: false, code: 4401, reason: 'unauthorized' });
-  });
-
-  it('a failing backend → 1013', async () => {
-    const { actor } = handshake({ token: 'alice', backend: () => Promise.reject(new Error('down')) });
-    await flush();
-    expect(actor.getSnapshot().output).toEqual({ ok: false, code: 1013, reason: 'backend not ready' });
-  });
-
-  it('a backend that does not answer within backendTimeout → 1013; a late answer changes nothing', async () => {
-    const backend = deferred();
-    const { actor, clock } = handshake({ token: 'alice', backend: () => backend.promise });
-    await flush();
-    expect(actor.getSnapshot().value).toBe('checkingBackend');
-    clock.increment(9999);
-    expect(actor.getSnapshot().value).toBe('checkingBackend');
-    clock.increment(1);
-    expect(actor.getSnapshot().output).toEqual({ ok: false, code: 1013, reason: 'backend readiness timeout' });
-    backend.resolve();
-    await flush();
-    expect(actor.getSnapshot().value).toBe('rejected');
-  });
-
-  it('the auth timer stops once authentication is done', async () => {
-    const backend = deferred();
-    const { actor, clock } = handshake({ token: 'alice', backend: () => backend.promise });
-    await flush();
-    clock.increment(6000);
-    expect(actor.getSnapshot().value).toBe('checkingBackend');
-    backend.resolve();
-    await flush();
-    expect(actor.getSnapshot().value).toBe('accepted');
-  });
-});
-
-// ── Additional coverage: deferred verifier/backend, exact timer edges, late answers ──
-
-function manual<T>() {
-  let resolve!: (value: T) => void;
-  let reject!: (error: Error) => void;
-  const promise = new Promise<T>((res, rej) => {
-    resolve = res;
-    reject = rej;
-  });
-  promise.catch(() => {});
-  return { promise, resolve, reject };
-}
-
-function driven(token: string | undefined, limits = { authTimeoutMs: 1000, backendTimeoutMs: 2000 }) {
-  const clock = new SimulatedClock();
-  const verify = manual<{ userId: string }>();
-  const backend = manual<void>();
-  const verifiedTokens: string[] = [];
-  let backendChecks = 0;
-  const machine = handshakeMachine.provide({
-    actors: {
-      verifyToken: fromPromise(({ input }: { input: { token: string } }) => {
-        verifiedTokens.push(input.token);
-        return verify.promise;
-      }),
-      checkBackend: fromPromise(() => {
-        backendChecks += 1;
-        return backend.promise;
-      }),
-    },
-  });
-  const actor = createActor(machine, { clock, input: { token, ...limits } });
-  actor.start();
-  return { actor, clock, verify, backend, verifiedTokens, backendChecks: () => backendChecks, snap: () => actor.getSnapshot() };
-}
-
-describe('handshake machine: step by step with deferred actors', () => {
-  it('upgrade token: verifying → checkingBackend → accepted, output carries the verified userId (not the token)', async () => {
-    const h = driven('tok-1');
-    expect(h.snap().value).toEqual({ authenticating: 'verifying' });
-    expect(h.verifiedTokens).toEqual(['tok-1']);
-    h.verify.resolve({ userId: 'user-42' });
-    await flush();
-    expect(h.snap().value).toBe('checkingBackend');
-    expect(h.snap().context.userId).toBe('user-42');
-    expect(h.backendChecks()).toBe(1);
-    h.backend.resolve();
-    await flush();
-    expect(h.snap().status).toBe('done');
-    expect(h.snap().value).toBe('accepted');
-    expect(h.snap().output).toEqual({ ok: true, userId: 'user-42' });
-  });
-
-  it('no token: the auth frame token is what gets verified; accepted afterwards', async () => {
-    const h = driven(undefined);
-    expect(h.verifiedTokens).toEqual([]);
-    h.actor.send({ type: 'handshake.authFrame', data: JSON.stringify({ type: 'auth', token: 'from-frame' }) });
-    expect(h.snap().value).toEqual({ authenticating: 'verifying' });
-    expect(h.verifiedTokens).toEqual(['from-frame']);
-    // A second auth frame while verifying is ignored (not re-verified, not rejected).
-    h.actor.send({ type: 'handshake.authFrame', data: JSON.stringify({ type: 'auth', token: 'other' }) });
-    expect(h.verifiedTokens).toEqual(['from-frame']);
-    h.verify.resolve({ userId: 'bob' });
-    h.backend.resolve();
-    await flush();
-    expect(h.snap().output).toEqual({ ok: true, userId: 'bob' });
-  });
-
-  it.each([
     ['ping', JSON.stringify({ type: 'ping' })],
     ['unknown type', JSON.stringify({ type: 'hello' })],
     ['auth with empty token', JSON.stringify({ type: 'auth', token: '' })],
     ['auth with numeric token', JSON.stringify({ type: 'auth', token: 7 })],
     ['JSON array', '[]'],
-  ])('no token + first frame %s → 4401 first frame must be auth, verifier never called', (_name, data) => {
-    const h = driven(undefined);
-    h.actor.send({ type: 'handshake.authFrame', data });
-    expect(h.snap().value).toBe('rejected');
-    expect(h.snap().output).toEqual({ ok: false, code: 4401, reason: 'first frame must be auth' });
+  ])('no token + first frame %s → 4401 first frame must be auth, verifier never asked, frame not held', (_name, data) => {
+    const h = handshake(undefined);
+    h.frame(data);
+    expect(h.value()).toBe('closing');
+    expect(h.closes).toEqual([{ code: 4401, reason: 'first frame must be auth' }]);
     expect(h.verifiedTokens).toEqual([]);
+    expect(h.snap().context.early).toEqual([]);
   });
 
-  it('auth timeout with no frame: ms-1 still waiting, ms → 4408', () => {
-    const h = driven(undefined);
+  it('no credentials within authTimeout → 4408, not a millisecond earlier', () => {
+    const h = handshake(undefined);
     h.clock.increment(999);
-    expect(h.snap().value).toEqual({ authenticating: 'awaitingCredentials' });
+    expect(h.value()).toEqual({ handshaking: { authenticating: 'awaitingCredentials' } });
     h.clock.increment(1);
-    expect(h.snap().output).toEqual({ ok: false, code: 4408, reason: 'auth timeout' });
+    expect(h.closes).toEqual([{ code: 4408, reason: 'auth timeout' }]);
   });
 
-  it('auth timeout spans frame + verification: a verifier hanging after a late auth frame → 4408 at the original deadline', async () => {
-    const h = driven(undefined);
+  it('a verifier that hangs is cut off by the same authTimeout → 4408', () => {
+    const h = handshake('alice');
+    h.clock.increment(1000);
+    expect(h.closes).toEqual([{ code: 4408, reason: 'auth timeout' }]);
+  });
+
+  it('auth timeout spans frame + verification: a verifier hanging after a late auth frame → 4408 at the original deadline; a late answer changes nothing', () => {
+    const h = handshake(undefined);
     h.clock.increment(600);
-    h.actor.send({ type: 'handshake.authFrame', data: JSON.stringify({ type: 'auth', token: 't' }) });
+    h.frame(AUTH('t'));
     h.clock.increment(399);
-    expect(h.snap().value).toEqual({ authenticating: 'verifying' });
+    expect(h.value()).toEqual({ handshaking: { authenticating: 'verifying' } });
     h.clock.increment(1);
-    expect(h.snap().output).toEqual({ ok: false, code: 4408, reason: 'auth timeout' });
-    // A verifier answering after the timeout changes nothing.
-    h.verify.resolve({ userId: 'late' });
-    await flush();
-    expect(h.snap().output).toEqual({ ok: false, code: 4408, reason: 'auth timeout' });
+    expect(h.verdict()).toEqual({ code: 4408, reason: 'auth timeout' });
+    h.actor.send({ type: 'auth.verified', userId: 'late' });
+    expect(h.verdict()).toEqual({ code: 4408, reason: 'auth timeout' });
+    expect(h.value()).toBe('closing');
     expect(h.backendChecks()).toBe(0);
   });
 
-  it('verifier rejects → 4401 unauthorized, backend never checked', async () => {
-    const h = driven('bad');
-    h.verify.reject(new Error('bad signature'));
-    await flush();
-    expect(h.snap().output).toEqual({ ok: false, code: 4401, reason: 'unauthorized' });
+  it('verifier refuses → 4401 unauthorized (its message is not the close reason), backend never checked', () => {
+    const h = handshake('bad');
+    h.actor.send({ type: 'auth.refused', reason: 'bad signature' });
+    expect(h.closes).toEqual([{ code: 4401, reason: 'unauthorized' }]);
     expect(h.backendChecks()).toBe(0);
   });
 
-  it('backend rejects → 1013 backend not ready (never 1011)', async () => {
-    const h = driven('t');
-    h.verify.resolve({ userId: 'u' });
-    await flush();
-    h.backend.reject(new Error('supervisor down'));
-    await flush();
-    expect(h.snap().output).toEqual({ ok: false, code: 1013, reason: 'backend not ready' });
+  it.each([
+    ['a subject with a newline', { userId: 'a\nb' }, 'invalid subject'],
+    ['no string user id', { userId: undefined as unknown as string }, 'invalid subject'],
+    ['a token already expired at verification', { userId: 'u', expiresAt: 1000, verifiedAt: 1000 }, 'token expired'],
+    ['a non-finite expiry', { userId: 'u', expiresAt: Number.NaN }, 'unauthorized'],
+  ])('verified but %s → 4401 %s', (_name, identity, reason) => {
+    const h = handshake('t');
+    h.actor.send({ type: 'auth.verified', ...identity });
+    expect(h.closes).toEqual([{ code: 4401, reason }]);
+    expect(h.backendChecks()).toBe(0);
   });
 
-  it('backend hangs: ms-1 still checkingBackend; ms → 1013 backend readiness timeout', async () => {
-    const h = driven('t');
-    h.verify.resolve({ userId: 'u' });
-    await flush();
-    expect(h.snap().value).toBe('checkingBackend');
+  it('the expiry of the verified token is kept, counted from verifiedAt', () => {
+    const h = handshake('t');
+    h.actor.send({ type: 'auth.verified', userId: 'u', expiresAt: 5000, verifiedAt: 2000 });
+    expect(h.snap().context.expiry).toEqual({ expiresAt: 5000, expiresInMs: 3000 });
+  });
+
+  it('backend unavailable → 1013 backend not ready (never 1011)', () => {
+    const h = handshake('t');
+    h.actor.send({ type: 'auth.verified', userId: 'u' });
+    h.actor.send({ type: 'backend.unavailable', reason: 'supervisor down' });
+    expect(h.closes).toEqual([{ code: 1013, reason: 'backend not ready' }]);
+  });
+
+  it('backend hangs: ms-1 still checkingBackend; ms → 1013 backend readiness timeout; a late answer changes nothing', () => {
+    const h = handshake('t');
+    h.actor.send({ type: 'auth.verified', userId: 'u' });
     h.clock.increment(1999);
-    expect(h.snap().value).toBe('checkingBackend');
-    expect(h.snap().status).toBe('active');
+    expect(h.value()).toEqual({ handshaking: 'checkingBackend' });
     h.clock.increment(1);
-    expect(h.snap().output).toEqual({ ok: false, code: 1013, reason: 'backend readiness timeout' });
+    expect(h.closes).toEqual([{ code: 1013, reason: 'backend readiness timeout' }]);
+    h.actor.send({ type: 'backend.ready' });
+    expect(h.value()).toBe('closing');
+    expect(h.joins).toEqual([]);
   });
 
-  it('backendTimeout counts from entering checkingBackend, not from the start', async () => {
-    const h = driven('t');
+  it('backendTimeout counts from entering checkingBackend; the auth timer stops once authentication is done', () => {
+    const h = handshake('t');
     h.clock.increment(900); // under authTimeout (1000)
-    h.verify.resolve({ userId: 'u' });
-    await flush();
+    h.actor.send({ type: 'auth.verified', userId: 'u' });
     h.clock.increment(1999);
-    expect(h.snap().value).toBe('checkingBackend');
+    expect(h.value()).toEqual({ handshaking: 'checkingBackend' });
+    expect(h.closes).toEqual([]);
     h.clock.increment(1);
-    expect(h.snap().output).toMatchObject({ ok: false, code: 1013, reason: 'backend readiness timeout' });
+    expect(h.closes).toEqual([{ code: 1013, reason: 'backend readiness timeout' }]);
   });
 
-  it('default actors (none provided) fail loudly: verification rejected → 4401', async () => {
-    const actor = createActor(handshakeMachine, {
-      clock: new SimulatedClock(),
-      input: { token: 't', authTimeoutMs: 1000, backendTimeoutMs: 1000 },
+  it('answers that come in the wrong state are ignored (readiness before verification, verification twice)', () => {
+    const h = handshake('t');
+    h.actor.send({ type: 'backend.ready' });
+    expect(h.value()).toEqual({ handshaking: { authenticating: 'verifying' } });
+    h.actor.send({ type: 'auth.verified', userId: 'u' });
+    h.actor.send({ type: 'auth.refused', reason: 'late' });
+    expect(h.value()).toEqual({ handshaking: 'checkingBackend' });
+    expect(h.closes).toEqual([]);
+  });
+
+  it('the default effects ask nobody: a machine without an adapter stays verifying until authTimeout (4408)', () => {
+    const clock = new SimulatedClock();
+    const actor = createActor(connectionMachine, {
+      clock,
+      input: { connectionId: 'c', token: 't', limits: { ...DEFAULT_CONNECTION_LIMITS, authTimeoutMs: 10 } },
     });
     actor.start();
-    await flush();
-    expect(actor.getSnapshot().output).toEqual({ ok: false, code: 4401, reason: 'unauthorized' });
+    expect(actor.getSnapshot().value).toEqual({ handshaking: { authenticating: 'verifying' } });
+    clock.increment(10);
+    expect(actor.getSnapshot().context.close).toMatchObject({ code: 4408, reason: 'auth timeout' });
+    actor.stop();
+  });
+
+  it('a handshaking connection has no child actor (no promise actors, no AbortControllers)', () => {
+    const h = handshake('t');
+    expect(Object.keys(h.snap().children)).toEqual([]);
+    h.actor.send({ type: 'auth.verified', userId: 'u' });
+    expect(Object.keys(h.snap().children)).toEqual([]);
   });
 });

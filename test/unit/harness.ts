@@ -1,7 +1,8 @@
 /** Drives the pure connection machine with recorded effects and a SimulatedClock. */
 import { createActor, fromPromise, SimulatedClock } from 'xstate';
 import { connectionMachine, DEFAULT_CONNECTION_LIMITS, type ConnectionLimits, type HandlerInvocation } from '../../machines/connection.js';
-import { handshakeMachine, type VerifiedIdentity } from '../../machines/handshake.js';
+import type { VerifiedIdentity } from '../../machines/handshake.js';
+import { handshakeEffects } from '../../src/adapter/handshake-effects.js';
 import type { ServerFrame, StreamEvent } from '../../src/protocol/frames.js';
 
 export const flush = () => new Promise<void>((resolve) => setImmediate(resolve));
@@ -48,18 +49,13 @@ export function connectionUnderTest(options: {
   const machine = connectionMachine.provide({
     actors: {
       verifyRefresh: fromPromise(({ input }: { input: { token: string } }) => verify(input.token)),
-      handshake: handshakeMachine.provide({
-        actors: {
-          verifyToken: fromPromise(({ input }: { input: { token: string } }) =>
-            (options.verify ?? (async (t: string) => ({ userId: t })))(input.token),
-          ),
-          checkBackend: fromPromise(() =>
-            typeof options.backend === 'function' ? options.backend() : (options.backend ?? Promise.resolve()),
-          ),
-        },
-      }),
     },
     actions: {
+      // The server's own handshake effects, with this test's verifier and readiness.
+      ...handshakeEffects({
+        verify,
+        backendReady: () => (typeof options.backend === 'function' ? options.backend() : (options.backend ?? Promise.resolve())),
+      }),
       sendFrame: (_, p) => rec.sent.push(p.frame),
       closeSocket: (_, p) => rec.closes.push(p),
       terminateSocket: () => (rec.terminated += 1),

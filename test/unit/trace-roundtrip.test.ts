@@ -10,7 +10,8 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { createActor, fromPromise, type AnyActorRef } from 'xstate';
 import { connectionMachine, DEFAULT_CONNECTION_LIMITS, heartbeatPongPayload, type ConnectionLimits } from '../../machines/connection.js';
-import { handshakeMachine, type VerifiedIdentity } from '../../machines/handshake.js';
+import type { VerifiedIdentity } from '../../machines/handshake.js';
+import { handshakeEffects } from '../../src/adapter/handshake-effects.js';
 import { DEFAULT_MAX_TRACE_BYTES, recordConnection } from '../../src/trace/recorder.js';
 import type { ConnectionTrace } from '../../src/trace/format.js';
 import { replayTrace } from '../../src/testing/replay.js';
@@ -127,14 +128,10 @@ async function recordRun(commands: Command[], upgradeToken: boolean): Promise<Co
     actors: {
       // A token refresh settles when a `refresh` command says so; the trace records how.
       verifyRefresh: fromPromise<VerifiedIdentity, { token: string }>(({ input }) => pending('refresh', input.token)),
-      handshake: handshakeMachine.provide({
-        actors: {
-          verifyToken: fromPromise<VerifiedIdentity, { token: string }>(({ input }) => pending('verify', input.token)),
-          checkBackend: fromPromise<void, void>(() => pending('backend')),
-        },
-      }),
     },
     actions: {
+      // The handshake asks through the server's own effects; the commands settle the checks.
+      ...handshakeEffects({ verify: (token) => pending('verify', token), backendReady: () => pending('backend') }),
       // The effects answer the way the server's do: synchronously, through `self.send`.
       joinStream: ({ self }) => self.send({ type: 'stream.joined', epoch: 'e', lastSeq: 0, resumed: false, replay: [] }),
       invokeHandler: ({ self }, params) => self.send({ type: 'message.accepted', id: params.message.id, runId: params.runId, duplicate: false }),

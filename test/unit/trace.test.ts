@@ -24,23 +24,29 @@ describe('parseTrace', () => {
   it.each([
     ['not an object', 42, /expected a JSON object/],
     ['another format', { ...minimal(), format: 'har' }, /"format" must be "lockstep.trace"/],
-    ['another version', { ...minimal(), version: 4 }, /"version" 4 is not supported \(this lockstep reads versions 1, 2, 3\)/],
+    ['another version', { ...minimal(), version: 5 }, /"version" 5 is not supported \(this lockstep reads versions 1, 2, 3, 4\)/],
+    ['a verify entry in a version 4 trace', { ...minimal(), entries: [{ at: 0, kind: 'verify', result: { ok: true, userId: 'u' } }] }, /"verify" entries exist up to trace version 3/],
+    ['a backend entry in a version 4 trace', { ...minimal(), entries: [{ at: 0, kind: 'backend', result: { ok: true } }] }, /"backend" entries exist up to trace version 3/],
     ['a refresh entry in a version 1 trace', { ...minimal(), version: 1, entries: [{ at: 0, kind: 'refresh', result: { ok: true, userId: 'u' } }] }, /"refresh" entries need trace version 2/],
     ['a refresh outcome without ok', { ...minimal(), entries: [{ at: 0, kind: 'refresh', result: { userId: 'u' } }] }, /entries\[0\]\.result/],
     ['an unknown entry kind', { ...minimal(), entries: [{ at: 0, kind: 'teleport' }] }, /entries\[0\] must have a kind/],
     ['time going backwards', { ...minimal(), entries: [{ at: 5, kind: 'event', event: { type: 'socket.pong' } }, { at: 4, kind: 'event', event: { type: 'socket.pong' } }] }, /entries\[1\]\.at/],
     ['a missing limit', { ...minimal(), input: { ...minimal().input, limits: { ...DEFAULT_CONNECTION_LIMITS, heartbeatMs: undefined } } }, /input\.limits\.heartbeatMs/],
-    ['an outcome without ok', { ...minimal(), entries: [{ at: 0, kind: 'verify', result: { userId: 'u' } }] }, /entries\[0\]\.result/],
+    ['an outcome without ok', { ...minimal(), version: 3, entries: [{ at: 0, kind: 'verify', result: { userId: 'u' } }] }, /entries\[0\]\.result/],
     ['an event without a type', { ...minimal(), entries: [{ at: 0, kind: 'event', event: {} }] }, /entries\[0\]\.event/],
   ])('refuses %s with LOCKSTEP_ERR_INVALID_TRACE', (_, value, message) => {
     expect(() => parseTrace(value)).toThrow(expect.objectContaining({ code: 'LOCKSTEP_ERR_INVALID_TRACE', message: expect.stringMatching(message) }));
   });
 
-  it('replays a hand-written trace: a verifier that rejects closes 4401', () => {
+  it.each([
+    ['version 4: the refusal is an event', TRACE_VERSION, { at: 3, kind: 'event', event: { type: 'auth.refused', reason: 'expired' } }],
+    ['version 3: the verify entry of the old handshake child is read as that event', 3, { at: 3, kind: 'verify', result: { ok: false, error: 'expired' } }],
+  ])('replays a hand-written trace (%s): a verifier that rejects closes 4401', (_, version, refusal) => {
     const trace = {
       ...minimal(),
+      version,
       entries: [
-        { at: 3, kind: 'verify', result: { ok: false, error: 'expired' } },
+        refusal,
         { at: 4, kind: 'event', event: { type: 'socket.close', code: 4401, reason: 'unauthorized' } },
       ],
       effects: [
@@ -53,7 +59,7 @@ describe('parseTrace', () => {
     const result = replayTrace(trace);
     expect(result.divergences).toEqual([]);
     expect(result.steps.map((s) => `${s.before} → ${s.after}`)).toEqual([
-      'handshaking [authenticating.verifying] → closing',
+      'handshaking(authenticating.verifying) → closing',
       'closing → closed',
     ]);
   });
@@ -75,10 +81,55 @@ describe('parseTrace', () => {
     ]);
   });
 
+  it('reads a version 3 trace as version 4: the handshake child\'s outcomes are events, its delays the connection\'s', () => {
+    const parsed = parseTrace({
+      ...minimal(),
+      version: 3,
+      entries: [
+        { at: 1, kind: 'verify', result: { ok: true, userId: 'u', expiresAt: 9000, verifiedAt: 1000 } },
+        { at: 2, kind: 'verify', result: { ok: true, userId: null } },
+        { at: 3, kind: 'verify', result: { ok: false, error: 'bad signature' } },
+        { at: 4, kind: 'backend', result: { ok: true } },
+        { at: 5, kind: 'backend', result: { ok: false, error: 'down' } },
+        { at: 6, kind: 'delay', actor: 'handshake', delay: 'authTimeout', event: 'xstate.after.authTimeout.handshake.authenticating' },
+        { at: 7, kind: 'delay', actor: 'handshake', delay: 'backendTimeout', event: 'xstate.after.backendTimeout.handshake.checkingBackend' },
+        { at: 8, kind: 'delay', actor: 'connection', delay: 'closeTimeout', event: 'xstate.after.closeTimeout.connection.closing' },
+        { at: 9, kind: 'refresh', result: { ok: true, userId: 'u' } },
+      ],
+    });
+    expect(parsed.entries).toEqual([
+      { at: 1, kind: 'event', event: { type: 'auth.verified', userId: 'u', expiresAt: 9000, verifiedAt: 1000 } },
+      { at: 2, kind: 'event', event: { type: 'auth.verified', userId: null } },
+      { at: 3, kind: 'event', event: { type: 'auth.refused', reason: 'bad signature' } },
+      { at: 4, kind: 'event', event: { type: 'backend.ready' } },
+      { at: 5, kind: 'event', event: { type: 'backend.unavailable', reason: 'down' } },
+      { at: 6, kind: 'delay', actor: 'connection', delay: 'authTimeout', event: 'xstate.after.authTimeout.connection.handshaking.authenticating' },
+      { at: 7, kind: 'delay', actor: 'connection', delay: 'backendTimeout', event: 'xstate.after.backendTimeout.connection.handshaking.checkingBackend' },
+      { at: 8, kind: 'delay', actor: 'connection', delay: 'closeTimeout', event: 'xstate.after.closeTimeout.connection.closing' },
+      { at: 9, kind: 'refresh', result: { ok: true, userId: 'u' } },
+    ]);
+  });
+
+  it('a version 3 trace whose handshake timed out replays: the old child\'s delay is the connection\'s', () => {
+    const limits = { ...DEFAULT_CONNECTION_LIMITS, authTimeoutMs: 10 };
+    const trace = {
+      ...minimal(),
+      version: 3,
+      input: { ...minimal().input, limits },
+      entries: [{ at: 10, kind: 'delay', actor: 'handshake', delay: 'authTimeout', event: 'xstate.after.authTimeout.handshake.authenticating' }],
+      effects: [
+        { type: 'leaveStream', params: { connectionId: 'c-1' } },
+        { type: 'closeSocket', params: { code: 4408, reason: 'auth timeout' } },
+      ],
+      final: { status: 'active', state: 'closing', closeCode: 4408, closeReason: 'auth timeout', peerCloseCode: null },
+    };
+    expect(replayTrace(trace).divergences).toEqual([]);
+  });
+
   it('a delay the recording says fired, but that is not due in the replay, is a divergence', () => {
     const trace = {
       ...minimal(),
-      entries: [{ at: 10, kind: 'delay', actor: 'handshake', delay: 'authTimeout', event: 'xstate.after.authTimeout.handshake.authenticating' }],
+      entries: [{ at: 10, kind: 'delay', actor: 'connection', delay: 'authTimeout', event: 'xstate.after.authTimeout.connection.handshaking.authenticating' }],
     };
     const result = replayTrace(trace);
     expect(result.divergences[0]).toMatchObject({ what: 'entries', message: expect.stringMatching(/entry #0 at \+10ms/) });

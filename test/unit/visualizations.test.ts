@@ -18,7 +18,7 @@ describe('visualizations/', () => {
 
   it('draws every state of the connection machine', async () => {
     const chart = (await rendering())['connection.mmd'] ?? '';
-    for (const state of ['handshaking', 'joining', 'ready', 'closing', 'terminating', 'closed', 'awaitingPong']) {
+    for (const state of ['handshaking', 'authenticating', 'awaitingCredentials', 'verifying', 'checkingBackend', 'joining', 'ready', 'closing', 'terminating', 'closed', 'awaitingPong']) {
       expect(chart).toContain(`"${state}`);
     }
   });
@@ -55,7 +55,6 @@ describe('visualizations/ generated formats', () => {
 
   it('Stately definitions compile with xstate to the same states, transitions, guards and delays', async () => {
     const definitions = {
-      handshake: (await import('../../visualizations/handshake.stately.js')).handshakeChart,
       connection: (await import('../../visualizations/connection.stately.js')).connectionChart,
       'agent-run': (await import('../../visualizations/agent-run.stately.js')).agentRunChart,
       'server-lifecycle': (await import('../../visualizations/server-lifecycle.stately.js')).serverLifecycleChart,

@@ -1,0 +1,65 @@
+/**
+ * The handshake's effects → the embedder's verifier and readiness check. The connection machine
+ * asks (`verifyToken`, `checkBackend`); these run the check and report its outcome to the actor
+ * as a fact (`auth.verified` / `auth.refused`, `backend.ready` / `backend.unavailable`), always
+ * in a later microtask, never inside the transition that asked. They decide nothing: an answer
+ * that comes after the machine moved on (timeout, close) is the machine's to ignore, and none
+ * is sent to an actor that has already stopped.
+ */
+import type { AnyActorRef } from 'xstate';
+import type { HandshakeEvent, VerifiedIdentity } from '../../machines/handshake.js';
+
+/** The checks a server performs for a handshake (a sync throw counts as a rejection). */
+export interface HandshakeChecks {
+  /** The identity a token stands for (`verifiedAt` included when the server has a wall clock). */
+  verify(token: string): Promise<VerifiedIdentity> | VerifiedIdentity;
+  /** Resolves when new connections may be accepted. */
+  backendReady(): Promise<void> | void;
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+/** `run()` as a promise: a synchronous throw becomes a rejection. */
+function attempt<T>(run: () => Promise<T> | T): Promise<T> {
+  try {
+    return Promise.resolve(run());
+  } catch (error) {
+    return Promise.reject(error);
+  }
+}
+
+function report(self: AnyActorRef, event: HandshakeEvent): void {
+  if (self.getSnapshot().status === 'active') self.send(event);
+}
+
+/** The identity as the verifier answered, as an event (only the identity's fields: a verifier's object carries no `type`). */
+function verifiedEvent(identity: Partial<VerifiedIdentity> | undefined | null): HandshakeEvent {
+  const event: HandshakeEvent = { type: 'auth.verified', userId: identity?.userId as string };
+  if (identity?.expiresAt !== undefined) event.expiresAt = identity.expiresAt;
+  if (identity?.verifiedAt !== undefined) event.verifiedAt = identity.verifiedAt;
+  return event;
+}
+
+/** The machine's `verifyToken` and `checkBackend` actions, performed with `checks`. */
+export function handshakeEffects(checks: HandshakeChecks) {
+  return {
+    verifyToken: ({ self }: { self: AnyActorRef }, params: { token: string }): void => {
+      // Asked now (as a promise actor would have started now), answered in a later microtask.
+      // The second handler also catches a fault in reading the answer: every ask is answered.
+      attempt(() => checks.verify(params.token))
+        .then(verifiedEvent)
+        .then(
+          (event) => report(self, event),
+          (error: unknown) => report(self, { type: 'auth.refused', reason: messageOf(error) }),
+        );
+    },
+    checkBackend: ({ self }: { self: AnyActorRef }): void => {
+      attempt(() => checks.backendReady()).then(
+        () => report(self, { type: 'backend.ready' }),
+        (error: unknown) => report(self, { type: 'backend.unavailable', reason: messageOf(error) }),
+      );
+    },
+  };
+}
