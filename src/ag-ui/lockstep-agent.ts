@@ -8,7 +8,8 @@
  * After a resume, consecutive deltas the client missed arrive coalesced (one
  * TEXT_MESSAGE_CONTENT or TOOL_CALL_ARGS for the range, the same text). A resume that could not
  * be honoured (the run's end may have been missed) fails the AG-UI run with an error instead
- * of a silent gap. Unsubscribing (`abortRun()`) stops delivery; the lockstep run goes on.
+ * of a silent gap. Unsubscribing before the run ended (`abortRun()`) stops delivery and
+ * cancels the lockstep run (a `cancel` frame, when connected): the handler's signal aborts.
  */
 import { AbstractAgent, runHttpRequest, type AgentConfig, type BaseEvent, type RunAgentInput } from '@ag-ui/client';
 import type { LockstepClient } from '../client/create-client.js';
@@ -58,11 +59,24 @@ function agUiObservableClass(): ObservableClass {
 /** An @ag-ui/client agent that runs over a lockstep connection (see the module comment above). */
 export class LockstepAgent extends AbstractAgent {
   readonly client: LockstepClient;
+  /** The run `run()` is delivering now: `abortRun()` cancels it. */
+  #active: { runId: string | undefined; ended: boolean } | undefined;
 
   constructor(config: LockstepAgentConfig) {
     const { client, ...agentConfig } = config;
     super(agentConfig);
     this.client = client;
+  }
+
+  /**
+   * Stops the run in progress (AbstractAgent's no-op by default): cancels the lockstep run (a
+   * `cancel` frame when connected; the handler's `context.signal` aborts, the run ends
+   * `cancelled`) and detaches the front end from it.
+   */
+  override abortRun(): void {
+    const active = this.#active;
+    if (active?.runId !== undefined && !active.ended && this.client.state === 'ready') this.client.cancel(active.runId);
+    void this.detachActiveRun();
   }
 
   /** Sends the last user message of `input` and yields its run's events as AG-UI events. */
@@ -78,17 +92,23 @@ export class LockstepAgent extends AbstractAgent {
       let messageId: string | undefined;
       let runId: string | undefined;
       let lastSeq = 0;
+      const active = { runId: undefined as string | undefined, ended: false };
+      this.#active = active;
       const deliver = (event: Pick<ClientRunEvent, 'seq' | 'event' | 'data'>) => {
         // Each event once: the client emits in seq order, and the events before the ack come from the run book.
         if (subscriber.closed || event.seq <= lastSeq) return;
         lastSeq = event.seq;
         for (const agUi of mapper.map(event)) subscriber.next(agUi as unknown as BaseEvent);
-        if (TERMINAL.has(event.event)) subscriber.complete();
+        if (TERMINAL.has(event.event)) {
+          active.ended = true;
+          subscriber.complete();
+        }
       };
       const off = [
         this.client.on('ack', (ack) => {
           if (ack.id !== messageId) return;
           runId = ack.runId;
+          active.runId = ack.runId;
           for (const event of this.client.runs.find((r) => r.runId === runId)?.events ?? []) deliver(event);
         }),
         this.client.on('event', (frame) => {

@@ -12,7 +12,7 @@ import type { BaseEvent } from '@ag-ui/core';
 import { LockstepAgent } from '../../src/ag-ui/lockstep-agent.js';
 import { agUiHandler } from '../../src/ag-ui/handler.js';
 import { createLockstepClient, type LockstepClient, type WebSocketConstructor } from '../../src/client/index.js';
-import { startServer, type Harness } from '../integration/harness.js';
+import { deferred, startServer, type Harness } from '../integration/harness.js';
 import { within } from '../support/within.js';
 import { ev, startAgentServer, type AgentServer, type Step } from './agent-server.js';
 
@@ -136,4 +136,35 @@ describe('LockstepAgent: an AG-UI front end over lockstep', () => {
     expect(frontEnd.messages.find((m) => m.role === 'tool')).toMatchObject({ toolCallId: 'c1', content: '{"output":42}' });
     expect(result.result).toEqual({ done: true });
   });
+
+  it('abortRun() mid-run cancels the lockstep run: the handler\'s signal aborts and the run ends cancelled', async () => {
+    const aborted = deferred();
+    h = await startServer({
+      handler: async (_message, run, context) => {
+        run.text('partial');
+        await new Promise<void>((resolve) => context.signal.addEventListener('abort', () => resolve(), { once: true }));
+        aborted.resolve();
+      },
+    });
+    client = createLockstepClient({ url: h.url, token: 'carol', WebSocket: WebSocket as unknown as WebSocketConstructor });
+    const frontEnd = new LockstepAgent({ client, threadId: 'th-abort' });
+    frontEnd.addMessage({ id: 'u1', role: 'user', content: 'go on forever' });
+    const running = frontEnd.runAgent(undefined, {
+      onEvent: ({ event }) => {
+        if (event.type === 'TEXT_MESSAGE_CONTENT') frontEnd.abortRun();
+      },
+    });
+    running.catch(() => {});
+    await within(aborted.promise, 5_000, "the handler's signal after abortRun()");
+    const c = client;
+    await within(new Promise<void>((resolve) => {
+      const check = () => {
+        if (c.runs.some((r) => r.status === 'failed')) resolve();
+      };
+      check();
+      c.subscribe(check);
+    }), 5_000, 'the run ended cancelled');
+    expect(c.runs.find((r) => r.status === 'failed')!.result).toEqual({ reason: 'cancelled' });
+  });
 });
+
