@@ -4,7 +4,7 @@
  */
 export * from './handshake.js';
 export * from './connection.js';
-export type { SocketFacts } from './connection-bounds.js';
+export type { SocketFacts, StreamLag } from './connection-bounds.js';
 export * from './agent-run.js';
 export * from './server-lifecycle.js';
 export * from './lease-keeper.js';

@@ -18,6 +18,7 @@ export { isValidSubject, MAX_SUBJECT_LENGTH } from './protocol/subject.js';
 export { DEFAULT_CONNECTION_LIMITS, type ConnectionLimits } from '../machines/connection.js';
 export { MemoryEventLog, type EventLog, type MemoryEventLogOptions, type NewStreamEvent } from './delivery/event-log.js';
 export { createRedisScaleOut, type RedisScaleOut, type RedisScaleOutOptions } from './delivery/redis-scale-out.js';
+export type { AnswerClaim, RunControlRecord, SharedRunControl } from './delivery/shared-run-control.js';
 export { RedisEventLog, type RedisEventLogOptions } from './delivery/redis-event-log.js';
 export type { ScaleOut } from './delivery/scale-out.js';
 export type { Fanout } from './delivery/stream-hub.js';

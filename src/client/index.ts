@@ -26,7 +26,7 @@ export type {
 export { memoryStorage, localStorageStorage, type ClientStorage } from './storage.js';
 export { fileStorage, type FileSystemLike } from './file-storage.js';
 export type { OutboxEntry } from './client-store.js';
-export type { ClientRun, ClientRunEvent, ClientRunStatus, ClientToolCall } from './run-book.js';
+export type { ClientApprovalRequest, ClientRun, ClientRunEvent, ClientRunStatus, ClientToolCall } from './run-book.js';
 export type { ReadyOutcome } from './stream-cursor.js';
 export { clientMachine, CLIENT_CLOSE } from '../../machines/client.js';
 export type { ClientClose, ClientStateName } from '../../machines/client.js';

@@ -14,6 +14,7 @@ export interface RunControlRecord {
 /** A claim's outcome: whether this claim won, and the answer that did. */
 export interface AnswerClaim { won: boolean; answer: ApprovalAnswer }
 
+/** Cross-node cancels and approval answers, as a shared backend (Redis) provides them to a server. */
 export interface SharedRunControl {
   /** Marks the run cancelled when it is open on some node for `userId`; false when it is not. */
   cancel(userId: string, runId: string): Promise<boolean>;
