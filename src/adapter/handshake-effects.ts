@@ -6,7 +6,7 @@
  * that comes after the machine moved on (timeout, close) is the machine's to ignore, and none
  * is sent to an actor that has already stopped.
  */
-import type { AnyActorRef } from 'xstate';
+import type { ConnectionSelf } from './socket-effects.js';
 import type { HandshakeEvent, VerifiedIdentity } from '../../machines/handshake.js';
 
 /** The checks a server performs for a handshake (a sync throw counts as a rejection). */
@@ -30,7 +30,7 @@ function attempt<T>(run: () => Promise<T> | T): Promise<T> {
   }
 }
 
-function report(self: AnyActorRef, event: HandshakeEvent): void {
+function report(self: ConnectionSelf, event: HandshakeEvent): void {
   if (self.getSnapshot().status === 'active') self.send(event);
 }
 
@@ -45,7 +45,7 @@ function verifiedEvent(identity: Partial<VerifiedIdentity> | undefined | null): 
 /** The machine's `verifyToken` and `checkBackend` actions, performed with `checks`. */
 export function handshakeEffects(checks: HandshakeChecks) {
   return {
-    verifyToken: ({ self }: { self: AnyActorRef }, params: { token: string }): void => {
+    verifyToken: ({ self }: { self: ConnectionSelf }, params: { token: string }): void => {
       // Asked now (as a promise actor would have started now), answered in a later microtask.
       // The second handler also catches a fault in reading the answer: every ask is answered.
       attempt(() => checks.verify(params.token))
@@ -55,7 +55,7 @@ export function handshakeEffects(checks: HandshakeChecks) {
           (error: unknown) => report(self, { type: 'auth.refused', reason: messageOf(error) }),
         );
     },
-    checkBackend: ({ self }: { self: AnyActorRef }): void => {
+    checkBackend: ({ self }: { self: ConnectionSelf }): void => {
       attempt(() => checks.backendReady()).then(
         () => report(self, { type: 'backend.ready' }),
         (error: unknown) => report(self, { type: 'backend.unavailable', reason: messageOf(error) }),

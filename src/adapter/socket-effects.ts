@@ -4,6 +4,9 @@
  */
 import type { Duplex } from 'node:stream';
 import type { AnyActorRef } from 'xstate';
+
+/** The `self` of a connection's effects: an Actor, or the MachineRunner that stands for one. */
+export type ConnectionSelf = Pick<AnyActorRef, 'send' | 'getSnapshot'>;
 import type { WebSocket } from 'ws';
 import { encodeServerFrame } from '../protocol/codec.js';
 import type { ServerFrame } from '../protocol/frames.js';
@@ -15,38 +18,38 @@ import { WriteBatcher } from './write-batching.js';
 export class SocketTable {
   /** @internal One batcher per server: see write-batching.ts. */
   readonly batcher = new WriteBatcher();
-  readonly #sockets = new WeakMap<AnyActorRef, WebSocket>();
-  readonly #streams = new WeakMap<AnyActorRef, Duplex>();
-  readonly #paths = new WeakMap<AnyActorRef, DataPath>();
+  readonly #sockets = new WeakMap<ConnectionSelf, WebSocket>();
+  readonly #streams = new WeakMap<ConnectionSelf, Duplex>();
+  readonly #paths = new WeakMap<ConnectionSelf, DataPath>();
   /**
    * Associates `ws` with the actor that runs its protocol. `stream`: the TCP socket under `ws`
    * (the upgrade's socket); when given, frames written in one event-loop turn are coalesced
    * into one write (see write-batching.ts).
    */
-  bind(actor: AnyActorRef, ws: WebSocket, stream?: Duplex): void {
+  bind(actor: ConnectionSelf, ws: WebSocket, stream?: Duplex): void {
     this.#sockets.set(actor, ws);
     if (stream) this.#streams.set(actor, stream);
   }
   /** Gives `actor` a data path: its install/remove effects then switch it on and off. */
-  bindPath(actor: AnyActorRef, path: DataPath): void {
+  bindPath(actor: ConnectionSelf, path: DataPath): void {
     this.#paths.set(actor, path);
   }
   /** The actor's data path; undefined for connections that keep the full actor path (traced, inspected). */
-  pathOf(actor: AnyActorRef): DataPath | undefined {
+  pathOf(actor: ConnectionSelf): DataPath | undefined {
     return this.#paths.get(actor);
   }
   /** The socket of `actor`, or undefined once it is gone. */
-  socketOf(actor: AnyActorRef): WebSocket | undefined {
+  socketOf(actor: ConnectionSelf): WebSocket | undefined {
     return this.#sockets.get(actor);
   }
   /** The TCP socket under the actor's ws, when it was bound with one. */
-  streamOf(actor: AnyActorRef): Duplex | undefined {
+  streamOf(actor: ConnectionSelf): Duplex | undefined {
     return this.#streams.get(actor);
   }
 }
 
 /** What every socket effect receives from xstate: the actor that runs it. */
-export type SocketEffectArgs = { self: AnyActorRef };
+export type SocketEffectArgs = { self: ConnectionSelf };
 
 // ws reports a failed write through the callback; the `close` event that follows is what
 // the machine reacts to, so the callback only keeps the error from becoming an exception.

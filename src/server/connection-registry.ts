@@ -4,14 +4,16 @@
  * one is gone, which is how shutdown waits without polling (invariant I10).
  */
 import { performance } from 'node:perf_hooks';
-import type { Actor, SnapshotFrom } from 'xstate';
+import type { SnapshotFrom } from 'xstate';
 import type { connectionMachine } from '../../machines/connection.js';
+import type { MachineRef } from '../runtime/machine-runner.js';
 import { CONNECTION_STATES, type LiveConnectionState, type ServerMetrics } from './metrics.js';
 import { LifecycleLog } from './lifecycle-log.js';
 import type { Logger } from './logger.js';
 import type { TraceEntry } from './options.js';
 
-export type ConnectionActor = Actor<typeof connectionMachine>;
+/** A live connection's machine: a MachineRunner, or a full Actor when traced or inspected. */
+export type ConnectionActor = MachineRef<typeof connectionMachine>;
 
 /** The top-level state name of a connection snapshot's value (`ready`, not `{ ready: … }`). */
 function topStateOf(value: SnapshotFrom<typeof connectionMachine>['value']): string {

@@ -10,13 +10,13 @@ import { randomUUID } from 'node:crypto';
 import { createServer as createHttpServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { createActor, fromPromise, type AnyActorRef } from 'xstate';
+import { createActor, fromPromise } from 'xstate';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { connectionMachine, type HandlerInvocation } from '../../machines/connection.js';
 import type { VerifiedIdentity } from '../../machines/handshake.js';
 import { handshakeEffects } from '../adapter/handshake-effects.js';
 import { forwardSocketEvents } from '../adapter/socket-events.js';
-import { SocketTable, socketEffects } from '../adapter/socket-effects.js';
+import { SocketTable, socketEffects, type ConnectionSelf } from '../adapter/socket-effects.js';
 import { socketDataPath } from '../adapter/socket-data-path.js';
 import { runHandler } from '../agent/handler.js';
 import { startRun, type RunHandle } from '../agent/run-handle.js';
@@ -37,6 +37,7 @@ import { RunControl } from './run-control.js';
 import { RunTracker } from './run-tracker.js';
 import { serverLifecycleMachine } from '../../machines/server-lifecycle.js';
 import { recordConnection } from '../trace/recorder.js';
+import { MachineRunner } from '../runtime/machine-runner.js';
 import { traceBudget } from '../trace/budget.js';
 import { combineInspectors } from './combine-inspectors.js';
 import { traceSink } from '../trace/sink.js';
@@ -223,7 +224,7 @@ export function createLockstepServer(userOptions: LockstepServerOptions = {}): L
     return { run, context: watch };
   };
 
-  const invokeHandler = ({ self }: { self: AnyActorRef }, params: HandlerInvocation) => {
+  const invokeHandler = ({ self }: { self: ConnectionSelf }, params: HandlerInvocation) => {
     // Exactly-once per message id and user, across connections and reconnects (inside retention).
     const recorded = andThen(hub.log.recordMessage(params.userId, params.message.id, params.runId), (original) => {
       accepted(self, params, original);
@@ -234,7 +235,7 @@ export function createLockstepServer(userOptions: LockstepServerOptions = {}): L
     }
   };
 
-  const accepted = (self: AnyActorRef, params: HandlerInvocation, original: string | undefined) => {
+  const accepted = (self: ConnectionSelf, params: HandlerInvocation, original: string | undefined) => {
     const answer = { id: params.message.id, runId: original ?? params.runId, duplicate: original !== undefined };
     // The ack path writes the ack while `ready` (under the hard bound); otherwise the machine decides.
     const path = sockets.pathOf(self);
@@ -339,12 +340,14 @@ export function createLockstepServer(userOptions: LockstepServerOptions = {}): L
     const inspect = combineInspectors(options.inspect, recorder ? recorder.inspect : undefined);
     // The recorder's clock wraps options.clock (to see which named delays fire).
     const clock = recorder ? recorder.clock : options.clock;
-    const actor: ConnectionActor = createActor(machine, {
-      input,
-      ...(clock ? { clock } : {}),
-      ...(inspect ? { inspect } : {}),
-    });
-    recorder?.watch(actor);
+    // Traced and inspected connections run as a full Actor: the recorder and the inspector read
+    // its inspection events. The others run as a MachineRunner (the same machine, no actor system).
+    let actor: ConnectionActor;
+    if (recorder || inspect) {
+      const full = createActor(machine, { input, ...(clock ? { clock } : {}), ...(inspect ? { inspect } : {}) });
+      recorder?.watch(full);
+      actor = full;
+    } else actor = new MachineRunner(machine, { input, clock });
     sockets.bind(actor, ws, req.socket);
     const frameFacts = (): SocketFacts => {
       const { userId } = actor.getSnapshot().context;

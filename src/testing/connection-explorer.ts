@@ -21,6 +21,7 @@ import { checkConnectionInvariants, type ConnectionInvariant, type Violation } f
 import {
   applyCommand,
   finishScenario,
+  pendingTimerKeys,
   startScenario,
   type ConnectionCommand,
   type ConnectionScenario,
@@ -31,7 +32,7 @@ import {
   type ScenarioTrace,
   type Step,
 } from './connection-scenario.js';
-import { forkScenario } from './scenario-fork.js';
+import { forkScenario, forkSeed } from './scenario-fork.js';
 
 /** Options of `exploreConnection`. */
 export interface ExploreOptions extends RunScenarioOptions {
@@ -166,8 +167,7 @@ function timelessBucket(counters: FrameCounters, now: number, limits: Connection
 /** Everything the rest of a scenario depends on, as one string (equal strings: equal futures). */
 function fingerprint(run: ScenarioRun, persisted: unknown, withTime: boolean): string {
   const now = run.clock.now();
-  // Timer keys start with the actor's session id, which differs between forks: keep the rest.
-  const timers = run.clock.pendingTimers().map((t) => `${t.start + t.timeout - now}:${t.key.slice(t.key.indexOf('.') + 1)}`);
+  const timers = pendingTimerKeys(run);
   const { harness } = run;
   // A bucket's future depends on its tokens now, not on when it was last spent: buckets are
   // written as their tokens at the clock's time, so states reached at other times still match.
@@ -220,7 +220,7 @@ export function exploreConnection(head: ScenarioHead, options: ExploreOptions): 
   const finales = new Map<string, Piece>();
 
   const nodeOf = (run: ScenarioRun, depth: number): StateNode => {
-    const persisted = run.actor.getPersistedSnapshot();
+    const persisted = forkSeed(run);
     const state = fingerprint(run, persisted, withTime);
     states.add(state);
     let atDepths = nodes.get(state);

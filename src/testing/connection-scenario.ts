@@ -23,6 +23,7 @@ import { ConnectionDataPath, type DataPath, type DataPathFactory } from '../../m
 import type { HandshakeEvent, VerifiedIdentity } from '../../machines/handshake.js';
 import type { ServerFrame, StreamEvent } from '../protocol/frames.js';
 import { ScenarioClock, type ScheduledEvents } from './scenario-clock.js';
+import { MachineRunner } from '../runtime/machine-runner.js';
 import { settleStandIn, standIn, type StandInOutcome } from './scenario-stand-ins.js';
 
 /** One step of a scenario: something the socket, the handshake's dependencies, the stream or the clock does. */
@@ -119,7 +120,15 @@ export interface RunScenarioOptions {
    * `false` runs the machine alone, every event through the actor (as traced connections do).
    */
   dataPath?: DataPathFactory | false;
+  /** `runner` (default): a MachineRunner, as the server runs a connection; `actor`: a full Actor, as it runs a traced or inspected one. */
+  driver?: 'runner' | 'actor';
 }
+
+/**
+ * What runs the machine: a MachineRunner, as the server runs every connection that is not traced
+ * or inspected (the default), or a full XState Actor, as it runs those.
+ */
+export type ScenarioActor = MachineRunner<ConnectionMachine> | Actor<ConnectionMachine>;
 
 /** lockstep's own data path (the default of `RunScenarioOptions.dataPath`). */
 export const lockstepDataPath: DataPathFactory = (ports, limits) => new ConnectionDataPath(ports, limits);
@@ -162,7 +171,7 @@ export interface Harness {
    * machine's effects (`ref` is the connection actor the answer goes to), `refresh` a stand-in
    * (`ref` is the stand-in).
    */
-  pending: { ref: AnyActorRef; dependency: Dependency }[];
+  pending: { ref: Pick<AnyActorRef, 'send' | 'getSnapshot'>; dependency: Dependency }[];
   /**
    * The connection's data path, as on the server: stream events and accepted messages are
    * offered to it; it writes the steady case into `effects` and hands the rest to the actor.
@@ -208,7 +217,7 @@ export function settleDecided(harness: Harness): void {
     }
     if (dependency === 'refresh') {
       pending.splice(i, 1);
-      settleStandIn(ref, REFRESH_REFUSED);
+      settleStandIn(ref as AnyActorRef, REFRESH_REFUSED);
       i = 0;
       continue;
     }
@@ -229,13 +238,13 @@ export function settleDecided(harness: Harness): void {
  * through the actor system (one per root actor).
  */
 const harnesses = new WeakMap<object, Harness>();
-const harnessOf = (system: object): Harness => {
-  const harness = harnesses.get(system);
+const harnessOf = (self: object): Harness => {
+  const harness = harnesses.get(self);
   if (harness === undefined) throw new Error('runConnectionScenario: actor started outside a scenario');
   return harness;
 };
-/** Binds an actor system to the harness its effects write to. */
-export const bindHarness = (system: object, harness: Harness): void => void harnesses.set(system, harness);
+/** Binds a connection (the `self` of its effects: runner or actor) to the harness its effects write to. */
+export const bindHarness = (self: object, harness: Harness): void => void harnesses.set(self, harness);
 const provided = new WeakMap<ConnectionMachine, ConnectionMachine>();
 
 const waitFor = <TOutput, TInput>(dependency: Dependency) =>
@@ -246,7 +255,7 @@ const waitFor = <TOutput, TInput>(dependency: Dependency) =>
  * recorder answers at once (every id is fresh) and the answer goes to the ack path, or to the
  * actor when there is none.
  */
-function invokeScenarioHandler(h: Harness, actor: AnyActorRef, p: HandlerInvocation): void {
+function invokeScenarioHandler(h: Harness, actor: Pick<AnyActorRef, 'send'>, p: HandlerInvocation): void {
   h.effects.push({ kind: 'handler', id: p.message.id, runId: p.runId });
   const answer = { id: p.message.id, runId: p.runId, duplicate: false };
   if (h.path) h.path.offerAccepted(answer);
@@ -263,39 +272,39 @@ export function scenarioMachine(machine: ConnectionMachine): ConnectionMachine {
     },
     actions: {
       // Asked now, answered by settleDecided once the scenario decided how (as the server answers later).
-      verifyToken: ({ self }) => void harnessOf(self.system).pending.push({ ref: self, dependency: 'verify' }),
-      checkBackend: ({ self }) => void harnessOf(self.system).pending.push({ ref: self, dependency: 'backend' }),
+      verifyToken: ({ self }) => void harnessOf(self).pending.push({ ref: self, dependency: 'verify' }),
+      checkBackend: ({ self }) => void harnessOf(self).pending.push({ ref: self, dependency: 'backend' }),
       sendFrame: ({ self }, p) => {
-        const h = harnessOf(self.system);
+        const h = harnessOf(self);
         h.effects.push({ kind: 'send', frame: p.frame });
         // As the server's adapter does: the path goes on after an event the machine wrote.
         if (p.frame.type === 'event') h.path?.machineWroteEvent(p.frame.seq);
       },
-      closeSocket: ({ self }, p) => harnessOf(self.system).effects.push({ kind: 'close', code: p.code, reason: p.reason }),
-      terminateSocket: ({ self }) => harnessOf(self.system).effects.push({ kind: 'terminate' }),
-      ping: ({ self }) => harnessOf(self.system).effects.push({ kind: 'ping' }),
-      invokeHandler: ({ self }, p) => invokeScenarioHandler(harnessOf(self.system), self, p),
+      closeSocket: ({ self }, p) => harnessOf(self).effects.push({ kind: 'close', code: p.code, reason: p.reason }),
+      terminateSocket: ({ self }) => harnessOf(self).effects.push({ kind: 'terminate' }),
+      ping: ({ self }) => harnessOf(self).effects.push({ kind: 'ping' }),
+      invokeHandler: ({ self }, p) => invokeScenarioHandler(harnessOf(self), self, p),
       joinStream: ({ self }) => {
-        const h = harnessOf(self.system);
+        const h = harnessOf(self);
         h.effects.push({ kind: 'join' });
         h.subscribed = true;
         self.send({ type: 'stream.joined', epoch: 'e', lastSeq: h.log.length, resumed: false, replay: [], atMs: h.now() });
       },
       leaveStream: ({ self }) => {
-        const h = harnessOf(self.system);
+        const h = harnessOf(self);
         if (h.subscribed) h.effects.push({ kind: 'leave' });
         h.subscribed = false;
       },
       watchDrain: () => {},
-      installEventPath: ({ self }, p) => harnessOf(self.system).path?.installEvents(p.lastSeq),
-      removeEventPath: ({ self }) => harnessOf(self.system).path?.removeEvents(),
-      installAckPath: ({ self }) => harnessOf(self.system).path?.installAcks(),
-      removeAckPath: ({ self }) => harnessOf(self.system).path?.removeAcks(),
-      installFramePath: ({ self }, p) => harnessOf(self.system).path?.installFrames(p),
-      removeFramePath: ({ self }) => harnessOf(self.system).path?.removeFrames(),
-      syncFramePath: ({ self }, p) => harnessOf(self.system).path?.syncFrames(p.counters),
+      installEventPath: ({ self }, p) => harnessOf(self).path?.installEvents(p.lastSeq),
+      removeEventPath: ({ self }) => harnessOf(self).path?.removeEvents(),
+      installAckPath: ({ self }) => harnessOf(self).path?.installAcks(),
+      removeAckPath: ({ self }) => harnessOf(self).path?.removeAcks(),
+      installFramePath: ({ self }, p) => harnessOf(self).path?.installFrames(p),
+      removeFramePath: ({ self }) => harnessOf(self).path?.removeFrames(),
+      syncFramePath: ({ self }, p) => harnessOf(self).path?.syncFrames(p.counters),
       readFromLog: ({ self }, p) => {
-        const h = harnessOf(self.system);
+        const h = harnessOf(self);
         h.effects.push({ kind: 'readLog', afterSeq: p.afterSeq });
         const oldest = h.log.length - h.retainEvents + 1;
         const events = p.afterSeq + 1 < oldest ? undefined : h.log.slice(p.afterSeq);
@@ -351,7 +360,7 @@ export type ScenarioHead = Omit<ConnectionScenario, 'commands'>;
 /** A scenario being run: the actor, its clock and harness, and what has been recorded so far. */
 export interface ScenarioRun {
   head: ScenarioHead;
-  actor: Actor<ConnectionMachine>;
+  actor: ScenarioActor;
   clock: ScenarioClock;
   harness: Harness;
   steps: Step[];
@@ -360,6 +369,21 @@ export interface ScenarioRun {
   socketGone: boolean;
   /** The actor's error, if an action threw. */
   error: { value: unknown } | undefined;
+}
+
+/**
+ * The run's pending delayed events, in the order they were set: the time left and the machine's
+ * own name for each (XState's id of the `after`, without the actor's session id, which differs
+ * between forks), so that equal strings are equal futures.
+ */
+export function pendingTimerKeys(run: ScenarioRun): string[] {
+  const now = run.clock.now();
+  const timers = run.clock.pendingTimers();
+  if (run.actor instanceof MachineRunner) {
+    const dueAt = new Map(timers.map((t) => [t.id, t.start + t.timeout]));
+    return run.actor.pendingDelays().map((d) => `${dueAt.get(d.timer as number)! - now}:${d.id}`);
+  }
+  return timers.map((t) => `${t.start + t.timeout - now}:${t.key.slice(t.key.indexOf('.') + 1)}`);
 }
 
 /** Records the state and the bounded quantities after a command (or -1: outside the commands). */
@@ -398,16 +422,17 @@ export function startScenario(given: ScenarioHead, options: RunScenarioOptions =
     now: () => clock.now(),
   };
   options.onClock?.(clock);
-  const actor = createActor(scenarioMachine(options.machine ?? connectionMachine), {
-    clock,
-    input: {
-      connectionId: 'c',
-      token: head.credentials === 'upgrade' ? 'token' : undefined,
-      limits: head.limits,
-    },
-  });
-  clock.system = actor.system as unknown as ScheduledEvents;
-  bindHarness(actor.system, harness);
+  const machine = scenarioMachine(options.machine ?? connectionMachine);
+  const input = { connectionId: 'c', token: head.credentials === 'upgrade' ? 'token' : undefined, limits: head.limits };
+  let actor: ScenarioActor;
+  if (options.driver === 'actor') {
+    const full = createActor(machine, { clock, input });
+    clock.system = full.system as unknown as ScheduledEvents;
+    // A refresh stand-in is a child: it finds the harness through the system.
+    bindHarness(full.system, harness);
+    actor = full;
+  } else actor = new MachineRunner(machine, { clock, input });
+  bindHarness(actor, harness);
   const run: ScenarioRun = { head, actor, clock, harness, steps: [], sentMessageIds: [], statesSeen: new Set(), socketGone: false, error: undefined };
   attachDataPath(run, options.dataPath ?? lockstepDataPath);
   observeErrors(run);
