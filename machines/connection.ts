@@ -21,7 +21,7 @@
  * joinTimeout (1013 `stream join timeout`), heartbeat, closeTimeout, tokenExpiry (4401 `token
  * expired` unless an `auth` frame refreshed it).
  */
-import { assertEvent, assign, fromPromise, raise, setup } from 'xstate';
+import { assertEvent, assign, raise, setup } from 'xstate';
 import { expiryOf, identityRejection, type HandshakeEvent, type TokenExpiry, type VerifiedIdentity } from './handshake.js';
 import { decodeClientFrame } from '../src/protocol/codec.js';
 import { decodedFrame } from './frame-decoding.js';
@@ -220,6 +220,13 @@ export type ConnectionEvent =
   | { type: 'early.released' }
   /** Raised by the machine itself: an `auth` frame after ready asks to refresh the token. */
   | { type: 'auth.refresh'; token: string }
+  /**
+   * The adapter's answer to `verifyRefresh` (an `auth` frame after ready): the identity the new
+   * token stands for. Only `ready.tokenRefresh.verifying` listens; an answer after it was left is ignored.
+   */
+  | ({ type: 'refresh.verified' } & VerifiedIdentity)
+  /** The adapter's answer to `verifyRefresh`: the verifier rejected the new token (or threw). */
+  | { type: 'refresh.refused'; reason: string }
   /** Raised by the machine itself: a refresh was accepted; the expiry timer restarts. */
   | { type: 'auth.renewed' }
   | { type: 'server.shutdown' }
@@ -339,12 +346,6 @@ const connectionBase = setup({
     input: {} as ConnectionInput,
     events: {} as ConnectionEvent,
   },
-  actors: {
-    // The same check as the handshake's, for an `auth` frame after ready; provided by the server.
-    verifyRefresh: fromPromise<VerifiedIdentity, { token: string }>(async () => {
-      throw new Error('connectionMachine: actor "verifyRefresh" was not provided');
-    }),
-  },
   delays: {
     // One budget for presenting *and* verifying credentials: a hung verifier cannot hold a socket open.
     authTimeout: ({ context }) => context.limits.authTimeoutMs,
@@ -418,6 +419,8 @@ const connectionBase = setup({
     leaveStream: (_, _params: { connectionId: string }) => {},
     /** The handshake asks: must answer `auth.verified` (with `verifiedAt`) or `auth.refused`, later, never inside this transition. */
     verifyToken: (_, _params: { token: string }) => {},
+    /** A token refresh asks: must answer `refresh.verified` (with `verifiedAt`) or `refresh.refused`, later, never inside this transition. */
+    verifyRefresh: (_, _params: { token: string }) => {},
     /** The handshake asks: must answer `backend.ready` or `backend.unavailable`, later, never inside this transition. */
     checkBackend: () => {},
 
@@ -885,29 +888,33 @@ export const connectionMachine = connectionSetup.createMachine({
           initial: 'idle',
           states: {
             idle: { on: { 'auth.refresh': 'verifying' } },
+            // Asks the adapter to verify the new token (`verifyRefresh`); it answers later with
+            // `refresh.verified` or `refresh.refused`, which only this state listens to.
             verifying: {
-              invoke: {
-                src: 'verifyRefresh',
-                input: ({ event }) => ({ token: event.type === 'auth.refresh' ? event.token : '' }),
-                onDone: [
+              entry: {
+                type: 'verifyRefresh',
+                params: ({ event }) => ({ token: event.type === 'auth.refresh' ? event.token : '' }),
+              },
+              on: {
+                'refresh.verified': [
                   {
-                    guard: { type: 'refreshRejected', params: ({ event }) => ({ identity: event.output }) },
+                    guard: { type: 'refreshRejected', params: ({ event }) => ({ identity: event }) },
                     target: 'idle',
                     actions: authError('LOCKSTEP_E_INVALID_TOKEN', 'the new token was not accepted (subject out of bounds or already expired); the previous expiry still applies'),
                   },
                   {
-                    guard: { type: 'subjectChanged', params: ({ event }) => ({ identity: event.output }) },
+                    guard: { type: 'subjectChanged', params: ({ event }) => ({ identity: event }) },
                     target: 'idle',
                     actions: authError('LOCKSTEP_E_SUBJECT_MISMATCH', 'the new token is for another subject; a connection keeps its user, open a new connection to change it'),
                   },
                   {
                     target: 'idle',
                     actions: [
-                      assign({ expiry: ({ event }) => expiryOf(event.output) }),
+                      assign({ expiry: ({ event }) => expiryOf(event) }),
                       {
                         type: 'sendFrame',
                         params: ({ context, event }) => {
-                          const expiry = expiryOf(event.output);
+                          const expiry = expiryOf(event);
                           return {
                             frame: expiry === undefined
                               ? { type: 'auth_ok', userId: context.userId ?? '' }
@@ -919,12 +926,10 @@ export const connectionMachine = connectionSetup.createMachine({
                     ],
                   },
                 ],
-                onError: {
+                'refresh.refused': {
                   target: 'idle',
                   actions: authError('LOCKSTEP_E_INVALID_TOKEN', 'the new token was not accepted; the previous expiry still applies'),
                 },
-              },
-              on: {
                 'auth.refresh': {
                   actions: authError('LOCKSTEP_E_ALREADY_AUTHENTICATED', 'a token refresh is already being verified; send the next auth frame after its answer'),
                 },

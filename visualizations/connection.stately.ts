@@ -320,10 +320,9 @@ export const connectionChart = createMachine({
               },
             },
             verifying: {
-              description: 'verifyRefresh runs; other frames are handled meanwhile, in order.',
-              invoke: {
-                src: 'verifyRefresh',
-                onDone: [
+              description: 'Asks the adapter to verify the new token (`verifyRefresh` effect); `refresh.verified` for the same subject sends auth_ok and restarts the expiry, anything else is an error frame; other frames are handled meanwhile, in order.',
+              on: {
+                'refresh.verified': [
                   {
                     target: '#connection.ready.tokenRefresh.idle',
                     guard: 'refreshRejected',
@@ -339,12 +338,10 @@ export const connectionChart = createMachine({
                     actions: ['sendFrame', 'raiseRenewed'],
                   },
                 ],
-                onError: {
+                'refresh.refused': {
                   target: '#connection.ready.tokenRefresh.idle',
                   actions: ['sendFrame'],
                 },
-              },
-              on: {
                 'auth.refresh': {
                   actions: ['sendFrame'],
                 },

@@ -1,6 +1,6 @@
 /**
  * The handshake's effects → the embedder's verifier and readiness check. The connection machine
- * asks (`verifyToken`, `checkBackend`); these run the check and report its outcome to the actor
+ * asks (`verifyToken`, `checkBackend`, and `verifyRefresh` for a token refresh after ready); these run the check and report its outcome to the actor
  * as a fact (`auth.verified` / `auth.refused`, `backend.ready` / `backend.unavailable`), always
  * in a later microtask, never inside the transition that asked. They decide nothing: an answer
  * that comes after the machine moved on (timeout, close) is the machine's to ignore, and none
@@ -8,6 +8,7 @@
  */
 import type { ConnectionSelf } from './socket-effects.js';
 import type { HandshakeEvent, VerifiedIdentity } from '../../machines/handshake.js';
+import type { ConnectionEvent } from '../../machines/connection.js';
 
 /** The checks a server performs for a handshake (a sync throw counts as a rejection). */
 export interface HandshakeChecks {
@@ -30,7 +31,7 @@ function attempt<T>(run: () => Promise<T> | T): Promise<T> {
   }
 }
 
-function report(self: ConnectionSelf, event: HandshakeEvent): void {
+function report(self: ConnectionSelf, event: HandshakeEvent | ConnectionEvent): void {
   if (self.getSnapshot().status === 'active') self.send(event);
 }
 
@@ -53,6 +54,15 @@ export function handshakeEffects(checks: HandshakeChecks) {
         .then(
           (event) => report(self, event),
           (error: unknown) => report(self, { type: 'auth.refused', reason: messageOf(error) }),
+        );
+    },
+    /** A token refresh (an `auth` frame after ready): the same check, answered `refresh.verified` / `refresh.refused`. */
+    verifyRefresh: ({ self }: { self: ConnectionSelf }, params: { token: string }): void => {
+      attempt(() => checks.verify(params.token))
+        .then((identity) => ({ ...verifiedEvent(identity), type: 'refresh.verified' }) as ConnectionEvent)
+        .then(
+          (event) => report(self, event),
+          (error: unknown) => report(self, { type: 'refresh.refused', reason: messageOf(error) }),
         );
     },
     checkBackend: ({ self }: { self: ConnectionSelf }): void => {

@@ -10,7 +10,7 @@ import { randomUUID } from 'node:crypto';
 import { createServer as createHttpServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { createActor, fromPromise } from 'xstate';
+import { createActor } from 'xstate';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { connectionMachine, type HandlerInvocation } from '../../machines/connection.js';
 import type { VerifiedIdentity } from '../../machines/handshake.js';
@@ -277,9 +277,6 @@ export function createLockstepServer(userOptions: LockstepServerOptions = {}): L
     verifiedAt: Date.now(),
   });
   const machine = connectionMachine.provide({
-    actors: {
-      verifyRefresh: fromPromise<VerifiedIdentity, { token: string }>(({ input }) => verify(input.token)),
-    },
     actions: {
       ...socketEffects(sockets),
       ...handshakeEffects({

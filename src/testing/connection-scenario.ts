@@ -13,18 +13,16 @@
  * server answers them later with an event (`auth.verified`/`auth.refused`,
  * `backend.ready`/`backend.unavailable`), and so does the harness, right after the command
  * that decided the answer — the moment the server's answer would have reached the actor — so
- * the machine sees the same events in the same order. A token refresh is an invoked actor the
- * server implements with a promise; here it is a stand-in (./scenario-stand-ins.ts) settled
- * at that same point.
+ * the machine sees the same events in the same order. A token refresh is the same: the machine
+ * asks (`verifyRefresh`) and the harness answers `refresh.refused` at that same point.
  */
 import { createActor, type Actor, type AnyActorRef, type SimulatedClock } from 'xstate';
-import { connectionMachine, DEFAULT_CONNECTION_LIMITS, heartbeatPongPayload, type ConnectionLimits, type HandlerInvocation } from '../../machines/connection.js';
+import { connectionMachine, DEFAULT_CONNECTION_LIMITS, heartbeatPongPayload, type ConnectionEvent, type ConnectionLimits, type HandlerInvocation } from '../../machines/connection.js';
 import { ConnectionDataPath, type DataPath, type DataPathFactory } from '../../machines/connection-data-path.js';
-import type { HandshakeEvent, VerifiedIdentity } from '../../machines/handshake.js';
+import type { HandshakeEvent } from '../../machines/handshake.js';
 import type { ServerFrame, StreamEvent } from '../protocol/frames.js';
 import { ScenarioClock, type ScheduledEvents } from './scenario-clock.js';
 import { MachineRunner } from '../runtime/machine-runner.js';
-import { settleStandIn, standIn, type StandInOutcome } from './scenario-stand-ins.js';
 
 /** One step of a scenario: something the socket, the handshake's dependencies, the stream or the clock does. */
 export type ConnectionCommand =
@@ -183,17 +181,17 @@ export interface Harness {
   now: () => number;
 }
 
-// The refresh error is never read by the machine (onError only names an error frame).
-const REFRESH_NOT_PROVIDED = new Error('connectionMachine: actor "verifyRefresh" was not provided');
-// The harness provides no refresh verifier: like the machine's default, it refuses every refresh.
-const REFRESH_REFUSED: StandInOutcome = { ok: false, error: REFRESH_NOT_PROVIDED };
 // The server's answers (src/adapter/handshake-effects.ts), one object each: events are never mutated.
 const VERIFIED: HandshakeEvent = Object.freeze({ type: 'auth.verified', userId: SCENARIO_USER });
 const REFUSED: HandshakeEvent = Object.freeze({ type: 'auth.refused', reason: 'refused by the scenario' });
 const READY: HandshakeEvent = Object.freeze({ type: 'backend.ready' });
 const UNAVAILABLE: HandshakeEvent = Object.freeze({ type: 'backend.unavailable', reason: 'refused by the scenario' });
 
-function answerOf(harness: Harness, dependency: 'verify' | 'backend'): HandshakeEvent | undefined {
+// The harness has no refresh verifier: it refuses every refresh, at once (as a verifier that throws).
+const REFRESH_REFUSED: ConnectionEvent = Object.freeze({ type: 'refresh.refused', reason: 'refused by the scenario' });
+
+function answerOf(harness: Harness, dependency: Dependency): HandshakeEvent | ConnectionEvent | undefined {
+  if (dependency === 'refresh') return REFRESH_REFUSED;
   if (dependency === 'verify') return harness.verify === undefined ? undefined : harness.verify ? VERIFIED : REFUSED;
   return harness.backend === undefined ? undefined : harness.backend ? READY : UNAVAILABLE;
 }
@@ -213,12 +211,6 @@ export function settleDecided(harness: Harness): void {
     if (ref.getSnapshot().status !== 'active') {
       // The actor stopped (or the stand-in's state was left): nobody is left to hear the answer.
       pending.splice(i, 1);
-      continue;
-    }
-    if (dependency === 'refresh') {
-      pending.splice(i, 1);
-      settleStandIn(ref as AnyActorRef, REFRESH_REFUSED);
-      i = 0;
       continue;
     }
     const answer = answerOf(harness, dependency);
@@ -247,9 +239,6 @@ const harnessOf = (self: object): Harness => {
 export const bindHarness = (self: object, harness: Harness): void => void harnesses.set(self, harness);
 const provided = new WeakMap<ConnectionMachine, ConnectionMachine>();
 
-const waitFor = <TOutput, TInput>(dependency: Dependency) =>
-  standIn<TOutput, TInput>((ref, system) => harnessOf(system).pending.push({ ref, dependency }));
-
 /**
  * The server's `invokeHandler`, for the machine and for the frame path alike: the message
  * recorder answers at once (every id is fresh) and the answer goes to the ack path, or to the
@@ -267,10 +256,8 @@ export function scenarioMachine(machine: ConnectionMachine): ConnectionMachine {
   const cached = provided.get(machine);
   if (cached !== undefined) return cached;
   const result = machine.provide({
-    actors: {
-      verifyRefresh: waitFor<VerifiedIdentity, { token: string }>('refresh'),
-    },
     actions: {
+      verifyRefresh: ({ self }) => void harnessOf(self).pending.push({ ref: self, dependency: 'refresh' }),
       // Asked now, answered by settleDecided once the scenario decided how (as the server answers later).
       verifyToken: ({ self }) => void harnessOf(self).pending.push({ ref: self, dependency: 'verify' }),
       checkBackend: ({ self }) => void harnessOf(self).pending.push({ ref: self, dependency: 'backend' }),

@@ -1,16 +1,15 @@
 /**
  * `replayTrace(trace)`: re-runs a recorded connection (src/trace) against the pure machines,
- * deterministically and synchronously. The handshake's answers are events of the trace, sent
- * when it says; the verifyRefresh actor of each token refresh settles exactly when and how the trace says; a SimulatedClock is set to each entry's time, so the
+ * deterministically and synchronously. The answers to the machine's questions (the handshake's,
+ * a token refresh's) are events of the trace, sent when it says; a SimulatedClock is set to each entry's time, so the
  * named delays fire where they fired; effects are observed, never performed. The result lists
  * every transition with its effects, and the divergences from the recording: entries that did
  * not happen the same way (e.g. a delay that fired early), effects that differ, another end.
  */
-import { createActor, fromPromise, SimulatedClock, type AnyActorRef, type InspectionEvent } from 'xstate';
+import { createActor, SimulatedClock, type AnyActorRef, type InspectionEvent } from 'xstate';
 import { connectionMachine } from '../../machines/connection.js';
-import type { VerifiedIdentity } from '../../machines/handshake.js';
 import { classify, type Observed } from '../trace/classify.js';
-import { parseTrace, type ConnectionTrace, type TraceEffect, type ConnectionTraceEntry, type TraceFinal, type VerifyResult } from '../trace/format.js';
+import { parseTrace, type ConnectionTrace, type TraceEffect, type ConnectionTraceEntry, type TraceFinal } from '../trace/format.js';
 
 /** One replayed transition: the state before, the entry, the state after, and the effects it produced. */
 export interface ReplayStep {
@@ -44,8 +43,6 @@ export interface ReplayResult {
   divergences: ReplayDivergence[];
 }
 
-type Settle = { type: 'xstate.promise.resolve'; data: unknown } | { type: 'xstate.promise.reject'; data: unknown };
-
 function describeValue(value: unknown): string {
   if (typeof value === 'string') return value;
   return Object.entries(value as Record<string, unknown>)
@@ -65,23 +62,10 @@ function entryKey(entry: ConnectionTraceEntry | Exclude<Observed, { kind: 'effec
       return `event ${JSON.stringify(entry.event)}`;
     case 'delay':
       return `delay ${entry.actor} ${entry.event}`;
-    case 'verify':
-    case 'backend':
-    case 'refresh': {
-      if ('result' in entry) return `${entry.kind} ${entry.result.ok ? `ok ${'userId' in entry.result ? entry.result.userId : ''}` : 'failed'}`;
-      const userId = entry.outcome === 'resolve' ? ((entry.data as Partial<VerifiedIdentity> | undefined)?.userId ?? null) : '';
-      return `${entry.kind} ${entry.outcome === 'resolve' ? `ok ${userId}` : 'failed'}`;
-    }
+    default:
+      // parseTrace turns an older trace's verifier and readiness outcomes into events: none reach here.
+      return `${entry.kind} ${JSON.stringify(entry)}`;
   }
-}
-
-/** The identity a recorded verifyToken / verifyRefresh resolved with (version 1 traces: the user id only). */
-function identityOf(result: VerifyResult & { ok: true }): VerifiedIdentity {
-  return {
-    userId: result.userId ?? (undefined as unknown as string),
-    ...(result.expiresAt === undefined ? {} : { expiresAt: result.expiresAt }),
-    ...(result.verifiedAt === undefined ? {} : { verifiedAt: result.verifiedAt }),
-  };
 }
 
 const json = (value: unknown): string => JSON.stringify(value) ?? 'undefined';
@@ -109,19 +93,7 @@ export interface ReplayOptions {
 export function replayTrace(input: unknown, options: ReplayOptions = {}): ReplayResult {
   const trace = parseTrace(input);
   const clock = new SimulatedClock();
-  // A refresh's promise actor never settles by itself: the replay settles it by sending the
-  // promise actor the event a settled promise would have sent. (The handshake asks with
-  // effects, which replay performs not; their answers are the trace's events.)
-  const waiting: { refresh?: AnyActorRef } = {};
-  const scripted = (kind: 'refresh') => ({ self }: { self: AnyActorRef }) => {
-    waiting[kind] = self;
-    return new Promise<never>(() => {});
-  };
-  const machine = (options.machine ?? connectionMachine).provide({
-    actors: {
-      verifyRefresh: fromPromise<VerifiedIdentity, { token: string }>(scripted('refresh')),
-    },
-  });
+  const machine = options.machine ?? connectionMachine;
 
   const observed: Array<Exclude<Observed, { kind: 'effect' }>> = [];
   const effects: TraceEffect[] = [];
@@ -150,17 +122,7 @@ export function replayTrace(input: unknown, options: ReplayOptions = {}): Replay
     const effectsBefore = effects.length;
     clock.set(Math.max(clock.now(), entry.at));
     if (entry.kind === 'event') actor.send(entry.event);
-    // (parseTrace has turned an older trace's handshake outcomes into events.)
-    if (entry.kind === 'refresh') {
-      const promise = waiting.refresh;
-      // Not waiting (already settled or stopped): a real promise would have been ignored too.
-      if (promise !== undefined && (promise.getSnapshot() as { status: string }).status === 'active') {
-        const settle: Settle = entry.result.ok
-          ? { type: 'xstate.promise.resolve', data: identityOf(entry.result as VerifyResult & { ok: true }) }
-          : { type: 'xstate.promise.reject', data: new Error(entry.result.error) };
-        promise.send(settle);
-      }
-    }
+    // (parseTrace has turned an older trace's handshake and refresh outcomes into events.)
     steps.push({ index, at: entry.at, entry, before, after: describeConnectionState(actor), effects: effects.slice(effectsBefore) });
   });
 

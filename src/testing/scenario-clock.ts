@@ -33,7 +33,7 @@ export interface TimerIdentity {
 }
 
 export class ScenarioClock extends SimulatedClock {
-  /** The system whose scheduler sets this clock's timers (to learn which delayed event each one is). */
+  /** The system whose scheduler sets this clock's timers (to learn which delayed event each one is); unset for a MachineRunner. */
   system: ScheduledEvents | undefined;
   /** The scheduled-event key of each pending timer, by timer id. */
   readonly keys = new Map<number, string>();
@@ -55,9 +55,11 @@ export class ScenarioClock extends SimulatedClock {
       clock.timeouts.set(arming.id, { start: arming.start, timeout: arming.timeout, fn });
       id = arming.id;
     }
+    // A MachineRunner's timers need no key here (it lists its own pending delays).
+    if (this.system === undefined) return id;
     // XState's scheduler records the delayed event under its key, then sets the timer: the
     // event just recorded is this timer's.
-    const events = this.system?._snapshot._scheduledEvents;
+    const events = this.system._snapshot._scheduledEvents;
     let key: string | undefined;
     for (const candidate in events) key = candidate;
     if (key === undefined || events![key]!.delay !== timeout) {

@@ -11,7 +11,7 @@
  *
  * A full Actor (the `actor` driver) forks through XState's own persistence
  * (`getPersistedSnapshot()`, restored with `createActor(machine, { snapshot })`), which restores
- * children (a token refresh's waiting stand-in) but not delayed events (statelyai/xstate#5331);
+ * children (the connection machine has none) but not delayed events (statelyai/xstate#5331);
  * those are re-armed from the original's clock.
  */
 import { createActor, type AnyActorRef, type EventObject, type Snapshot, type SnapshotFrom } from 'xstate';
@@ -86,11 +86,8 @@ export function forkScenario(run: ScenarioRun, options: RunScenarioOptions = {},
     if (paired === undefined) throw new Error('forkScenario: a delayed event or stand-in of an actor outside the tree');
     return paired;
   };
-  // The questions still open, in the original's order: the handshake's (asked of the harness,
-  // answered to the actor) and the waiting stand-ins (restored with the snapshot, registered again).
+  // The questions still open (asked of the harness, answered to the actor), in the original's order.
   const waiting = original.pending.filter(({ ref }) => ref.getSnapshot().status === 'active');
-  const standIns = waiting.filter(({ dependency }) => dependency === 'refresh').length;
-  if (standIns !== harness.pending.length) throw new Error('forkScenario: the restored stand-ins are not the waiting ones');
   harness.pending = waiting.map(({ ref, dependency }) => ({ ref: counterpart(ref as AnyActorRef), dependency }));
   // The pending timers, in the order they were set, with their ids, starts and durations.
   const delayed = (run.actor.system as unknown as PendingDelayedEvents)._snapshot._scheduledEvents;

@@ -1,8 +1,8 @@
 /**
  * Which of the actor system's inspection events a trace keeps. Only what the machines
  * cannot derive themselves: events sent to the connection from outside (socket, stream,
- * acks, the handshake's answers `auth.verified`/`backend.ready`…, shutdown), the outcomes of
- * token refreshes (the verifyRefresh promise), and fired delays. Everything
+ * acks, the answers to the machine's questions `auth.verified`/`backend.ready`/`refresh.verified`…,
+ * shutdown), and fired delays. Everything
  * else (raised frames, child done events) follows from those, so the
  * recorder and the replay classify with this same function and compare the results.
  */
@@ -25,14 +25,9 @@ export const EFFECT_TYPES: ReadonlySet<string> = new Set([
 
 export type Observed =
   | { kind: 'event'; event: ConnectionEvent }
-  | { kind: 'refresh'; outcome: 'resolve' | 'reject'; data: unknown }
   | { kind: 'delay'; actor: 'connection' | 'handshake'; delay: string; event: string }
   | { kind: 'effect'; effect: TraceEffect };
 
-// The one promise a connection invokes (ready.tokenRefresh); the handshake's answers are events.
-const PROMISE_SOURCES: Record<string, 'refresh'> = {
-  verifyRefresh: 'refresh',
-};
 const AFTER_PREFIX = 'xstate.after.';
 
 export function classify(inspection: InspectionEvent, root: AnyActorRef): Observed | undefined {
@@ -47,13 +42,6 @@ export function classify(inspection: InspectionEvent, root: AnyActorRef): Observ
     // `xstate.after.<delay>.<state id>`: the delay name is the first segment after the prefix.
     const delay = event.type.slice(AFTER_PREFIX.length).split('.')[0] ?? '';
     return { kind: 'delay', actor: actorRef === root ? 'connection' : 'handshake', delay, event: event.type };
-  }
-  if (event.type === 'xstate.promise.resolve' || event.type === 'xstate.promise.reject') {
-    // An invoked actor's `src` is the key it was provided under (invoke.src in the machines).
-    const src = (actorRef as { src?: unknown }).src;
-    const kind = typeof src === 'string' ? PROMISE_SOURCES[src] : undefined;
-    if (kind === undefined) return undefined;
-    return { kind, outcome: event.type === 'xstate.promise.resolve' ? 'resolve' : 'reject', data: (event as { data?: unknown }).data };
   }
   // `actor.send()` has no source: the adapter, the stream hub, effects answering, shutdown.
   if (actorRef === root && sourceRef === undefined && !event.type.startsWith('xstate.')) {

@@ -13,7 +13,9 @@
  * (`auth.verified`, `auth.refused`, `backend.ready`, `backend.unavailable`) and its delays the
  * connection's (`xstate.after.authTimeout.connection.handshaking.authenticating`); an older
  * trace's `verify` and `backend` entries are read as those events and its handshake delays
- * under their new names (asVersion4).
+ * under their new names (asVersion4). Version 5: a token refresh is asked by an effect too
+ * (`verifyRefresh`), so its outcome is an event (`refresh.verified`, `refresh.refused`); an older
+ * trace's `refresh` entries are read as those events (asVersion5).
  */
 import { DEFAULT_CONNECTION_LIMITS, type ConnectionEvent, type ConnectionLimits } from '../../machines/connection.js';
 import type { CredentialSource } from '../protocol/credentials.js';
@@ -21,9 +23,9 @@ import type { ResumeRequest } from '../protocol/frames.js';
 import { LockstepError } from '../protocol/errors.js';
 
 export const TRACE_FORMAT = 'lockstep.trace';
-export const TRACE_VERSION = 4;
+export const TRACE_VERSION = 5;
 /** Every version `parseTrace` reads (a trace of an older lockstep still replays). */
-export const READABLE_TRACE_VERSIONS: readonly number[] = [1, 2, 3, 4];
+export const READABLE_TRACE_VERSIONS: readonly number[] = [1, 2, 3, 4, 5];
 /** What a token is replaced with, everywhere a trace would otherwise hold one. */
 export const REDACTED = '[redacted]';
 
@@ -48,7 +50,8 @@ export type ConnectionTraceEntry =
   /** Versions 1–3: the backend readiness actor settled (parseTrace reads it as `backend.ready` / `backend.unavailable`). */
   | { at: number; kind: 'backend'; result: BackendResult }
   /**
-   * The verifyRefresh actor of a token refresh (an `auth` frame after ready) settled (version 2):
+   * The verifyRefresh actor of a token refresh (an `auth` frame after ready) settled (versions 2–4;
+   * parseTrace reads it as `refresh.verified` / `refresh.refused`):
    * the identity it resolved with (accepted, or refused by the machine: another subject, out of
    * bounds, already expired) or its error.
    */
@@ -159,7 +162,19 @@ export function parseTrace(value: unknown): ConnectionTrace {
   });
   if (value.version < 3) value.entries = value.entries.flatMap(asVersion3);
   if (value.version < 4) value.entries = (value.entries as Array<Record<string, unknown>>).map(asVersion4);
+  if (value.version < 5) value.entries = (value.entries as Array<Record<string, unknown>>).map(asVersion5);
   return value as unknown as ConnectionTrace;
+}
+
+/** An entry of a version 1–4 trace as version 5 reads it: a refresh's outcome is an event. */
+function asVersion5(entry: Record<string, unknown>): Record<string, unknown> {
+  const result = entry.result as Record<string, unknown> | undefined;
+  if (entry.kind !== 'refresh' || result === undefined) return entry;
+  if (result.ok !== true) return { at: entry.at, kind: 'event', event: { type: 'refresh.refused', reason: String(result.error ?? '') } };
+  const event: Record<string, unknown> = { type: 'refresh.verified', userId: result.userId ?? null };
+  if (result.expiresAt !== undefined) event.expiresAt = result.expiresAt;
+  if (result.verifiedAt !== undefined) event.verifiedAt = result.verifiedAt;
+  return { at: entry.at, kind: 'event', event };
 }
 
 /** `xstate.after.<delay>.handshake.<state>` (the old child's) → `xstate.after.<delay>.connection.handshaking.<state>`. */

@@ -222,13 +222,15 @@ export function recordConnection(options: RecordingOptions): ConnectionRecording
         return { ...event, reason: redactText(event.reason, tokens) };
       // A verifier's or readiness check's message may quote the token.
       case 'auth.refused':
+      case 'refresh.refused':
       case 'backend.unavailable':
         return { ...event, reason: redactText(event.reason, tokens) };
-      case 'auth.verified': {
+      case 'auth.verified':
+      case 'refresh.verified': {
         // What a replay needs of the identity, as the machine reads it (see identityResult).
         const result = identityResult(event) as VerifyResult & { ok: true };
         return {
-          type: 'auth.verified',
+          type: event.type,
           userId: result.userId as string,
           ...(result.expiresAt === undefined ? {} : { expiresAt: result.expiresAt }),
           ...(result.verifiedAt === undefined ? {} : { verifiedAt: result.verifiedAt }),
@@ -265,15 +267,6 @@ export function recordConnection(options: RecordingOptions): ConnectionRecording
         return;
       case 'delay':
         push({ at: currentAt(), ...observed });
-        return;
-      case 'refresh':
-        push({
-          at: currentAt(),
-          kind: observed.kind,
-          result: observed.outcome === 'resolve'
-            ? identityResult(observed.data)
-            : { ok: false, error: redactText(messageOf(observed.data), tokens) },
-        });
         return;
     }
   };

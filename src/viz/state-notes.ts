@@ -22,7 +22,7 @@ export const STATE_NOTES: Record<string, string> = {
   'connection.ready.tokenExpiry.counting': 'At `tokenExpiry` closes 4401 token expired unless a refresh restarts it.',
   'connection.ready.tokenRefresh': 'Region: an auth frame after ready refreshes the token (same subject only).',
   'connection.ready.tokenRefresh.idle': 'No refresh being verified.',
-  'connection.ready.tokenRefresh.verifying': 'verifyRefresh runs; other frames are handled meanwhile, in order.',
+  'connection.ready.tokenRefresh.verifying': 'Asks the adapter to verify the new token (`verifyRefresh` effect); `refresh.verified` for the same subject sends auth_ok and restarts the expiry, anything else is an error frame; other frames are handled meanwhile, in order.',
   'connection.ready.heartbeat.waiting': 'Sends a ping every `heartbeat`.',
   'connection.ready.heartbeat.awaitingPong': 'A ping is out; no pong before the next `heartbeat` terminates the socket.',
   'connection.closing': 'The close frame was sent; waits `closeTimeout` for the peer\'s close.',

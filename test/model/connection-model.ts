@@ -10,9 +10,6 @@ import { delayEvents, type ModelSpec } from './explore.js';
 import { MODEL_LIMITS } from './server-driver.js';
 
 export const AUTH_FRAME = JSON.stringify({ type: 'auth', token: 'tok' });
-/** The refresh verification's answers (its invoke id is generated from the state path). */
-export const REFRESH_DONE = 'xstate.done.actor.0.connection.ready.tokenRefresh.verifying';
-export const REFRESH_ERROR = 'xstate.error.actor.0.connection.ready.tokenRefresh.verifying';
 export const GARBAGE_FRAME = 'this is not json';
 export const PING_FRAME = JSON.stringify({ type: 'ping' });
 /** Message ids the model uses; ids are derived from the context, so a vertex has one event set. */
@@ -66,10 +63,11 @@ export function connectionEvents(snapshot: AnyMachineSnapshot): ModelEvent[] {
     // Answers of a refresh verification: same user with a new expiry, another user, out of bounds, rejected.
     ...(snapshot.matches({ ready: { tokenRefresh: 'verifying' } })
       ? [
-          { type: REFRESH_DONE, output: { userId: 'u', expiresAt: 3000, verifiedAt: 2000 } },
-          { type: REFRESH_DONE, output: { userId: 'v', expiresAt: 3000, verifiedAt: 2000 } },
-          { type: REFRESH_DONE, output: { userId: 'u\nroot' } },
-          { type: REFRESH_ERROR, error: 'bad token' },
+          // The adapter's answers to `verifyRefresh`.
+          { type: 'refresh.verified', userId: 'u', expiresAt: 3000, verifiedAt: 2000 },
+          { type: 'refresh.verified', userId: 'v', expiresAt: 3000, verifiedAt: 2000 },
+          { type: 'refresh.verified', userId: 'u\nroot' },
+          { type: 'refresh.refused', reason: 'bad token' },
         ]
       : []),
     { type: 'stream.joined', epoch: 'e', lastSeq: 0, resumed: false, replay: [] },

@@ -335,10 +335,10 @@ const TOKEN_TRANSITIONS_NOT_YET_DRIVEN_ON_SERVER = [
   'connection.ready.tokenExpiry.unbounded always[0]',
   'connection.ready.tokenExpiry.counting xstate.after.tokenExpiry.connection.ready.tokenExpiry.counting[0]',
   'connection.ready.tokenExpiry.counting always[0]',
-  'connection.ready.tokenRefresh.verifying xstate.done.actor.0.connection.ready.tokenRefresh.verifying[0]',
-  'connection.ready.tokenRefresh.verifying xstate.done.actor.0.connection.ready.tokenRefresh.verifying[1]',
-  'connection.ready.tokenRefresh.verifying xstate.done.actor.0.connection.ready.tokenRefresh.verifying[2]',
-  'connection.ready.tokenRefresh.verifying xstate.error.actor.0.connection.ready.tokenRefresh.verifying[0]',
+  'connection.ready.tokenRefresh.verifying refresh.verified[0]',
+  'connection.ready.tokenRefresh.verifying refresh.verified[1]',
+  'connection.ready.tokenRefresh.verifying refresh.verified[2]',
+  'connection.ready.tokenRefresh.verifying refresh.refused[0]',
 ];
 
 describe('connection machine, explored with xstate/graph', () => {

@@ -81,6 +81,9 @@ function scenarioMachine(machine: ConnectionMachine): ConnectionMachine {
       // The server's own handshake effects, answering from this scenario's promises.
       verifyToken: (scope, p) => handshakeEffectsOf(harnessOf(scope.self.system)).verifyToken(scope, p),
       checkBackend: (scope) => handshakeEffectsOf(harnessOf(scope.self.system)).checkBackend(scope),
+      // No refresh verifier in a scenario: the server's effect with a verifier that rejects every refresh.
+      verifyRefresh: (scope, p) =>
+        handshakeEffects({ verify: () => Promise.reject(new Error('refused by the scenario')), backendReady: () => {} }).verifyRefresh(scope, p),
       sendFrame: ({ self }, p) => harnessOf(self.system).effects.push({ kind: 'send', frame: p.frame }),
       closeSocket: ({ self }, p) => harnessOf(self.system).effects.push({ kind: 'close', code: p.code, reason: p.reason }),
       terminateSocket: ({ self }) => harnessOf(self.system).effects.push({ kind: 'terminate' }),

@@ -8,7 +8,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { createActor, fromPromise, type AnyActorRef } from 'xstate';
+import { createActor, type AnyActorRef } from 'xstate';
 import { connectionMachine, DEFAULT_CONNECTION_LIMITS, heartbeatPongPayload, type ConnectionLimits } from '../../machines/connection.js';
 import type { VerifiedIdentity } from '../../machines/handshake.js';
 import { handshakeEffects } from '../../src/adapter/handshake-effects.js';
@@ -125,13 +125,12 @@ async function recordRun(commands: Command[], upgradeToken: boolean): Promise<Co
   let seq = 0;
   let trace: ConnectionTrace | undefined;
   const machine = connectionMachine.provide({
-    actors: {
-      // A token refresh settles when a `refresh` command says so; the trace records how.
-      verifyRefresh: fromPromise<VerifiedIdentity, { token: string }>(({ input }) => pending('refresh', input.token)),
-    },
     actions: {
-      // The handshake asks through the server's own effects; the commands settle the checks.
+      // The handshake and a token refresh ask through the server's own effects; the commands
+      // settle the checks (a `refresh` command settles the refresh's; the trace records the answer).
       ...handshakeEffects({ verify: (token) => pending('verify', token), backendReady: () => pending('backend') }),
+      verifyRefresh: (scope, params) =>
+        handshakeEffects({ verify: (token) => pending('refresh', token), backendReady: () => {} }).verifyRefresh(scope, params),
       // The effects answer the way the server's do: synchronously, through `self.send`.
       joinStream: ({ self }) => self.send({ type: 'stream.joined', epoch: 'e', lastSeq: 0, resumed: false, replay: [] }),
       invokeHandler: ({ self }, params) => self.send({ type: 'message.accepted', id: params.message.id, runId: params.runId, duplicate: false }),
@@ -240,14 +239,14 @@ describe('record → replay round trip of token refreshes', () => {
     ['otherSubject', { type: 'error', code: 'LOCKSTEP_E_SUBJECT_MISMATCH' }],
     ['invalidSubject', { type: 'error', code: 'LOCKSTEP_E_INVALID_TOKEN' }],
     ['reject', { type: 'error', code: 'LOCKSTEP_E_INVALID_TOKEN' }],
-  ])('a refresh answered %s is recorded as a refresh entry and replays to the same frames', async (outcome, answer) => {
+  ])('a refresh answered %s is recorded as a refresh answer event and replays to the same frames', async (outcome, answer) => {
     const trace = await recordRun([
       ...toReady, refreshFrame, { kind: 'refresh', outcome },
       frame({ type: 'message', id: 'after', text: 'hi' }),
       // An accepted expiring refresh (60 ms) closes 4401 at expiry, in the recording and the replay.
       { kind: 'advance', ms: 25 }, { kind: 'fireDue' }, { kind: 'advance', ms: 40 }, { kind: 'fireDue' },
     ], true);
-    expect(trace.entries.filter((e) => e.kind === 'refresh')).toHaveLength(1);
+    expect(trace.entries.filter((e) => e.kind === 'event' && e.event.type.startsWith('refresh.'))).toHaveLength(1);
     expect(sent(trace)).toContainEqual(expect.objectContaining(answer));
     const result = replayTrace(JSON.parse(JSON.stringify(trace)));
     expect(result.divergences, formatReplay(result).join('\n')).toEqual([]);

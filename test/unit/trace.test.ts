@@ -24,7 +24,7 @@ describe('parseTrace', () => {
   it.each([
     ['not an object', 42, /expected a JSON object/],
     ['another format', { ...minimal(), format: 'har' }, /"format" must be "lockstep.trace"/],
-    ['another version', { ...minimal(), version: 5 }, /"version" 5 is not supported \(this lockstep reads versions 1, 2, 3, 4\)/],
+    ['another version', { ...minimal(), version: 6 }, /"version" 6 is not supported \(this lockstep reads versions 1, 2, 3, 4, 5\)/],
     ['a verify entry in a version 4 trace', { ...minimal(), entries: [{ at: 0, kind: 'verify', result: { ok: true, userId: 'u' } }] }, /"verify" entries exist up to trace version 3/],
     ['a backend entry in a version 4 trace', { ...minimal(), entries: [{ at: 0, kind: 'backend', result: { ok: true } }] }, /"backend" entries exist up to trace version 3/],
     ['a refresh entry in a version 1 trace', { ...minimal(), version: 1, entries: [{ at: 0, kind: 'refresh', result: { ok: true, userId: 'u' } }] }, /"refresh" entries need trace version 2/],
@@ -81,7 +81,7 @@ describe('parseTrace', () => {
     ]);
   });
 
-  it('reads a version 3 trace as version 4: the handshake child\'s outcomes are events, its delays the connection\'s', () => {
+  it('reads a version 3 trace as version 5: the handshake child\'s and the refresh\'s outcomes are events, its delays the connection\'s', () => {
     const parsed = parseTrace({
       ...minimal(),
       version: 3,
@@ -95,6 +95,7 @@ describe('parseTrace', () => {
         { at: 7, kind: 'delay', actor: 'handshake', delay: 'backendTimeout', event: 'xstate.after.backendTimeout.handshake.checkingBackend' },
         { at: 8, kind: 'delay', actor: 'connection', delay: 'closeTimeout', event: 'xstate.after.closeTimeout.connection.closing' },
         { at: 9, kind: 'refresh', result: { ok: true, userId: 'u' } },
+        { at: 10, kind: 'refresh', result: { ok: false, error: 'bad token' } },
       ],
     });
     expect(parsed.entries).toEqual([
@@ -106,7 +107,8 @@ describe('parseTrace', () => {
       { at: 6, kind: 'delay', actor: 'connection', delay: 'authTimeout', event: 'xstate.after.authTimeout.connection.handshaking.authenticating' },
       { at: 7, kind: 'delay', actor: 'connection', delay: 'backendTimeout', event: 'xstate.after.backendTimeout.connection.handshaking.checkingBackend' },
       { at: 8, kind: 'delay', actor: 'connection', delay: 'closeTimeout', event: 'xstate.after.closeTimeout.connection.closing' },
-      { at: 9, kind: 'refresh', result: { ok: true, userId: 'u' } },
+      { at: 9, kind: 'event', event: { type: 'refresh.verified', userId: 'u' } },
+      { at: 10, kind: 'event', event: { type: 'refresh.refused', reason: 'bad token' } },
     ]);
   });
 
