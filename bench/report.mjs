@@ -259,7 +259,7 @@ function describeScenarios(p) {
     'Targets:',
     '',
     '- **lockstep**: `createLockstepServer` with the full protocol — dev-token auth in the upgrade',
-    '  header, handshake machine, instantly ready backend (`ready: async () => {}`), a handler that',
+    '  header, the connection machine on a MachineRunner, instantly ready backend (`ready: async () => {}`), a handler that',
     '  does nothing. One round trip = client `message` → `ack` + `agent_started` + `agent_completed`',
     '  (three JSON frames, events numbered by the per-user `seq`, checked by the client). The rate',
     '  limit and the per-user, per-address and total connection caps are lifted; backpressure bounds',
