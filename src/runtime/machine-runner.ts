@@ -41,6 +41,10 @@ const NO_SYSTEM = Object.freeze({
     throw new Error('MachineRunner: a machine run without an actor system cannot send to other actors');
   },
   _unregister: () => {},
+  // Creating a child actor (invoke, spawn) starts by booking a session id in the system.
+  _bookId: () => {
+    throw new Error('MachineRunner: a machine that invokes or spawns actors needs an Actor');
+  },
 });
 
 /** The part of an Actor that the server and its effects use; Actor and MachineRunner both are one. */
@@ -53,7 +57,7 @@ export interface MachineRef<TMachine extends AnyStateMachine> {
 }
 
 /** An executable action as XState hands it to an actor scope's `actionExecutor`. */
-interface ExecutableAction {
+export interface ExecutableAction {
   type: string;
   info: unknown;
   params: unknown;
