@@ -415,8 +415,6 @@ export function startScenario(given: ScenarioHead, options: RunScenarioOptions =
   if (options.driver === 'actor') {
     const full = createActor(machine, { clock, input });
     clock.system = full.system as unknown as ScheduledEvents;
-    // A refresh stand-in is a child: it finds the harness through the system.
-    bindHarness(full.system, harness);
     actor = full;
   } else actor = new MachineRunner(machine, { clock, input });
   bindHarness(actor, harness);

@@ -71,7 +71,7 @@ export function forkScenario(run: ScenarioRun, options: RunScenarioOptions = {},
   const input = { connectionId: 'c', token: undefined, limits: run.head.limits };
   const actor = createActor(scenarioMachine(options.machine ?? connectionMachine), { clock, snapshot: persisted as Snapshot<unknown>, input });
   clock.system = actor.system as unknown as PendingDelayedEvents;
-  bindHarness(actor.system, harness);
+  bindHarness(actor, harness);
   const fork = forkRun(run, actor, clock, harness);
   // The data path is the harness's and bound to the original's effects and actor: rebuilt for the fork, in the same mode.
   attachDataPath(fork, original.path === undefined ? false : (options.dataPath ?? lockstepDataPath), original.path);

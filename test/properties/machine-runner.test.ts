@@ -3,14 +3,13 @@
  * against a full XState Actor (how it runs those): for random scenarios — the same arbitraries
  * the invariant properties use, with the data path and without — both must ask for the same
  * effects in the same order and pass through the same steps (state, status, held frames, lag).
- * Mutant machines too, and forks: a runner forked from a shared prefix continues exactly like
- * an actor that ran the whole scenario.
+ * Mutant machines too. (A runner forked from a shared prefix continues exactly like the
+ * unforked runner: test/properties/scenario-fork.test.ts, which runs on the runner.)
  */
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { connectionScenario } from '../../src/testing/connection-arbitraries.js';
-import { applyCommand, finishScenario, runConnectionScenarioSync, startScenario, type RunScenarioOptions } from '../../src/testing/connection-scenario.js';
-import { forkScenario } from '../../src/testing/scenario-fork.js';
+import { runConnectionScenarioSync, type RunScenarioOptions } from '../../src/testing/connection-scenario.js';
 import { earlyFramesDropped, handlerWhileHandshaking, sleepGate } from '../mutation/mutants.js';
 
 function expectSameTraces(numRuns: number, options: () => RunScenarioOptions = () => ({})) {
@@ -43,24 +42,5 @@ describe('the MachineRunner runs the connection machine exactly as an Actor does
     expectSameTraces(40, () => ({ machine: handler }));
     expectSameTraces(40, () => ({ machine: dropped }));
     expectSameTraces(40, () => gate);
-  });
-
-  it('a runner forked at every command continues like an actor that ran the whole scenario', () => {
-    fc.assert(
-      fc.property(connectionScenario(), (scenario) => {
-        const expected = runConnectionScenarioSync(scenario, { driver: 'actor' });
-        let run = startScenario(scenario);
-        scenario.commands.forEach((command, index) => {
-          const fork = forkScenario(run);
-          run.actor.stop();
-          run = fork;
-          applyCommand(run, command, index);
-        });
-        const forked = finishScenario(run, scenario.commands);
-        expect(forked.effects).toEqual(expected.effects);
-        expect(forked.steps).toEqual(expected.steps);
-      }),
-      { numRuns: 150 },
-    );
   });
 });

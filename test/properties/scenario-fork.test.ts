@@ -65,13 +65,14 @@ describe('forkScenario', () => {
     );
   });
 
-  it('a fork of a fork of a fork …, one per command, still runs like the original', () => {
+  // The runner (the default, as the server runs connections) and a full Actor (traced or inspected ones).
+  it.each(['runner', 'actor'] as const)('a fork of a fork of a fork …, one per command, still runs like the original (%s)', (driver) => {
     fc.assert(
       fc.property(fc.oneof(connectionScenario(), shortTimers), (scenario) => {
-        const expected = runConnectionScenarioSync(scenario);
-        let run = startScenario(scenario);
+        const expected = runConnectionScenarioSync(scenario, { driver });
+        let run = startScenario(scenario, { driver });
         scenario.commands.forEach((command, index) => {
-          const fork = forkScenario(run);
+          const fork = forkScenario(run, { driver });
           run.actor.stop();
           run = fork;
           applyCommand(run, command, index);
