@@ -66,6 +66,8 @@ export interface ExecutableAction {
 
 type Status = 'notStarted' | 'running' | 'stopped';
 
+const NO_OBSERVERS: never[] = [];
+
 // As an Actor does: an error nobody handles, or an observer's own fault, is thrown in a later
 // task (an uncaught exception there), never into the transition that reported it.
 function reportLater(error: unknown): void {
@@ -95,12 +97,14 @@ export class MachineRunner<TMachine extends AnyStateMachine> implements MachineR
   #clock: RunnerClock;
   #snapshot: SnapshotFrom<TMachine>;
   #status: Status = 'notStarted';
-  #mailbox: EventFromLogic<TMachine>[] = [];
+  // Events sent while a transition runs (from its actions), in order; none is allocated until then.
+  #mailbox: EventFromLogic<TMachine>[] | undefined;
   #processing = false;
   // Actions and deferred work reached before start (the initial entry actions) wait for it, as an Actor's do.
-  #deferred: (() => void)[] = [];
+  #deferred: (() => void)[] | undefined;
   #timers: Map<string, { event: EventFromLogic<TMachine>; timer: unknown }> | undefined;
-  #observers: Observer<SnapshotFrom<TMachine>>[] = [];
+  // Array literals sized to their content: an idle connection holds no spare capacity.
+  #observers: Observer<SnapshotFrom<TMachine>>[] = NO_OBSERVERS;
   #anonymous = 0;
 
   /**
@@ -136,7 +140,7 @@ export class MachineRunner<TMachine extends AnyStateMachine> implements MachineR
 
   /** Actor scope: the transition code defers work until the new snapshot is in place. */
   defer(fn: () => void): void {
-    this.#deferred.push(fn);
+    (this.#deferred ??= []).push(fn);
   }
 
   logger(): void {}
@@ -155,7 +159,7 @@ export class MachineRunner<TMachine extends AnyStateMachine> implements MachineR
    */
   readonly actionExecutor = (action: ExecutableAction): void => {
     if (this.#status === 'running') this.#perform(action);
-    else this.#deferred.push(() => this.#perform(action));
+    else (this.#deferred ??= []).push(() => this.#perform(action));
   };
 
   getSnapshot(): SnapshotFrom<TMachine> {
@@ -163,7 +167,7 @@ export class MachineRunner<TMachine extends AnyStateMachine> implements MachineR
   }
 
   subscribe(observer: Observer<SnapshotFrom<TMachine>>): Subscription {
-    this.#observers.push(observer);
+    this.#observers = [...this.#observers, observer];
     return {
       unsubscribe: () => {
         this.#observers = this.#observers.filter((o) => o !== observer);
@@ -181,7 +185,7 @@ export class MachineRunner<TMachine extends AnyStateMachine> implements MachineR
 
   send(event: EventFromLogic<TMachine>): void {
     if (this.#status === 'stopped') return;
-    this.#mailbox.push(event);
+    (this.#mailbox ??= []).push(event);
     if (this.#status === 'running') this.#drain();
   }
 
@@ -192,8 +196,7 @@ export class MachineRunner<TMachine extends AnyStateMachine> implements MachineR
       this.#status = 'stopped';
       return this;
     }
-    this.#mailbox.length = 0;
-    this.#mailbox.push({ type: 'xstate.stop' } as EventFromLogic<TMachine>);
+    this.#mailbox = [{ type: 'xstate.stop' } as EventFromLogic<TMachine>];
     this.#drain();
     return this;
   }
@@ -202,7 +205,7 @@ export class MachineRunner<TMachine extends AnyStateMachine> implements MachineR
     if (this.#processing) return;
     this.#processing = true;
     try {
-      for (let event = this.#mailbox.shift(); event !== undefined; event = this.#mailbox.shift()) {
+      for (let event = this.#mailbox?.shift(); event !== undefined; event = this.#mailbox?.shift()) {
         if (this.#status !== 'running') break;
         let next: SnapshotFrom<TMachine>;
         try {
@@ -215,28 +218,41 @@ export class MachineRunner<TMachine extends AnyStateMachine> implements MachineR
       }
     } finally {
       this.#processing = false;
+      this.#mailbox = undefined;
     }
   }
 
   #update(snapshot: SnapshotFrom<TMachine>): void {
     this.#snapshot = snapshot;
-    for (let fn = this.#deferred.shift(); fn !== undefined; fn = this.#deferred.shift()) {
-      try {
-        fn();
-      } catch (error) {
-        this.#fail(error);
-        return;
+    const deferred = this.#deferred;
+    this.#deferred = undefined;
+    if (deferred !== undefined) {
+      for (const fn of deferred) {
+        try {
+          fn();
+        } catch (error) {
+          this.#fail(error);
+          return;
+        }
       }
     }
     const status = (snapshot as { status: string }).status;
-    if (status === 'active' || status === 'done') for (const observer of this.#observers) notify(() => observer.next?.(snapshot));
+    if (status === 'active' || status === 'done') {
+      for (const observer of this.#observers) {
+        try {
+          observer.next?.(snapshot);
+        } catch (error) {
+          reportLater(error);
+        }
+      }
+    }
     if (status === 'done' || status === 'stopped') this.#finish(() => {
       for (const observer of this.#observers) notify(() => observer.complete?.());
     });
   }
 
   #fail(error: unknown): void {
-    this.#deferred.length = 0;
+    this.#deferred = undefined;
     this.#snapshot = { ...(this.#snapshot as object), status: 'error', error } as SnapshotFrom<TMachine>;
     this.#finish(() => {
       if (this.#observers.length === 0) reportLater(error);
@@ -246,11 +262,11 @@ export class MachineRunner<TMachine extends AnyStateMachine> implements MachineR
 
   #finish(notify: () => void): void {
     this.#status = 'stopped';
-    this.#mailbox.length = 0;
+    this.#mailbox = undefined;
     if (this.#timers) for (const { timer } of this.#timers.values()) this.#clock.clearTimeout(timer);
     this.#timers = undefined;
     notify();
-    this.#observers = [];
+    this.#observers = NO_OBSERVERS;
   }
 
   #perform(action: ExecutableAction): void {
