@@ -14,37 +14,56 @@ import type { DataPath, FramePathStart } from '../../machines/connection-data-pa
 import type { FrameCounters } from '../../machines/frame-counters.js';
 import { WriteBatcher } from './write-batching.js';
 
+/**
+ * What the adapter holds of one connection: its ws socket, the TCP socket under it (when
+ * writes are batched) and its data path (none for traced or inspected connections). The
+ * server's ConnectionSocket is its own binding; `SocketTable.bind` makes one for a plain ws.
+ */
+export interface SocketBinding {
+  readonly socket: WebSocket;
+  readonly stream: Duplex | undefined;
+  readonly path: DataPath | undefined;
+}
+
 /** Which ws socket belongs to which connection actor (weakly held: a closed actor frees it). */
 export class SocketTable {
   /** @internal One batcher per server: see write-batching.ts. */
   readonly batcher = new WriteBatcher();
-  readonly #sockets = new WeakMap<ConnectionSelf, WebSocket>();
-  readonly #streams = new WeakMap<ConnectionSelf, Duplex>();
-  readonly #paths = new WeakMap<ConnectionSelf, DataPath>();
+  // One entry per connection: an idle connection's heap counts every map entry.
+  readonly #bindings = new WeakMap<ConnectionSelf, SocketBinding>();
   /**
    * Associates `ws` with the actor that runs its protocol. `stream`: the TCP socket under `ws`
    * (the upgrade's socket); when given, frames written in one event-loop turn are coalesced
-   * into one write (see write-batching.ts).
+   * into one write (see write-batching.ts). `path`: the connection's data path; its
+   * install/remove effects then switch it on and off.
    */
-  bind(actor: ConnectionSelf, ws: WebSocket, stream?: Duplex): void {
-    this.#sockets.set(actor, ws);
-    if (stream) this.#streams.set(actor, stream);
+  bind(actor: ConnectionSelf, ws: WebSocket, stream?: Duplex, path?: DataPath): void {
+    this.#bindings.set(actor, { socket: ws, stream, path });
   }
-  /** Gives `actor` a data path: its install/remove effects then switch it on and off. */
+  /** Gives `actor`'s socket a data path: its install/remove effects then switch it on and off. */
   bindPath(actor: ConnectionSelf, path: DataPath): void {
-    this.#paths.set(actor, path);
+    const bound = this.#bindings.get(actor);
+    if (bound) this.#bindings.set(actor, { socket: bound.socket, stream: bound.stream, path });
+  }
+  /** Associates a binding that holds its socket, stream and path itself (the server's ConnectionSocket). */
+  bindSocket(actor: ConnectionSelf, binding: SocketBinding): void {
+    this.#bindings.set(actor, binding);
   }
   /** The actor's data path; undefined for connections that keep the full actor path (traced, inspected). */
   pathOf(actor: ConnectionSelf): DataPath | undefined {
-    return this.#paths.get(actor);
+    return this.#bindings.get(actor)?.path;
   }
   /** The socket of `actor`, or undefined once it is gone. */
   socketOf(actor: ConnectionSelf): WebSocket | undefined {
-    return this.#sockets.get(actor);
+    return this.#bindings.get(actor)?.socket;
   }
   /** The TCP socket under the actor's ws, when it was bound with one. */
   streamOf(actor: ConnectionSelf): Duplex | undefined {
-    return this.#streams.get(actor);
+    return this.#bindings.get(actor)?.stream;
+  }
+  /** Everything bound to `actor` (one lookup for effects that need socket, stream and path). */
+  bindingOf(actor: ConnectionSelf): SocketBinding | undefined {
+    return this.#bindings.get(actor);
   }
 }
 
@@ -65,13 +84,12 @@ export function socketEffects(table: SocketTable) {
   return {
     /** Writes one frame (coalesced with the turn's other frames); a failed write surfaces as the socket's `close` event. */
     sendFrame: ({ self }: SocketEffectArgs, params: { frame: ServerFrame }) => {
-      const ws = table.socketOf(self);
-      if (!ws) return;
-      const stream = table.streamOf(self);
-      if (stream) batcher.batch(stream);
-      ws.send(encodeServerFrame(params.frame), ignoreWriteError);
+      const bound = table.bindingOf(self);
+      if (!bound) return;
+      if (bound.stream) batcher.batch(bound.stream);
+      bound.socket.send(encodeServerFrame(params.frame), ignoreWriteError);
       // The machine wrote an event itself (replay, catch-up, one handed over): the path goes on after it.
-      if (params.frame.type === 'event') table.pathOf(self)?.machineWroteEvent(params.frame.seq);
+      if (params.frame.type === 'event') bound.path?.machineWroteEvent(params.frame.seq);
     },
     installEventPath: ({ self }: SocketEffectArgs, params: { lastSeq: number }) => table.pathOf(self)?.installEvents(params.lastSeq),
     removeEventPath: ({ self }: SocketEffectArgs) => table.pathOf(self)?.removeEvents(),

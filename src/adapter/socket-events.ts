@@ -22,6 +22,22 @@ export interface FrameSink {
 /** What the server knows when a frame arrives (send buffer, bytes held server-wide, the user's tokens); read, never judged. */
 export type FrameFacts = () => Omit<SocketFacts, 'bytes'>;
 
+// The translations of ws's events, shared by forwardSocketEvents and the server's ConnectionSocket.
+
+/** A client frame as the data path takes it: binaryType 'nodebuffer' (the default) makes every message, fragmented or not, one Buffer. */
+export const frameText = (data: Buffer, isBinary: boolean): string | null => (isBinary ? null : data.toString());
+
+/** `socket.frame` for the machine, with the frame's wire size and the facts read as it arrived. */
+export const frameEvent = (data: Buffer, isBinary: boolean, facts: Omit<SocketFacts, 'bytes'> | undefined): ConnectionEvent =>
+  ({ type: 'socket.frame', data: frameText(data, isBinary), bytes: data.length, ...facts });
+
+export const pongEvent = (payload: Buffer): ConnectionEvent => ({ type: 'socket.pong', payload: payload.toString() });
+
+export const errorEvent = (error: Error & { code?: string }): ConnectionEvent =>
+  ({ type: 'socket.error', message: error.message, closeCode: closeCodeForSocketError(error.code) });
+
+export const closeEvent = (code: number, reason: Buffer): ConnectionEvent => ({ type: 'socket.close', code, reason: reason.toString() });
+
 /**
  * Forwards a ws socket's `message`, `pong`, `error` and `close` events to `actor` as
  * `socket.*` events. Call it synchronously in the upgrade callback, before ws reads a frame.
@@ -30,15 +46,11 @@ export type FrameFacts = () => Omit<SocketFacts, 'bytes'>;
  */
 export function forwardSocketEvents(ws: WebSocket, actor: EventSink, facts?: FrameFacts, path?: FrameSink): void {
   ws.on('message', (data, isBinary) => {
-    // binaryType 'nodebuffer' (the default): every message, fragmented or not, is one Buffer.
-    const bytes = (data as Buffer).length;
     // With a data path, the path reads the facts and hands the machine what its rule leaves to it.
-    if (path) path.offerFrame(isBinary ? null : data.toString(), bytes);
-    else actor.send({ type: 'socket.frame', data: isBinary ? null : data.toString(), bytes, ...facts?.() });
+    if (path) path.offerFrame(frameText(data as Buffer, isBinary), (data as Buffer).length);
+    else actor.send(frameEvent(data as Buffer, isBinary, facts?.()));
   });
-  ws.on('pong', (payload) => actor.send({ type: 'socket.pong', payload: payload.toString() }));
-  ws.on('error', (error: Error & { code?: string }) => {
-    actor.send({ type: 'socket.error', message: error.message, closeCode: closeCodeForSocketError(error.code) });
-  });
-  ws.on('close', (code, reason) => actor.send({ type: 'socket.close', code, reason: reason.toString() }));
+  ws.on('pong', (payload) => actor.send(pongEvent(payload)));
+  ws.on('error', (error: Error & { code?: string }) => actor.send(errorEvent(error)));
+  ws.on('close', (code, reason) => actor.send(closeEvent(code, reason)));
 }

@@ -24,18 +24,38 @@ export function topState(actor: ConnectionActor): string {
   return topStateOf(actor.getSnapshot().value);
 }
 
-/** What the registry keeps per live connection (one entry, so an idle connection costs one Map slot). */
-interface Tracked {
-  readonly actor: ConnectionActor;
+/**
+ * What the registry keeps per live connection, and the connection's observer (its methods:
+ * one object per idle connection, where an observer of closures cost four more).
+ */
+class Tracked {
   /** performance.now() when tracked. */
-  readonly startedAt: number;
+  readonly startedAt = performance.now();
   /** Top-level state last observed. */
-  state: string;
-  wasReady: boolean;
+  state = '';
+  wasReady = false;
   /** performance.now() when it became congested; undefined while flowing. */
-  congestedSince: number | undefined;
+  congestedSince: number | undefined = undefined;
   /** Early-frame bytes last seen in its context (summed into earlyBytesTotal). */
-  earlyBytes: number;
+  earlyBytes = 0;
+
+  constructor(
+    readonly registry: ConnectionRegistry,
+    readonly connectionId: string,
+    readonly actor: ConnectionActor,
+  ) {}
+
+  next(): void {
+    this.registry.observe(this);
+  }
+
+  complete(): void {
+    this.registry.remove(this.connectionId);
+  }
+
+  error(error: unknown): void {
+    this.registry.fault(this, error);
+  }
 }
 
 /** Whether the snapshot's `ready.flow` region is congested or catching up (not `flowing`). */
@@ -50,11 +70,22 @@ export class ConnectionRegistry {
   readonly #metrics: ServerMetrics;
   readonly #log: LifecycleLog;
   readonly #onTrace: ((entry: TraceEntry) => void) | undefined;
+  readonly #onFault: (connectionId: string, actor: ConnectionActor) => void;
   #emptyWaiters: Array<() => void> = [];
   #earlyBytesTotal = 0;
 
-  constructor(metrics: ServerMetrics, logger: Logger, onTrace: ((entry: TraceEntry) => void) | undefined) {
+  /**
+   * `onFault` runs when a connection's action throws: that one connection is closed (1011)
+   * and logged, and Node keeps serving everyone else.
+   */
+  constructor(
+    metrics: ServerMetrics,
+    logger: Logger,
+    onTrace: ((entry: TraceEntry) => void) | undefined,
+    onFault: (connectionId: string, actor: ConnectionActor) => void,
+  ) {
     this.#metrics = metrics;
+    this.#onFault = onFault;
     this.#log = new LifecycleLog(logger);
     this.#onTrace = onTrace;
   }
@@ -81,23 +112,21 @@ export class ConnectionRegistry {
   }
 
   /**
-   * Registers and starts an actor. `onFault` runs when an action throws: that one
-   * connection is closed with 1011 and logged, and Node keeps serving everyone else.
+   * Registers and starts an actor; the registry's `onFault` runs if one of its actions throws.
    */
-  track(connectionId: string, actor: ConnectionActor, onFault: (error: unknown) => void): void {
-    const entry: Tracked = { actor, startedAt: performance.now(), state: '', wasReady: false, congestedSince: undefined, earlyBytes: 0 };
+  track(connectionId: string, actor: ConnectionActor): void {
+    const entry = new Tracked(this, connectionId, actor);
     this.#tracked.set(connectionId, entry);
-    actor.subscribe({
-      next: () => this.#observe(connectionId, entry),
-      complete: () => this.#remove(connectionId),
-      error: (error) => {
-        this.#log.fault({ connectionId, userId: actor.getSnapshot().context.userId }, error);
-        onFault(error);
-        this.#remove(connectionId, 1011);
-      },
-    });
+    actor.subscribe(entry);
     actor.start();
-    this.#observe(connectionId, entry);
+    this.observe(entry);
+  }
+
+  /** @internal Its connection's action threw: logged, the connection closed by `onFault`, counted as 1011. */
+  fault(entry: Tracked, error: unknown): void {
+    this.#log.fault({ connectionId: entry.connectionId, userId: entry.actor.getSnapshot().context.userId }, error);
+    this.#onFault(entry.connectionId, entry.actor);
+    this.remove(entry.connectionId, 1011);
   }
 
   /** True when an `onTrace` hook is set: callers skip building entries nobody reads. */
@@ -114,8 +143,9 @@ export class ConnectionRegistry {
     return new Promise((resolve) => this.#emptyWaiters.push(resolve));
   }
 
-  // Runs on every snapshot (several per message): a state-name comparison unless something changed.
-  #observe(connectionId: string, entry: Tracked): void {
+  /** @internal Runs on every snapshot (several per message): a state-name comparison unless something changed. */
+  observe(entry: Tracked): void {
+    const { connectionId } = entry;
     const snapshot = entry.actor.getSnapshot();
     const state = topStateOf(snapshot.value);
     const { earlyBytes } = snapshot.context;
@@ -162,7 +192,8 @@ export class ConnectionRegistry {
     }
   }
 
-  #remove(connectionId: string, faultCode?: number): void {
+  /** @internal The connection's machine completed (or failed with `faultCode`): counted, logged, forgotten. */
+  remove(connectionId: string, faultCode?: number): void {
     const entry = this.#tracked.get(connectionId);
     if (entry === undefined) return;
     const context = entry.actor.getSnapshot().context;

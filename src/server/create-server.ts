@@ -15,9 +15,9 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import { connectionMachine, type HandlerInvocation } from '../../machines/connection.js';
 import type { VerifiedIdentity } from '../../machines/handshake.js';
 import { handshakeEffects } from '../adapter/handshake-effects.js';
-import { forwardSocketEvents } from '../adapter/socket-events.js';
+import { linkConnection, LinkedWebSocket, type ConnectionServer } from '../adapter/connection-link.js';
 import { SocketTable, socketEffects, type ConnectionSelf } from '../adapter/socket-effects.js';
-import { socketDataPath } from '../adapter/socket-data-path.js';
+import { ConnectionDataPath, type DataPathPorts } from '../../machines/connection-data-path.js';
 import { runHandler } from '../agent/handler.js';
 import { startRun, type RunHandle } from '../agent/run-handle.js';
 import { MemoryEventLog } from '../delivery/event-log.js';
@@ -45,6 +45,7 @@ import { UserRateBuckets } from './user-rate-buckets.js';
 import { LockstepError } from '../protocol/errors.js';
 import { createReadinessProbe } from './readiness.js';
 import { remoteAddressOf, UpgradeAdmission } from './upgrade-admission.js';
+import { flatRandomUUID } from './flat-ids.js';
 import { describeValue } from './options.js';
 
 /** What {@link createLockstepServer} returns. */
@@ -172,7 +173,11 @@ export function createLockstepServer(userOptions: LockstepServerOptions = {}): L
 
   // The gauge reads the registry only when scraped, after both exist.
   const metrics = createMetrics(() => registry.countByState());
-  const registry = new ConnectionRegistry(metrics, options.logger, options.onTrace);
+  // A connection whose action threw leaves the stream and closes with 1011; the others go on.
+  const registry = new ConnectionRegistry(metrics, options.logger, options.onTrace, (connectionId, actor) => {
+    hub.leave(connectionId);
+    sockets.socketOf(actor)?.close(CloseCode.INTERNAL_FAULT, CloseReason.INTERNAL_FAULT);
+  });
   const log = new LifecycleLog(options.logger);
 
   // Off by default; when off, attach() pays one undefined check per connection, no more.
@@ -186,7 +191,8 @@ export function createLockstepServer(userOptions: LockstepServerOptions = {}): L
     maxPayload: options.maxPayload,
     handleProtocols: (protocols: Set<string>) => selectSubprotocol(protocols),
   };
-  const wss = new WebSocketServer({ noServer: true, ...webSocketOptions });
+  // Its sockets hold their connection's link in a slot of their own (connection-link.ts).
+  const wss = new WebSocketServer({ noServer: true, WebSocket: LinkedWebSocket, ...webSocketOptions });
 
   // The connection buckets' clock: the SimulatedClock's time when tests pass one, else monotonic time.
   const clockNow = options.clock as { now?: () => number } | undefined;
@@ -319,11 +325,24 @@ export function createLockstepServer(userOptions: LockstepServerOptions = {}): L
     },
   });
 
+  // What every connection asks of the server (connection-link.ts): one object, not closures per connection.
+  const connectionServer: ConnectionServer = {
+    batcher: sockets.batcher,
+    frameFacts: (userId, bufferedBytes) => {
+      const facts: SocketFacts = { bufferedBytes, earlyBytesTotal: registry.earlyBytesTotal, atMs: nowMs() };
+      if (userId !== undefined) facts.userTokens = userBuckets.tokens(userId);
+      return facts;
+    },
+    spendUserToken: (userId) => userBuckets.spend(userId),
+    invokeHandler: (self, invocation) => invokeHandler({ self }, invocation),
+  };
+  const makeDataPath = (ports: DataPathPorts) => new ConnectionDataPath(ports, options.limits);
+
   const attach = (ws: WebSocket, req: IncomingMessage): void => {
-    const connectionId = randomUUID();
+    const connectionId = flatRandomUUID();
     const credentials = credentialsFromUpgrade(req.headers);
     // pingSeed: the heartbeat nonce's unguessable part (a pong must echo it; see connection-bounds.ts).
-    const input = { connectionId, token: credentials.token, resume: resumeFromUrl(req.url), limits: options.limits, pingSeed: randomUUID() };
+    const input = { connectionId, token: credentials.token, resume: resumeFromUrl(req.url), limits: options.limits, pingSeed: flatRandomUUID() };
     const recorder = recording && recordConnection({
       ...input,
       credentials: credentials.source,
@@ -345,29 +364,11 @@ export function createLockstepServer(userOptions: LockstepServerOptions = {}): L
       recorder?.watch(full);
       actor = full;
     } else actor = new MachineRunner(machine, { input, clock });
-    sockets.bind(actor, ws, req.socket);
-    const frameFacts = (): SocketFacts => {
-      const { userId } = actor.getSnapshot().context;
-      const facts: SocketFacts = { bufferedBytes: ws.bufferedAmount, earlyBytesTotal: registry.earlyBytesTotal, atMs: nowMs() };
-      if (userId !== undefined) facts.userTokens = userBuckets.tokens(userId);
-      return facts;
-    };
     // Traced and inspected connections keep the full actor path: every event is an input the
     // trace and the inspector see. The others get a data path (connection-data-path.ts).
-    const path = recorder || inspect
-      ? undefined
-      : socketDataPath(ws, req.socket, sockets.batcher, actor, {
-        frameFacts,
-        spendUserToken: (userId) => userBuckets.spend(userId),
-        invokeHandler: (invocation) => invokeHandler({ self: actor }, invocation),
-      }, options.limits);
-    if (path) sockets.bindPath(actor, path);
     // Synchronously, before ws can read a frame that followed the upgrade.
-    forwardSocketEvents(ws, actor, frameFacts, path);
-    registry.track(connectionId, actor, () => {
-      hub.leave(connectionId);
-      ws.close(CloseCode.INTERNAL_FAULT, CloseReason.INTERNAL_FAULT);
-    });
+    sockets.bindSocket(actor, linkConnection(ws, actor, connectionServer, req.socket, recorder || inspect ? undefined : makeDataPath));
+    registry.track(connectionId, actor);
   };
 
   const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {

@@ -32,10 +32,14 @@ export function remoteAddressOf(req: IncomingMessage, trustProxy: boolean): stri
 export class UpgradeAdmission {
   readonly #limits: AdmissionLimits;
   readonly #perAddress = new Map<string, number>();
-  readonly #sockets = new Set<Duplex>();
+  /** Every admitted socket, with the address it is counted under. */
+  readonly #sockets = new Map<Duplex, string>();
+  // One close listener for every socket (`this` is the socket): no closure per connection.
+  readonly #release: (this: Duplex) => void;
 
   constructor(limits: AdmissionLimits) {
     this.#limits = limits;
+    this.#release = releaseFrom(this);
   }
 
   get size(): number {
@@ -49,19 +53,34 @@ export class UpgradeAdmission {
     if (fromAddress >= this.#limits.maxConnectionsPerAddress) {
       return { admitted: false, status: 429, reason: 'max_connections_per_address' };
     }
-    this.#sockets.add(socket);
+    this.#sockets.set(socket, address);
     this.#perAddress.set(address, fromAddress + 1);
-    socket.once('close', () => {
-      this.#sockets.delete(socket);
-      const left = (this.#perAddress.get(address) ?? 1) - 1;
-      if (left > 0) this.#perAddress.set(address, left);
-      else this.#perAddress.delete(address);
-    });
-    return { admitted: true };
+    // `on`, not `once`: a socket closes once, and `once` would wrap the listener per socket.
+    socket.on('close', this.#release);
+    return ADMITTED;
+  }
+
+  /** @internal `socket` closed: it no longer counts. */
+  forget(socket: Duplex): void {
+    const address = this.#sockets.get(socket);
+    if (address === undefined) return;
+    this.#sockets.delete(socket);
+    const left = (this.#perAddress.get(address) ?? 1) - 1;
+    if (left > 0) this.#perAddress.set(address, left);
+    else this.#perAddress.delete(address);
   }
 
   /** Shutdown's last step: every admitted socket still open (upgraded or half-open) is destroyed. */
   destroyAll(): void {
-    for (const socket of this.#sockets) socket.destroy();
+    for (const socket of this.#sockets.keys()) socket.destroy();
   }
+}
+
+const ADMITTED: Admission = { admitted: true };
+
+/** The close listener of `admission`'s sockets: `this` is the socket that closed. */
+function releaseFrom(admission: UpgradeAdmission): (this: Duplex) => void {
+  return function release(this: Duplex) {
+    admission.forget(this);
+  };
 }
