@@ -3,7 +3,8 @@
  * first and appended to the user's stream only if the grammar allows it (invariant I6);
  * a refused call throws `LOCKSTEP_ERR_EVENT_ORDER` and nothing reaches a client.
  */
-import { createActor, type Actor, type SnapshotFrom } from 'xstate';
+import { createActor, type SnapshotFrom } from 'xstate';
+import { MachineRunner, type MachineRef } from '../runtime/machine-runner.js';
 import { agentRunMachine, type AgentRunEvent } from '../../machines/agent-run.js';
 import { LockstepError } from '../protocol/errors.js';
 import type { AgentEventName } from '../protocol/frames.js';
@@ -191,7 +192,8 @@ class CheckedRun implements ServerRunHandle {
   readonly userId: string;
   readonly threadId: string | undefined;
   readonly #machine: AgentRunMachine;
-  #actor: Actor<typeof agentRunMachine> | undefined;
+  // A MachineRunner: the run machine has no children, so it needs no actor system (runtime/machine-runner.ts).
+  #actor: MachineRef<typeof agentRunMachine> | undefined;
   /** The final state of a run that ended from its initial state in one step, without an actor. */
   #endedIn: string | undefined;
   readonly #emit: EmitAgentEvent;
@@ -339,8 +341,8 @@ class CheckedRun implements ServerRunHandle {
     this.#observer?.emitted?.();
   }
 
-  #actorNow(): Actor<typeof agentRunMachine> {
-    this.#actor ??= createActor(this.#machine, { input: { runId: this.runId } }).start();
+  #actorNow(): MachineRef<typeof agentRunMachine> {
+    this.#actor ??= new MachineRunner(this.#machine, { input: { runId: this.runId } }).start();
     return this.#actor;
   }
 }
