@@ -9,7 +9,7 @@ import fc from 'fast-check';
 import WebSocket from 'ws';
 import { connect } from './clients.mjs';
 import { percentile, sortedCopy } from './stats.mjs';
-import { monotonicMs, streamEvents, streamPlan } from './workloads.mjs';
+import { deltaStamp, monotonicMs, streamEvents, streamPlan } from './workloads.mjs';
 
 let nextRpc = 0;
 const pending = new Map();
@@ -248,13 +248,14 @@ scenarios.stream = async (impl, port, params) => {
     received += 1;
     const runs = runsOfTab[tab];
     const next = runs.get(frame.runId);
-    const n = frame.event === 'agent_started' ? 0 : frame.data?.n;
+    const stamp = frame.event === 'text_delta' && typeof frame.data?.delta === 'string' ? deltaStamp(frame.data.delta) : frame.data;
+    const n = frame.event === 'agent_started' ? 0 : stamp?.n;
     if (next === undefined && n !== 0) duplicates += 1; // an event of a run that ended (or never started here)
     else if (n < (next ?? 0)) duplicates += 1;
     else if (n > (next ?? 0)) outOfOrder += 1;
     else if (frame.event === 'agent_completed') runs.delete(frame.runId);
     else runs.set(frame.runId, n + 1);
-    if (typeof frame.data?.t === 'number' && samples < latencies.length) latencies[samples++] = arrived - frame.data.t;
+    if (typeof stamp?.t === 'number' && samples < latencies.length) latencies[samples++] = arrived - stamp.t;
     if (received === expected) allDone();
   };
   const clients = await openMany(impl, port, users * tabs, 200, (i) => `r${Math.floor(i / tabs)}`, (i) => ({

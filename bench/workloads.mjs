@@ -5,14 +5,16 @@
  * the load generator derives from the same plan how many events every tab must receive.
  *
  * Token streaming (`stream` scenario): `users` × `runsPerUser` concurrent runs, each
- * `agent_started`, then `deltasMin`–`deltasMax` `agent_thinking` deltas of
- * `deltaBytesMin`–`deltaBytesMax` bytes of text, one every `intervalMs`, then `agent_completed`.
+ * `agent_started`, then `deltasMin`–`deltasMax` `text_delta` tokens of
+ * `deltaBytesMin`–`deltaBytesMax` bytes of text, one every `intervalMs`, then `agent_completed`
+ * (the stream a real agent's answer makes: `RunHandle.text(delta)`).
  * Runs are spread evenly over the interval (one 1 ms tick serves 1/`intervalMs` of them), and
  * the schedule is open-loop: ticks that fire late are all caught up at once, so a server that
  * falls behind shows it as latency, not as a slower offered rate. Every delta and the
  * completion carry `n` (its place in the run) and `t`, the server's monotonic clock (ms) just
- * before the event was handed to the target; the load generator, on the same machine, reads
- * the same clock on arrival.
+ * before the event was handed to the target — a delta's text starts with `<n>@<t> ` (a delta is
+ * only text), the completion's data is `{ n, t }`; the load generator, on the same machine,
+ * reads the same clock on arrival.
  */
 import { clearInterval } from 'node:timers';
 
@@ -35,6 +37,14 @@ function random(seed) {
 }
 
 const WORDS = ['the', 'agent', 'reads', 'your', 'message', 'and', 'thinks', 'about', 'a', 'tool', 'call', 'result', 'then', 'answers', 'with', 'care'];
+
+/** A streaming delta's place in its run and its emission time, from its text (`<n>@<t> …`); undefined for other text. */
+export function deltaStamp(delta) {
+  const at = delta.indexOf('@');
+  const space = delta.indexOf(' ', at);
+  if (at <= 0 || space === -1) return undefined;
+  return { n: Number(delta.slice(0, at)), t: Number(delta.slice(at + 1, space)) };
+}
 
 /** Every run: its user (an index) and its number of deltas. */
 export function streamPlan({ users, runsPerUser, deltasMin, deltasMax, seed }) {
@@ -85,7 +95,7 @@ export function driveStreams(startRun, userIds, params, done) {
       if (run.handle === undefined) run.handle = startRun(run.user);
       else if (run.sent < run.deltas) {
         run.sent += 1;
-        run.handle.thinking({ n: run.sent, delta: texts[(run.text + run.sent) & 63], t: monotonicMs() });
+        run.handle.text(`${run.sent}@${monotonicMs().toFixed(3)} ${texts[(run.text + run.sent) & 63]}`);
       } else {
         run.handle.complete({ n: run.sent + 1, t: monotonicMs() });
         run.ended = true;

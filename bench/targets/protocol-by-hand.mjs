@@ -296,7 +296,7 @@ export class Streams {
     stream.tabs.delete(tab);
   }
 
-  /** A run on `stream`: agent_started now; thinking / complete / fail until it ended, then refused. */
+  /** A run on `stream`: agent_started now; thinking / text / complete / fail until it ended, then refused. */
   startRun(stream, runId) {
     let ended = false;
     const emit = (event, data) => {
@@ -311,6 +311,11 @@ export class Streams {
         return ended;
       },
       thinking: (data = {}) => emit('agent_thinking', data),
+      // A token of the answer: a string, as lockstep's RunHandle.text checks.
+      text: (delta) => {
+        if (typeof delta !== 'string') throw new TypeError(`run ${runId}: a text delta must be a string`);
+        emit('text_delta', { delta });
+      },
       complete: (data = {}) => {
         emit('agent_completed', data);
         ended = true;

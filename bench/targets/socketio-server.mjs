@@ -25,7 +25,12 @@ export async function startTarget() {
         io.to(user).emit('ev', { type: 'event', seq, runId, event, data });
       };
       emit('agent_started', {});
-      return { runId, thinking: (data) => emit('agent_thinking', data), complete: (data) => emit('agent_completed', data) };
+      return {
+        runId,
+        thinking: (data) => emit('agent_thinking', data),
+        text: (delta) => emit('text_delta', { delta }),
+        complete: (data) => emit('agent_completed', data),
+      };
     },
     fanout(users, events, done) {
       let round = 0;

@@ -33,7 +33,12 @@ export async function startTarget() {
         for (const ws of byUser.get(user) ?? []) ws.send(frame);
       };
       emit('agent_started', {});
-      return { runId, thinking: (data) => emit('agent_thinking', data), complete: (data) => emit('agent_completed', data) };
+      return {
+        runId,
+        thinking: (data) => emit('agent_thinking', data),
+        text: (delta) => emit('text_delta', { delta }),
+        complete: (data) => emit('agent_completed', data),
+      };
     },
     // Same schedule as the lockstep target: one event per user per round.
     fanout(users, events, done) {
