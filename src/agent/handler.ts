@@ -38,26 +38,57 @@ function completionData(result: unknown): unknown {
   return result;
 }
 
-/** Runs `handler` for one message; never throws, never rejects. */
-export async function runHandler(
+const isThenable = (value: unknown): value is PromiseLike<unknown> =>
+  (typeof value === 'object' || typeof value === 'function') && value !== null && typeof (value as { then?: unknown }).then === 'function';
+
+const SETTLED: Promise<void> = Promise.resolve();
+
+/** `end` run now; should the fault reporter itself throw, the promise rejects (as an async function's would). */
+function settledBy(end: () => void): Promise<void> {
+  try {
+    end();
+    return SETTLED;
+  } catch (error) {
+    return Promise.reject(error);
+  }
+}
+
+/**
+ * Runs `handler` for one message; never throws, never rejects. A handler that answers
+ * synchronously has its run ended before this returns (no event-loop hop: the run's deadline
+ * timer is then never set, see open-runs.ts `attach`); a promise ends it when it settles.
+ */
+export function runHandler(
   handler: MessageHandler,
   message: IncomingMessage,
   run: RunHandle,
   context: HandlerContext,
   reportFault: HandlerFaultReporter,
 ): Promise<void> {
-  try {
-    const result = await handler(message, run, context);
-    if (run.ended) return;
-    if (run.openToolCalls.length > 0) {
-      run.fail({ reason: 'tool_calls_open', openToolCalls: [...run.openToolCalls] });
-      return;
-    }
-    run.complete(completionData(result));
-  } catch (error) {
+  const failed = (error: unknown): void => {
     reportFault(error, run);
     if (!run.ended) {
       run.fail({ reason: 'handler_error', message: error instanceof Error ? error.message : String(error) });
     }
+  };
+  const finished = (result: unknown): void => {
+    try {
+      if (run.ended) return;
+      if (run.openToolCalls.length > 0) {
+        run.fail({ reason: 'tool_calls_open', openToolCalls: [...run.openToolCalls] });
+        return;
+      }
+      run.complete(completionData(result));
+    } catch (error) {
+      failed(error);
+    }
+  };
+  let result: unknown;
+  try {
+    result = handler(message, run, context);
+  } catch (error) {
+    return settledBy(() => failed(error));
   }
+  if (!isThenable(result)) return settledBy(() => finished(result));
+  return Promise.resolve(result).then(finished, failed);
 }
