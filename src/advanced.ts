@@ -6,7 +6,7 @@
  * `lockstep`. These follow the server's internals and may change in a minor release.
  * @module lockstep/advanced
  */
-export { StreamHub, type Deliver, type StreamMessage, type StreamHubOptions } from './delivery/stream-hub.js';
+export { StreamHub, type Deliver, type StreamMessage, type StreamHubOptions, type StreamReceiver } from './delivery/stream-hub.js';
 export { forwardSocketEvents, type EventSink, type FrameFacts, type FrameSink } from './adapter/socket-events.js';
 export { SocketTable, socketEffects, type ConnectionSelf, type SocketEffectArgs } from './adapter/socket-effects.js';
 export { MachineRunner, type ExecutableAction, type MachineRef, type RunnerClock } from './runtime/machine-runner.js';

@@ -18,6 +18,7 @@ import { encodeEventFrame, encodeServerFrame } from '../protocol/codec.js';
 import { closeEvent, errorEvent, frameEvent, frameText, pongEvent } from './socket-events.js';
 import { ignoreWriteError, type ConnectionSelf, type SocketBinding } from './socket-effects.js';
 import type { WriteBatcher } from './write-batching.js';
+import type { StreamMessage, StreamReceiver } from '../delivery/stream-hub.js';
 
 /** What a connection asks of its server: one object per server, shared by every connection. */
 export interface ConnectionServer {
@@ -28,6 +29,8 @@ export interface ConnectionServer {
   spendUserToken(userId: string): void;
   /** The machine's `invokeHandler` effect, for a message the data path accepted on `self`'s connection. */
   invokeHandler(self: ConnectionSelf, invocation: HandlerInvocation): void;
+  /** The server's monotonic clock (ms): when the hub answered a join. */
+  nowMs(): number;
 }
 
 /** A connection's machine as its link reads it: events in, the context's user id out. */
@@ -43,7 +46,7 @@ export class LinkedWebSocket extends WebSocket {
 /** A socket from any WebSocketServer: an adopted one gets the link as an added property. */
 type LinkSlot = WebSocket & { [LINK]?: ConnectionLink };
 
-export class ConnectionLink implements DataPathPorts, SocketBinding {
+export class ConnectionLink implements DataPathPorts, SocketBinding, StreamReceiver {
   path: DataPath | undefined = undefined;
 
   constructor(
@@ -81,6 +84,18 @@ export class ConnectionLink implements DataPathPorts, SocketBinding {
 
   invokeHandler(invocation: HandlerInvocation): void {
     this.server.invokeHandler(this.machine, invocation);
+  }
+
+  // StreamReceiver: the hub's messages for this connection (its join answer, a refusal, a loss).
+  deliver(message: Exclude<StreamMessage, { type: 'stream.event' }>): void {
+    if (message.type === 'stream.joined') this.machine.send({ ...message, atMs: this.server.nowMs() });
+    else this.machine.send(message);
+  }
+
+  /** An event of the user's stream: the event path writes what its rule allows and hands the rest over. */
+  event(event: StreamEvent): void {
+    if (this.path) this.path.offerEvent(event);
+    else this.machine.send({ type: 'stream.event', event, bufferedBytes: this.socket.bufferedAmount });
   }
 }
 

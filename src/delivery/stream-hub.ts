@@ -39,6 +39,20 @@ export type StreamMessage =
 /** A connection's inbox, registered by `join`. */
 export type Deliver = (message: StreamMessage) => void;
 
+/**
+ * A connection's inbox as an object: `deliver` gets every message but the events, which go to
+ * `event` — no message object per event and tab (the server's ConnectionLink is one).
+ */
+export interface StreamReceiver {
+  deliver(message: Exclude<StreamMessage, { type: 'stream.event' }>): void;
+  event(event: StreamEvent): void;
+}
+
+/** A `Deliver` function as a receiver (made once per join). */
+function receiverOf(deliver: Deliver): StreamReceiver {
+  return { deliver, event: (event) => deliver({ type: 'stream.event', event }) };
+}
+
 /** Cross-node notifications of appended events (e.g. Redis pub/sub). */
 export interface Fanout {
   /**
@@ -71,7 +85,7 @@ export interface StreamHubOptions {
 
 interface Subscriber {
   readonly userId: string;
-  readonly deliver: Deliver;
+  readonly receiver: StreamReceiver;
   /** Seq of the last event handed over; undefined until `stream.joined` was delivered. */
   cursor: number | undefined;
   /** Epoch the connection joined with; undefined until `stream.joined` was delivered. */
@@ -111,12 +125,14 @@ export class StreamHub {
   /**
    * Subscribes, then answers with `stream.joined` (at once with a synchronous log). Events
    * published meanwhile are held and handed after the answer, so none falls between the
-   * replayed ones and the live ones, and none arrives twice.
+   * replayed ones and the live ones, and none arrives twice. `inbox`: a function that gets
+   * every message, or a receiver that gets the events apart.
    */
-  join(userId: string, connectionId: string, resume: ResumeRequest | undefined, deliver: Deliver): void {
+  join(userId: string, connectionId: string, resume: ResumeRequest | undefined, inbox: Deliver | StreamReceiver): void {
+    const receiver = typeof inbox === 'function' ? receiverOf(inbox) : inbox;
     let subscribers = this.#byUser.get(userId);
     if (subscribers !== undefined && subscribers.size >= this.#maxConnectionsPerUser) {
-      deliver({ type: 'stream.refused', reason: CloseReason.TOO_MANY_CONNECTIONS });
+      receiver.deliver({ type: 'stream.refused', reason: CloseReason.TOO_MANY_CONNECTIONS });
       return;
     }
     if (subscribers === undefined) {
@@ -124,7 +140,7 @@ export class StreamHub {
       this.#byUser.set(userId, subscribers);
     }
     const subscriber: Subscriber = {
-      userId, deliver, cursor: undefined, epoch: undefined, held: [], reading: false, readAgain: false, recording: undefined, left: false,
+      userId, receiver, cursor: undefined, epoch: undefined, held: [], reading: false, readAgain: false, recording: undefined, left: false,
     };
     subscribers.set(connectionId, subscriber);
     this.#byConnection.set(connectionId, subscriber);
@@ -133,7 +149,7 @@ export class StreamHub {
       if (subscriber.left) return;
       subscriber.cursor = joined.lastSeq;
       subscriber.epoch = joined.epoch;
-      deliver(joined);
+      receiver.deliver(joined);
       this.#handHeld(subscriber);
       this.#readAgainIfAsked(subscriber);
     };
@@ -238,7 +254,7 @@ export class StreamHub {
   #hand(subscriber: Subscriber, event: StreamEvent): void {
     subscriber.cursor = event.seq;
     subscriber.recording?.push(event);
-    subscriber.deliver({ type: 'stream.event', event });
+    subscriber.receiver.event(event);
   }
 
   #handHeld(subscriber: Subscriber): void {
@@ -292,7 +308,7 @@ export class StreamHub {
     // Once: the connection is closing; nothing more is handed to it.
     subscriber.left = true;
     this.#onError(error);
-    subscriber.deliver({ type: 'stream.lost' });
+    subscriber.receiver.deliver({ type: 'stream.lost' });
   }
 }
 

@@ -15,7 +15,7 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import { connectionMachine, type HandlerInvocation } from '../../machines/connection.js';
 import type { VerifiedIdentity } from '../../machines/handshake.js';
 import { handshakeEffects } from '../adapter/handshake-effects.js';
-import { linkConnection, LinkedWebSocket, type ConnectionServer } from '../adapter/connection-link.js';
+import { linkConnection, LinkedWebSocket, type ConnectionLink, type ConnectionServer } from '../adapter/connection-link.js';
 import { SocketTable, socketEffects, type ConnectionSelf } from '../adapter/socket-effects.js';
 import { ConnectionDataPath, type DataPathPorts } from '../../machines/connection-data-path.js';
 import { runHandler } from '../agent/handler.js';
@@ -304,14 +304,11 @@ export function createLockstepServer(userOptions: LockstepServerOptions = {}): L
         whenFalse(runControl.answer(params.userId, params.runId, params.toolCallId, params.approved, params.data), refused, 'approval answer not recorded');
       },
       joinStream: ({ self }, params) => {
-        // With a data path, the event path writes what its rule allows and hands the rest over.
-        const path = sockets.pathOf(self);
-        hub.join(params.userId, params.connectionId, params.resume, (message) => {
-          if (message.type === 'stream.joined') self.send({ ...message, atMs: nowMs() });
-          else if (message.type !== 'stream.event') self.send(message);
-          else if (path) path.offerEvent(message.event);
-          else self.send({ ...message, bufferedBytes: sockets.socketOf(self)?.bufferedAmount ?? 0 });
-        });
+        // The connection's link is its inbox (connection-link.ts): events go to its data path when it has one.
+        const link = sockets.bindingOf(self) as ConnectionLink | undefined;
+        // Every connection attach() makes is linked; a fault here closes just this one (1011).
+        if (link === undefined) throw new Error('joinStream: the connection has no link to its socket');
+        hub.join(params.userId, params.connectionId, params.resume, link);
       },
       readFromLog: ({ self }, params) => {
         // The hub keys subscribers by connection id, which the actor's context holds.
@@ -335,6 +332,7 @@ export function createLockstepServer(userOptions: LockstepServerOptions = {}): L
     },
     spendUserToken: (userId) => userBuckets.spend(userId),
     invokeHandler: (self, invocation) => invokeHandler({ self }, invocation),
+    nowMs,
   };
   const makeDataPath = (ports: DataPathPorts) => new ConnectionDataPath(ports, options.limits);
 
