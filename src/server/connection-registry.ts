@@ -163,6 +163,7 @@ export class ConnectionRegistry {
       this.#metrics.handshakeSeconds.observe((now - entry.startedAt) / 1000);
       if (context.heldFrames > 0) this.#metrics.framesHeldBeforeReady.inc(context.heldFrames);
       entry.wasReady = true;
+      if (this.#log.silent) return;
       const facts = { connectionId, userId: context.userId };
       this.#log.ready(facts, now - entry.startedAt, context.heldFrames);
       if (context.stream.resume !== undefined) {
@@ -199,7 +200,7 @@ export class ConnectionRegistry {
     const context = entry.actor.getSnapshot().context;
     const code = faultCode ?? context.close.code ?? context.close.peerCode ?? 1006;
     this.#metrics.closes.inc({ code: String(code) });
-    this.#log.closed(
+    if (!this.#log.silent) this.#log.closed(
       { connectionId, userId: context.userId },
       { code, reason: context.close.reason, byServer: faultCode !== undefined || context.close.code !== undefined },
       { lifetimeMs: performance.now() - entry.startedAt, wasReady: entry.wasReady },

@@ -6,7 +6,7 @@
  */
 import { CloseCode } from '../protocol/close-codes.js';
 import type { ResumeFailure, ResumeRequest } from '../protocol/frames.js';
-import type { Logger } from './logger.js';
+import { silentLogger, type Logger } from './logger.js';
 
 /** What the log needs to know about a connection; read from the actor's context. */
 export interface ConnectionFacts {
@@ -22,8 +22,12 @@ const roundMs = (ms: number): number => Math.round(ms * 10) / 10;
 export class LifecycleLog {
   readonly #logger: Logger;
 
+  /** True for the default silent logger: callers on a connection's path skip building lines nobody reads. */
+  readonly silent: boolean;
+
   constructor(logger: Logger) {
     this.#logger = logger;
+    this.silent = logger === silentLogger;
   }
 
   /**
