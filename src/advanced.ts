@@ -8,6 +8,6 @@
  */
 export { StreamHub, type Deliver, type StreamMessage, type StreamHubOptions, type StreamReceiver } from './delivery/stream-hub.js';
 export { forwardSocketEvents, type EventSink, type FrameFacts, type FrameSink } from './adapter/socket-events.js';
-export { SocketTable, socketEffects, type ConnectionSelf, type SocketEffectArgs } from './adapter/socket-effects.js';
+export { SocketTable, socketEffects, type ConnectionSelf, type SocketBinding, type SocketEffectArgs } from './adapter/socket-effects.js';
 export { MachineRunner, type ExecutableAction, type MachineRef, type RunnerClock } from './runtime/machine-runner.js';
 export { decodeClientFrame, encodeServerFrame, type DecodeResult } from './protocol/codec.js';
