@@ -26,6 +26,7 @@ import { expiryOf, identityRejection, type HandshakeEvent, type TokenExpiry, typ
 import { decodeClientFrame } from '../src/protocol/codec.js';
 import { decodedFrame } from './frame-decoding.js';
 import { ackFrameOf } from './ack-frame.js';
+import { refusalFrame } from './refusal-frame.js';
 import { earlyRefusal, heartbeatNonce, heldFrameBytes, lagAfter, lagFrom, NO_LAG, outgoingOverLimit, type SocketFacts, type StreamLag } from './connection-bounds.js';
 import {
   countersAfterMessage,
@@ -754,38 +755,9 @@ export const connectionMachine = connectionSetup.createMachine({
           },
         ],
         'early.released': { actions: 'installAckPath' },
-        'cancel.refused': [
-          outgoingOverflow,
-          {
-            actions: {
-              type: 'sendFrame',
-              params: ({ event }) => ({
-                frame: {
-                  type: 'error',
-                  code: 'LOCKSTEP_E_RUN_NOT_CANCELLABLE',
-                  message: 'no open run of yours with this id on this server: it ended, is unknown, or is not yours',
-                  ref: event.runId,
-                },
-              }),
-            },
-          },
-        ],
-        'approval.refused': [
-          outgoingOverflow,
-          {
-            actions: {
-              type: 'sendFrame',
-              params: ({ event }) => ({
-                frame: {
-                  type: 'error',
-                  code: 'LOCKSTEP_E_APPROVAL_NOT_PENDING',
-                  message: `no approval of tool call ${event.toolCallId} waits for an answer: it was answered first, timed out, or is not yours`,
-                  ref: event.runId,
-                },
-              }),
-            },
-          },
-        ],
+        // The server refused a `cancel` or an `approve`: the user is told which (refusal-frame.ts).
+        'cancel.refused': [outgoingOverflow, { actions: { type: 'sendFrame', params: ({ event }) => ({ frame: refusalFrame(event) }) } }],
+        'approval.refused': [outgoingOverflow, { actions: { type: 'sendFrame', params: ({ event }) => ({ frame: refusalFrame(event) }) } }],
         ...whileOpen,
         ...streamLost,
       },
