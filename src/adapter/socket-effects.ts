@@ -17,7 +17,7 @@ import { WriteBatcher } from './write-batching.js';
 /**
  * What the adapter holds of one connection: its ws socket, the TCP socket under it (when
  * writes are batched) and its data path (none for traced or inspected connections). The
- * server's ConnectionSocket is its own binding; `SocketTable.bind` makes one for a plain ws.
+ * server's ConnectionLink is one (adapter/connection-link.ts); `SocketTable.bind` makes one for a plain ws.
  */
 export interface SocketBinding {
   readonly socket: WebSocket;
@@ -45,7 +45,7 @@ export class SocketTable {
     const bound = this.#bindings.get(actor);
     if (bound) this.#bindings.set(actor, { socket: bound.socket, stream: bound.stream, path });
   }
-  /** Associates a binding that holds its socket, stream and path itself (the server's ConnectionSocket). */
+  /** Associates a binding that holds its socket, stream and path itself (the server's ConnectionLink). */
   bindSocket(actor: ConnectionSelf, binding: SocketBinding): void {
     this.#bindings.set(actor, binding);
   }
