@@ -22,7 +22,7 @@ export interface FrameSink {
 /** What the server knows when a frame arrives (send buffer, bytes held server-wide, the user's tokens); read, never judged. */
 export type FrameFacts = () => Omit<SocketFacts, 'bytes'>;
 
-// The translations of ws's events, shared by forwardSocketEvents and the server's ConnectionSocket.
+// The translations of ws's events, shared by forwardSocketEvents and the server's ConnectionLink.
 
 /** A client frame as the data path takes it: binaryType 'nodebuffer' (the default) makes every message, fragmented or not, one Buffer. */
 export const frameText = (data: Buffer, isBinary: boolean): string | null => (isBinary ? null : data.toString());
