@@ -43,13 +43,35 @@ const isThenable = (value: unknown): value is PromiseLike<unknown> =>
 
 const SETTLED: Promise<void> = Promise.resolve();
 
-/** `end` run now; should the fault reporter itself throw, the promise rejects (as an async function's would). */
+/** `end` the run now; should the fault reporter itself throw, the promise rejects (as an async function's would). */
 function settledBy(end: () => void): Promise<void> {
   try {
     end();
     return SETTLED;
   } catch (error) {
     return Promise.reject(error);
+  }
+}
+
+/** The handler failed (threw, rejected, or its outcome could not end the run): reported, and the run ends with agent_error. */
+function failRun(run: RunHandle, error: unknown, reportFault: HandlerFaultReporter): void {
+  reportFault(error, run);
+  if (!run.ended) {
+    run.fail({ reason: 'handler_error', message: error instanceof Error ? error.message : String(error) });
+  }
+}
+
+/** The handler returned `result`: the run completes with it, unless the handler ended it or left tool calls open. */
+function endRun(run: RunHandle, result: unknown, reportFault: HandlerFaultReporter): void {
+  try {
+    if (run.ended) return;
+    if (run.openToolCalls.length > 0) {
+      run.fail({ reason: 'tool_calls_open', openToolCalls: [...run.openToolCalls] });
+      return;
+    }
+    run.complete(completionData(result));
+  } catch (error) {
+    failRun(run, error, reportFault);
   }
 }
 
@@ -65,30 +87,20 @@ export function runHandler(
   context: HandlerContext,
   reportFault: HandlerFaultReporter,
 ): Promise<void> {
-  const failed = (error: unknown): void => {
-    reportFault(error, run);
-    if (!run.ended) {
-      run.fail({ reason: 'handler_error', message: error instanceof Error ? error.message : String(error) });
-    }
-  };
-  const finished = (result: unknown): void => {
-    try {
-      if (run.ended) return;
-      if (run.openToolCalls.length > 0) {
-        run.fail({ reason: 'tool_calls_open', openToolCalls: [...run.openToolCalls] });
-        return;
-      }
-      run.complete(completionData(result));
-    } catch (error) {
-      failed(error);
-    }
-  };
   let result: unknown;
   try {
     result = handler(message, run, context);
   } catch (error) {
-    return settledBy(() => failed(error));
+    return settledBy(() => failRun(run, error, reportFault));
   }
-  if (!isThenable(result)) return settledBy(() => finished(result));
-  return Promise.resolve(result).then(finished, failed);
+  if (isThenable(result)) {
+    return Promise.resolve(result).then((value) => endRun(run, value, reportFault), (error: unknown) => failRun(run, error, reportFault));
+  }
+  try {
+    endRun(run, result, reportFault);
+    return SETTLED;
+  } catch (error) {
+    // Only when the fault reporter itself threw: the promise rejects, as an async function's would.
+    return Promise.reject(error);
+  }
 }

@@ -198,8 +198,8 @@ class CheckedRun implements ServerRunHandle {
   #endedIn: string | undefined;
   readonly #emit: EmitAgentEvent;
   readonly #observer: RunObserver | undefined;
-  /** The answers awaited by `requestApproval`, by tool call id. */
-  readonly #approvals = new Map<string, (answer: ApprovalAnswer) => void>();
+  /** The answers awaited by `requestApproval`, by tool call id; made by the first request (most runs ask none). */
+  #approvals: Map<string, (answer: ApprovalAnswer) => void> | undefined = undefined;
   /**
    * The last inert step taken (its snapshot, event type and tool call id): the snapshot does not
    * change under an inert step, so the machine's answer holds for every repeat of the event
@@ -261,7 +261,7 @@ class CheckedRun implements ServerRunHandle {
 
   requestApproval(toolCallId: string, request: Record<string, unknown> = {}): Promise<ApprovalAnswer> {
     this.#step({ type: 'run.approvalRequested', toolCallId }, { ...request, toolCallId });
-    const answered = new Promise<ApprovalAnswer>((resolve) => this.#approvals.set(toolCallId, resolve));
+    const answered = new Promise<ApprovalAnswer>((resolve) => (this.#approvals ??= new Map()).set(toolCallId, resolve));
     this.#observer?.approvalRequested?.(toolCallId);
     return answered;
   }
@@ -272,9 +272,9 @@ class CheckedRun implements ServerRunHandle {
    * appended) when `toolCallId` waits for no answer: answered already, never asked, or the run ended.
    */
   resolveApproval(toolCallId: string, answer: ApprovalAnswer): boolean {
-    const resolve = this.#approvals.get(toolCallId);
+    const resolve = this.#approvals?.get(toolCallId);
     if (resolve === undefined || this.ended) return false;
-    this.#approvals.delete(toolCallId);
+    this.#approvals!.delete(toolCallId);
     this.#step({ type: 'run.approvalResolved', toolCallId }, answer.data === undefined
       ? { toolCallId, approved: answer.approved, reason: answer.reason }
       : { toolCallId, approved: answer.approved, reason: answer.reason, data: answer.data });
@@ -296,8 +296,9 @@ class CheckedRun implements ServerRunHandle {
 
   /** Nobody can answer a pending approval of an ended run: its callers learn it now. */
   #afterEnd(): void {
-    for (const resolve of this.#approvals.values()) resolve({ approved: false, reason: 'run_ended' });
-    this.#approvals.clear();
+    const approvals = this.#approvals;
+    this.#approvals = undefined;
+    if (approvals !== undefined) for (const resolve of approvals.values()) resolve({ approved: false, reason: 'run_ended' });
     this.#observer?.ended?.();
   }
 

@@ -46,7 +46,8 @@ class OpenRun implements HandlerContext, RunObserver {
   stoppedBy: Error | undefined = undefined;
   readonly startedAtMs: number;
   lastActivityAtMs: number;
-  readonly requestedAtMs = new Map<string, number>();
+  /** When each pending approval was asked, by tool call id; made by the first request (most runs ask none). */
+  requestedAtMs: Map<string, number> | undefined = undefined;
   timer: unknown = undefined;
   /** When the timer fires (ms on the deadline clock); undefined while none is set. */
   dueAtMs: number | undefined = undefined;
@@ -73,7 +74,7 @@ class OpenRun implements HandlerContext, RunObserver {
     return {
       startedAtMs: this.startedAtMs,
       lastActivityAtMs: this.lastActivityAtMs,
-      pendingApprovals: [...this.requestedAtMs].map(([toolCallId, requestedAtMs]) => ({ toolCallId, requestedAtMs })),
+      pendingApprovals: this.requestedAtMs === undefined ? [] : [...this.requestedAtMs].map(([toolCallId, requestedAtMs]) => ({ toolCallId, requestedAtMs })),
     };
   }
 
@@ -83,7 +84,7 @@ class OpenRun implements HandlerContext, RunObserver {
   }
 
   approvalRequested(toolCallId: string): void {
-    this.requestedAtMs.set(toolCallId, this.#runs.clock.now());
+    (this.requestedAtMs ??= new Map()).set(toolCallId, this.#runs.clock.now());
     this.#runs.rearm(this);
   }
 
@@ -164,7 +165,7 @@ export class OpenRuns {
     if (entry === undefined || entry.userId !== userId || entry.run === undefined) return false;
     const answer = data === undefined ? { approved, reason: 'user' as const } : { approved, reason: 'user' as const, data };
     if (!entry.run.resolveApproval(toolCallId, answer)) return false;
-    entry.requestedAtMs.delete(toolCallId);
+    entry.requestedAtMs?.delete(toolCallId);
     this.rearm(entry);
     return true;
   }
@@ -192,7 +193,7 @@ export class OpenRuns {
     const entry = this.#runs.get(runId);
     if (entry === undefined || entry.run === undefined) return;
     if (entry.run.resolveApproval(toolCallId, answer)) {
-      entry.requestedAtMs.delete(toolCallId);
+      entry.requestedAtMs?.delete(toolCallId);
       this.rearm(entry);
     }
   }
@@ -236,7 +237,7 @@ export class OpenRuns {
       const { toolCallId } = decision.passed;
       const timeout: ApprovalAnswer = { approved: false, reason: 'timeout' };
       // No longer waiting on this deadline; the idle time restarts now (waiting for a person was not idle).
-      entry.requestedAtMs.delete(toolCallId);
+      entry.requestedAtMs?.delete(toolCallId);
       entry.lastActivityAtMs = this.clock.now();
       if (this.timeoutArbiter === undefined) entry.run.resolveApproval(toolCallId, timeout);
       else {
