@@ -164,6 +164,19 @@ function timelessBucket(counters: FrameCounters, now: number, limits: Connection
   return counters.bucket !== undefined && counters.bucket.atMs === undefined ? [tokens, 'untimed'] : tokens;
 }
 
+/**
+ * The persisted snapshot as JSON.stringify sees it, less its context's limits when they are the
+ * head's: every state of an exploration holds that one object (a machine that assigned other
+ * limits keeps them in), so the flag returned with it stands for them.
+ */
+function withoutHeadLimits(persisted: unknown, limits: ConnectionLimits): [unknown, boolean] {
+  const json = (persisted as { toJSON?: () => unknown } | null)?.toJSON?.() ?? persisted;
+  const context = (json as { context?: { limits?: unknown } } | null)?.context;
+  if (context?.limits !== limits) return [json, false];
+  const { limits: _head, ...rest } = context;
+  return [{ ...(json as object), context: rest }, true];
+}
+
 /** Everything the rest of a scenario depends on, as one string (equal strings: equal futures). */
 function fingerprint(run: ScenarioRun, persisted: unknown, withTime: boolean): string {
   const now = run.clock.now();
@@ -176,8 +189,10 @@ function fingerprint(run: ScenarioRun, persisted: unknown, withTime: boolean): s
     value !== null && typeof value === 'object' && 'runCount' in value && 'badFrames' in value && 'bucket' in value
       ? { ...(value as FrameCounters), bucket: timelessBucket(value as FrameCounters, now, limits) }
       : value;
+  const [snapshot, headLimits] = withoutHeadLimits(persisted, limits);
   return JSON.stringify([
-    persisted,
+    snapshot,
+    headLimits,
     timers,
     // A hook that reads the clock (a mutant's) can make absolute time matter.
     withTime ? now : 0,
