@@ -164,6 +164,19 @@ function timelessBucket(counters: FrameCounters, now: number, limits: Connection
   return counters.bucket !== undefined && counters.bucket.atMs === undefined ? [tokens, 'untimed'] : tokens;
 }
 
+/**
+ * The persisted snapshot as JSON.stringify sees it, less its context's limits when they are the
+ * head's: every state of an exploration holds that one object (a machine that assigned other
+ * limits keeps them in), so the flag returned with it stands for them.
+ */
+function withoutHeadLimits(persisted: unknown, limits: ConnectionLimits): [unknown, boolean] {
+  const json = (persisted as { toJSON?: () => unknown } | null)?.toJSON?.() ?? persisted;
+  const context = (json as { context?: { limits?: unknown } } | null)?.context;
+  if (context?.limits !== limits) return [json, false];
+  const { limits: _head, ...rest } = context;
+  return [{ ...(json as object), context: rest }, true];
+}
+
 /** Everything the rest of a scenario depends on, as one string (equal strings: equal futures). */
 function fingerprint(run: ScenarioRun, persisted: unknown, withTime: boolean): string {
   const now = run.clock.now();
@@ -176,8 +189,10 @@ function fingerprint(run: ScenarioRun, persisted: unknown, withTime: boolean): s
     value !== null && typeof value === 'object' && 'runCount' in value && 'badFrames' in value && 'bucket' in value
       ? { ...(value as FrameCounters), bucket: timelessBucket(value as FrameCounters, now, limits) }
       : value;
+  const [snapshot, headLimits] = withoutHeadLimits(persisted, limits);
   return JSON.stringify([
-    persisted,
+    snapshot,
+    headLimits,
     timers,
     // A hook that reads the clock (a mutant's) can make absolute time matter.
     withTime ? now : 0,
@@ -203,6 +218,22 @@ function pieceSince(run: ScenarioRun, effects: number, steps: number, sent: numb
     sent: run.sentMessageIds.length - sent,
     error: run.error === error ? undefined : run.error,
   };
+}
+
+/** A sequence's trace as the checks read it, over the visit's own arrays. */
+class VisitTrace implements ScenarioTrace {
+  constructor(
+    readonly scenario: ConnectionScenario,
+    readonly effects: Effect[],
+    readonly steps: Step[],
+    readonly sentMessageIds: string[],
+    readonly lastAppendedSeq: number,
+    readonly actorError: unknown,
+  ) {}
+  /** The checks do not read it: made when asked for. */
+  get statesSeen(): Set<string> {
+    return new Set(this.steps.map((s) => s.state));
+  }
 }
 
 /** Explores every command sequence up to `depth` from one scenario head; stops at the first violation. */
@@ -249,7 +280,6 @@ export function exploreConnection(head: ScenarioHead, options: ExploreOptions): 
   let sent = 0;
   let appended = 0;
   let error: ScenarioRun['error'];
-  const messageIds: string[] = [];
 
   const append = (piece: Piece) => {
     const base = effects.length;
@@ -287,29 +317,52 @@ export function exploreConnection(head: ScenarioHead, options: ExploreOptions): 
     return node.finale;
   };
 
+  // The checks read the sequence's trace in place: the finale is appended to the visit's own
+  // arrays for the time of the checks, the commands and message ids are the visit's (the checks
+  // only read them). A hook, which may keep what it sees, gets copies.
+  const liveScenario: ConnectionScenario = { ...head, commands };
+  /** The ids of the first n messages, one shared array per n. */
+  const messageIdPrefixes: string[][] = [[]];
+  const messageIdsUpTo = (n: number): string[] => {
+    while (messageIdPrefixes.length <= n) {
+      const previous = messageIdPrefixes[messageIdPrefixes.length - 1]!;
+      messageIdPrefixes.push([...previous, `m${previous.length}`]);
+    }
+    return messageIdPrefixes[n]!;
+  };
   const check = (node: StateNode) => {
     const finale = finaleOf(node);
     const base = effects.length;
-    const traceSteps = steps.concat(finale.steps.map((step) => ({ ...step, effectCount: step.effectCount + base })));
+    const stepCount = steps.length;
+    for (const effect of finale.effects) effects.push(effect);
+    for (const step of finale.steps) steps.push({ ...step, effectCount: step.effectCount + base });
     const actorError = error ?? finale.error;
-    const sentIds = sent + finale.sent;
-    while (messageIds.length < sentIds) messageIds.push(`m${messageIds.length}`);
-    const trace: ScenarioTrace = {
-      scenario: { ...head, commands: commands.slice() },
-      effects: effects.concat(finale.effects),
-      steps: traceSteps,
-      sentMessageIds: messageIds.slice(0, sentIds),
-      lastAppendedSeq: head.priorEvents + appended,
-      actorError: actorError?.value,
-      // Only a hook reads it (the checks do not): made when asked for.
-      get statesSeen() {
-        return new Set(this.steps.map((s) => s.state));
-      },
-    };
+    const sentMessageIds = messageIdsUpTo(sent + finale.sent);
+    const lastAppendedSeq = head.priorEvents + appended;
     report.sequences++;
-    options.onTrace?.(trace);
-    const violations = checkConnectionInvariants(trace, options.invariants);
-    if (violations.length > 0) report.violation = { scenario: trace.scenario, violations };
+    try {
+      if (options.onTrace !== undefined) {
+        const traceSteps = steps.slice();
+        options.onTrace({
+          scenario: { ...head, commands: commands.slice() },
+          effects: effects.slice(),
+          steps: traceSteps,
+          sentMessageIds: sentMessageIds.slice(),
+          lastAppendedSeq,
+          actorError: actorError?.value,
+          // Made when asked for.
+          get statesSeen() {
+            return new Set(traceSteps.map((s) => s.state));
+          },
+        });
+      }
+      const trace = new VisitTrace(liveScenario, effects, steps, sentMessageIds, lastAppendedSeq, actorError?.value);
+      const violations = checkConnectionInvariants(trace, options.invariants);
+      if (violations.length > 0) report.violation = { scenario: { ...head, commands: commands.slice() }, violations };
+    } finally {
+      effects.length = base;
+      steps.length = stepCount;
+    }
   };
 
   const transition = (node: StateNode, depth: number, i: number) => {

@@ -3,7 +3,7 @@
  * the list of violations (empty when it holds), with enough detail to read a counterexample.
  */
 import { CloseCode, CloseReason } from '../protocol/close-codes.js';
-import type { ReadyFrame } from '../protocol/frames.js';
+import type { EventFrame, ReadyFrame } from '../protocol/frames.js';
 import type { ScenarioTrace, Effect } from './connection-scenario.js';
 import { checkStreamHistory } from './history-checker.js';
 
@@ -22,42 +22,65 @@ function endsWriting(effect: Effect): boolean {
   return effect.kind === 'close' || effect.kind === 'terminate' || effect.kind === 'socketGone';
 }
 
+// The checks run for every scenario and every explored sequence: plain loops, no copies.
+
 /** The step that ends the commands (before the silent-peer finale). */
 function lastCommandStep(trace: ScenarioTrace) {
-  const steps = trace.steps.filter((step) => step.command >= 0);
-  return steps.at(-1) ?? trace.steps[0];
+  const { steps } = trace;
+  for (let i = steps.length - 1; i >= 0; i--) if (steps[i]!.command >= 0) return steps[i];
+  return steps[0];
 }
 
+/** Whether writing ended (a close, a terminate, the socket gone) within the first `effectCount` effects. */
 function endedBy(trace: ScenarioTrace, effectCount: number): boolean {
-  return trace.effects.slice(0, effectCount).some(endsWriting);
+  const { effects } = trace;
+  const end = Math.min(effectCount, effects.length);
+  for (let i = 0; i < end; i++) if (endsWriting(effects[i]!)) return true;
+  return false;
 }
 
 /** I1: `ready` is the first frame sent, and no handler call precedes it. */
 export function checkNoReceiveBeforeAccept(trace: ScenarioTrace): Violation[] {
   const { effects } = trace;
-  const firstSend = effects.findIndex((e) => e.kind === 'send');
+  let firstSend = -1;
+  let readyAt = -1;
+  for (let at = 0; at < effects.length; at++) {
+    const effect = effects[at]!;
+    if (effect.kind !== 'send') continue;
+    if (firstSend === -1) firstSend = at;
+    if (effect.frame.type === 'ready') {
+      readyAt = at;
+      break;
+    }
+  }
   const violations: Violation[] = [];
   if (firstSend !== -1 && (effects[firstSend] as { frame: { type: string } }).frame.type !== 'ready') {
     violations.push({ invariant: 'I1', message: `first frame sent was ${describe(effects[firstSend])}, not ready` });
   }
-  const readyAt = effects.findIndex((e) => e.kind === 'send' && e.frame.type === 'ready');
-  effects.forEach((effect, at) => {
-    if (effect.kind === 'handler' && (readyAt === -1 || at < readyAt)) {
+  // Every handler call before the ready frame (all of them when there is none).
+  const beforeReady = readyAt === -1 ? effects.length : readyAt;
+  for (let at = 0; at < beforeReady; at++) {
+    const effect = effects[at]!;
+    if (effect.kind === 'handler') {
       violations.push({ invariant: 'I1', message: `handler ran for ${effect.id} at effect ${at}, before ready (${readyAt})` });
     }
-  });
+  }
   return violations;
 }
 
 /** I2: nothing is written (frame or ping) once the close began or the socket is gone. */
 export function checkNoSendOutsideOpenWindow(trace: ScenarioTrace): Violation[] {
-  const closedAt = trace.effects.findIndex(endsWriting);
+  const { effects } = trace;
+  const closedAt = effects.findIndex(endsWriting);
   if (closedAt === -1) return [];
-  return trace.effects.slice(closedAt).flatMap((effect, offset) =>
-    effect.kind === 'send' || effect.kind === 'ping'
-      ? [{ invariant: 'I2' as const, message: `${describe(effect)} written at effect ${closedAt + offset}, after ${describe(trace.effects[closedAt])}` }]
-      : [],
-  );
+  const violations: Violation[] = [];
+  for (let at = closedAt; at < effects.length; at++) {
+    const effect = effects[at]!;
+    if (effect.kind === 'send' || effect.kind === 'ping') {
+      violations.push({ invariant: 'I2', message: `${describe(effect)} written at effect ${at}, after ${describe(effects[closedAt])}` });
+    }
+  }
+  return violations;
 }
 
 /** The message id an effect answers: handed to the handler, or refused with an error naming it. */
@@ -73,7 +96,11 @@ function answeredMessage(effect: Effect): string | undefined {
  * with an explicit code. Before `ready` the unanswered ones are all held.
  */
 export function checkNoSilentLoss(trace: ScenarioTrace): Violation[] {
-  const answered = trace.effects.flatMap((e) => answeredMessage(e) ?? []);
+  const answered: string[] = [];
+  for (const effect of trace.effects) {
+    const id = answeredMessage(effect);
+    if (id !== undefined) answered.push(id);
+  }
   const violations: Violation[] = [];
   const expectedPrefix = trace.sentMessageIds.slice(0, answered.length);
   if (answered.join() !== expectedPrefix.join()) {
@@ -87,7 +114,9 @@ export function checkNoSilentLoss(trace: ScenarioTrace): Violation[] {
     }
     return violations;
   }
-  const answeredThen = trace.effects.slice(0, last.effectCount).filter((e) => answeredMessage(e) !== undefined).length;
+  let answeredThen = 0;
+  const answeredBy = Math.min(last.effectCount, trace.effects.length);
+  for (let at = 0; at < answeredBy; at++) if (answeredMessage(trace.effects[at]!) !== undefined) answeredThen++;
   const unanswered = trace.sentMessageIds.length - answeredThen;
   if (last.state.startsWith('ready') && unanswered !== 0) {
     violations.push({ invariant: 'I3', message: `${unanswered} message(s) neither handled nor refused while ready and open (state ${last.state})` });
@@ -106,10 +135,17 @@ export function checkOrderedDelivery(trace: ScenarioTrace): Violation[] {
   const ready = trace.effects.find((e) => e.kind === 'send' && e.frame.type === 'ready') as { frame: ReadyFrame } | undefined;
   if (ready === undefined) return [];
   const last = lastCommandStep(trace);
-  const sentUpToLast = trace.effects.slice(0, last?.effectCount ?? 0);
-  const events = trace.effects.flatMap((e) => (e.kind === 'send' && e.frame.type === 'event' ? [e.frame] : []));
+  // The event frames sent, and how many of them by the end of the commands.
+  const upToLast = last?.effectCount ?? 0;
+  const events: EventFrame[] = [];
+  let sentAtEnd = 0;
+  for (let at = 0; at < trace.effects.length; at++) {
+    const effect = trace.effects[at]!;
+    if (effect.kind !== 'send' || effect.frame.type !== 'event') continue;
+    events.push(effect.frame);
+    if (at < upToLast) sentAtEnd++;
+  }
   const flowingAtEnd = last !== undefined && last.state.includes('flow.flowing') && !endedBy(trace, last.effectCount);
-  const sentAtEnd = sentUpToLast.filter((e) => e.kind === 'send' && e.frame.type === 'event').length;
   const expectedLast = flowingAtEnd && sentAtEnd === events.length ? trace.lastAppendedSeq : undefined;
   return checkStreamHistory(events, ready.frame.lastSeq, expectedLast).map((v) => ({
     invariant: 'I4',
@@ -192,7 +228,9 @@ export function checkLiveness(trace: ScenarioTrace): Violation[] {
   const peerLeftFirst = trace.effects.findIndex((e) => e.kind === 'socketGone');
   const gaveUp = trace.effects.findIndex((e) => e.kind === 'close' || e.kind === 'terminate');
   // Three records outside the commands: the start, after the silent stretch, after the socket closed.
-  const silentPeerFinale = trace.steps.filter((s) => s.command < 0).length === 3;
+  let outsideCommands = 0;
+  for (const step of trace.steps) if (step.command < 0) outsideCommands++;
+  const silentPeerFinale = outsideCommands === 3;
   if (silentPeerFinale && (gaveUp === -1 || (peerLeftFirst !== -1 && peerLeftFirst < gaveUp))) {
     violations.push({ invariant: 'I10', message: 'a silent peer was never closed or terminated by the server' });
   }
@@ -213,8 +251,15 @@ export const CONNECTION_CHECKS = {
 /** An invariant that `checkConnectionInvariants` checks on a connection trace. */
 export type ConnectionInvariant = keyof typeof CONNECTION_CHECKS;
 
+const ALL_CONNECTION_INVARIANTS = Object.keys(CONNECTION_CHECKS) as ConnectionInvariant[];
+
 /** Every connection invariant at once. */
 export function checkConnectionInvariants(trace: ScenarioTrace, only?: readonly ConnectionInvariant[]): Violation[] {
-  const ids = only ?? (Object.keys(CONNECTION_CHECKS) as ConnectionInvariant[]);
-  return ids.flatMap((id) => CONNECTION_CHECKS[id](trace));
+  const ids = only ?? ALL_CONNECTION_INVARIANTS;
+  let violations: Violation[] = [];
+  for (const id of ids) {
+    const found = CONNECTION_CHECKS[id](trace);
+    if (found.length > 0) violations = violations.concat(found);
+  }
+  return violations;
 }

@@ -128,21 +128,38 @@ export interface RunScenarioOptions {
  */
 export type ScenarioActor = MachineRunner<ConnectionMachine> | Actor<ConnectionMachine>;
 
+
 /** lockstep's own data path (the default of `RunScenarioOptions.dataPath`). */
 export const lockstepDataPath: DataPathFactory = (ports, limits) => new ConnectionDataPath(ports, limits);
+
+/** Sorted key lists of multi-key state values (the regions of a parallel state), by their keys in definition order. */
+const sortedKeys = new Map<string, string[]>();
 
 /** `ready.flow.flowing` style: stable, sorted, so traces compare and states can be counted. */
 export function serializeState(value: unknown): string {
   if (typeof value === 'string') return value;
-  const entries = Object.entries(value as Record<string, unknown>).sort(([a], [b]) => a.localeCompare(b));
-  return entries
-    .map(([key, child]) => {
-      const inner = serializeState(child);
-      return inner.includes('|') ? `${key}.{${inner}}` : `${key}.${inner}`;
-    })
-    .join('|');
+  const object = value as Record<string, unknown>;
+  let keys = Object.keys(object);
+  if (keys.length > 1) {
+    // The same order as sorting them each time (localeCompare), looked up once per key set.
+    const id = keys.join('\u0000');
+    let sorted = sortedKeys.get(id);
+    if (sorted === undefined) {
+      sorted = keys.slice().sort((a, b) => a.localeCompare(b));
+      // A machine has few parallel states; arbitrary values (a caller's own) are not kept.
+      if (sortedKeys.size < 256) sortedKeys.set(id, sorted);
+    }
+    keys = sorted;
+  }
+  let serialized = '';
+  for (let i = 0; i < keys.length; i++) {
+    const key = keys[i]!;
+    const inner = serializeState(object[key]);
+    if (i > 0) serialized += '|';
+    serialized += inner.includes('|') ? `${key}.{${inner}}` : `${key}.${inner}`;
+  }
+  return serialized;
 }
-
 
 /** Longer than every timeout the machine has, so the finale passes them all. */
 function longestTimeout(limits: ConnectionLimits): number {
@@ -225,18 +242,29 @@ export function settleDecided(harness: Harness): void {
 }
 
 /**
+ * The runner of a scenario: a MachineRunner that holds its scenario's harness, so the effects
+ * (whose `self` is the runner) find it without a lookup.
+ */
+export class ScenarioRunner extends MachineRunner<ConnectionMachine> {
+  harness: Harness | undefined;
+}
+
+/**
  * Providing a machine builds all its state nodes again, which costs more than running a whole
  * scenario; so each machine is provided once, and its effects find their scenario's harness
- * through the actor system (one per root actor).
+ * on their `self`: the runner holds it, a full Actor is looked up here.
  */
 const harnesses = new WeakMap<object, Harness>();
 const harnessOf = (self: object): Harness => {
-  const harness = harnesses.get(self);
+  const harness = self instanceof ScenarioRunner ? self.harness : harnesses.get(self);
   if (harness === undefined) throw new Error('runConnectionScenario: actor started outside a scenario');
   return harness;
 };
 /** Binds a connection (the `self` of its effects: runner or actor) to the harness its effects write to. */
-export const bindHarness = (self: object, harness: Harness): void => void harnesses.set(self, harness);
+export const bindHarness = (self: object, harness: Harness): void => {
+  if (self instanceof ScenarioRunner) self.harness = harness;
+  else harnesses.set(self, harness);
+};
 const provided = new WeakMap<ConnectionMachine, ConnectionMachine>();
 
 /**
@@ -352,7 +380,6 @@ export interface ScenarioRun {
   harness: Harness;
   steps: Step[];
   sentMessageIds: string[];
-  statesSeen: Set<string>;
   socketGone: boolean;
   /** The actor's error, if an action threw. */
   error: { value: unknown } | undefined;
@@ -378,7 +405,6 @@ export function recordStep(run: ScenarioRun, command: number): void {
   const snapshot = run.actor.getSnapshot();
   const state = serializeState(snapshot.value);
   const { harness } = run;
-  run.statesSeen.add(state);
   run.steps.push({
     command,
     state,
@@ -416,13 +442,13 @@ export function startScenario(given: ScenarioHead, options: RunScenarioOptions =
     const full = createActor(machine, { clock, input });
     clock.system = full.system as unknown as ScheduledEvents;
     actor = full;
-  } else actor = new MachineRunner(machine, { clock, input });
+  } else actor = new ScenarioRunner(machine, { clock, input });
   bindHarness(actor, harness);
-  const run: ScenarioRun = { head, actor, clock, harness, steps: [], sentMessageIds: [], statesSeen: new Set(), socketGone: false, error: undefined };
+  const run: ScenarioRun = { head, actor, clock, harness, steps: [], sentMessageIds: [], socketGone: false, error: undefined };
   attachDataPath(run, options.dataPath ?? lockstepDataPath);
   observeErrors(run);
   actor.start();
-  if (head.credentials === 'authFrame') sendFrame(run, { type: 'auth', token: 'token' });
+  if (head.credentials === 'authFrame') sendFrame(run, AUTH_FRAME);
   settleDecided(harness);
   recordStep(run, -1);
   return run;
@@ -465,9 +491,13 @@ function frameFactsOf(run: ScenarioRun): { atMs: number } {
   return { atMs: run.clock.now() };
 }
 
-/** A client frame from the socket: to the data path, which hands the machine what it leaves to it, or straight to the machine. */
-function sendFrame(run: ScenarioRun, data: unknown): void {
-  const raw = data === null ? null : typeof data === 'string' ? data : JSON.stringify(data);
+// The client frames of a scenario, as the client encodes them (JSON.stringify of the frame object).
+const AUTH_FRAME = '{"type":"auth","token":"token"}';
+const messageFrame = (id: string) => `{"type":"message","id":"${id}","text":"hello"}`;
+const pingFrame = (id: string) => `{"type":"ping","id":"${id}"}`;
+
+/** A client text frame (null: binary) from the socket: to the data path, which hands the machine what it leaves to it, or straight to the machine. */
+function sendFrame(run: ScenarioRun, raw: string | null): void {
   if (run.harness.path) run.harness.path.offerFrame(raw, raw === null ? 0 : raw.length);
   else run.actor.send({ type: 'socket.frame', data: raw, ...frameFactsOf(run) });
 }
@@ -480,11 +510,11 @@ export function applyCommand(run: ScenarioRun, command: ConnectionCommand, index
     case 'message': {
       const id = `m${run.sentMessageIds.length}`;
       run.sentMessageIds.push(id);
-      sendFrame(run, { type: 'message', id, text: 'hello' });
+      sendFrame(run, messageFrame(id));
       break;
     }
     case 'ping':
-      sendFrame(run, { type: 'ping', id: `p${index}` });
+      sendFrame(run, pingFrame(`p${index}`));
       break;
     case 'garbage':
       sendFrame(run, '{not json');
@@ -493,7 +523,7 @@ export function applyCommand(run: ScenarioRun, command: ConnectionCommand, index
       sendFrame(run, null);
       break;
     case 'auth':
-      sendFrame(run, { type: 'auth', token: 'token' });
+      sendFrame(run, AUTH_FRAME);
       break;
     case 'verify':
       harness.verify ??= command.ok;
@@ -565,14 +595,19 @@ export function finishScenario(run: ScenarioRun, commands: ConnectionCommand[]):
     recordStep(run, -1);
   }
   actor.stop();
+  const { steps } = run;
+  let statesSeen: Set<string> | undefined;
   return {
     scenario: { ...run.head, commands },
     effects: harness.effects,
-    steps: run.steps,
+    steps,
     sentMessageIds: run.sentMessageIds,
     lastAppendedSeq: harness.log.length,
     actorError: run.error?.value,
-    statesSeen: run.statesSeen,
+    // The states of the steps, in order: made when first read (the checks do not read it).
+    get statesSeen() {
+      return (statesSeen ??= new Set(steps.map((step) => step.state)));
+    },
   };
 }
 

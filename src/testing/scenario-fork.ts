@@ -17,7 +17,7 @@
 import { createActor, type AnyActorRef, type EventObject, type Snapshot, type SnapshotFrom } from 'xstate';
 import { connectionMachine } from '../../machines/connection.js';
 import { MachineRunner } from '../runtime/machine-runner.js';
-import { attachDataPath, bindHarness, lockstepDataPath, observeErrors, scenarioMachine, type ConnectionMachine, type Harness, type RunScenarioOptions, type ScenarioRun } from './connection-scenario.js';
+import { attachDataPath, bindHarness, lockstepDataPath, observeErrors, scenarioMachine, ScenarioRunner, type ConnectionMachine, type Harness, type RunScenarioOptions, type ScenarioRun } from './connection-scenario.js';
 
 /** What the fork reads of the original's system: its pending delayed events (internal to XState). */
 interface PendingDelayedEvents {
@@ -50,7 +50,6 @@ function forkRun(run: ScenarioRun, actor: ScenarioRun['actor'], clock: ScenarioR
     harness,
     steps: run.steps.slice(),
     sentMessageIds: run.sentMessageIds.slice(),
-    statesSeen: new Set(run.statesSeen),
     socketGone: run.socketGone,
     error: run.error,
   };
@@ -110,7 +109,7 @@ function forkRunner(
   harness: Harness,
 ): ScenarioRun {
   const machine = scenarioMachine(options.machine ?? connectionMachine);
-  const runner = new MachineRunner(machine, { clock, snapshot: seed as SnapshotFrom<ConnectionMachine> });
+  const runner = new ScenarioRunner(machine, { clock, snapshot: seed as SnapshotFrom<ConnectionMachine> });
   bindHarness(runner, harness);
   const fork = forkRun(run, runner, clock, harness);
   attachDataPath(fork, run.harness.path === undefined ? false : (options.dataPath ?? lockstepDataPath), run.harness.path);
