@@ -16,7 +16,7 @@ import type { DataPath, DataPathPorts } from '../../machines/connection-data-pat
 import type { AckFrame, StreamEvent } from '../protocol/frames.js';
 import { encodeEventFrame, encodeServerFrame } from '../protocol/codec.js';
 import { closeEvent, errorEvent, frameEvent, frameText, pongEvent } from './socket-events.js';
-import { ignoreWriteError, type ConnectionSelf, type SocketBinding } from './socket-effects.js';
+import type { ConnectionSelf, SocketBinding } from './socket-effects.js';
 import type { WriteBatcher } from './write-batching.js';
 import type { StreamMessage, StreamReceiver } from '../delivery/stream-hub.js';
 
@@ -62,12 +62,12 @@ export class ConnectionLink implements DataPathPorts, SocketBinding, StreamRecei
 
   writeEvent(event: StreamEvent): void {
     if (this.stream) this.server.batcher.batch(this.stream);
-    this.socket.send(encodeEventFrame(event), ignoreWriteError);
+    this.socket.send(encodeEventFrame(event));
   }
 
   writeAck(frame: AckFrame): void {
     if (this.stream) this.server.batcher.batch(this.stream);
-    this.socket.send(encodeServerFrame(frame), ignoreWriteError);
+    this.socket.send(encodeServerFrame(frame));
   }
 
   toMachine(event: ConnectionEvent): void {

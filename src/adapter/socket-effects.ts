@@ -70,9 +70,9 @@ export class SocketTable {
 /** What every socket effect receives from xstate: the actor that runs it. */
 export type SocketEffectArgs = { self: ConnectionSelf };
 
-// ws reports a failed write through the callback; the `close` event that follows is what
-// the machine reacts to, so the callback only keeps the error from becoming an exception.
-export const ignoreWriteError = (): void => {};
+// Writes pass no callback: ws then reports a failed write as the socket's `error` and `close`
+// (which the machine reacts to), and a write after close is dropped without an Error object —
+// a callback per write would only cost the stream's per-write bookkeeping.
 
 /**
  * The connection machine's socket effects (`sendFrame`, `closeSocket`, `terminateSocket`,
@@ -87,7 +87,7 @@ export function socketEffects(table: SocketTable) {
       const bound = table.bindingOf(self);
       if (!bound) return;
       if (bound.stream) batcher.batch(bound.stream);
-      bound.socket.send(encodeServerFrame(params.frame), ignoreWriteError);
+      bound.socket.send(encodeServerFrame(params.frame));
       // The machine wrote an event itself (replay, catch-up, one handed over): the path goes on after it.
       if (params.frame.type === 'event') bound.path?.machineWroteEvent(params.frame.seq);
     },
@@ -114,7 +114,7 @@ export function socketEffects(table: SocketTable) {
     },
     /** A heartbeat ping carrying the machine's nonce; the pong comes back as `socket.pong` with it. */
     ping: ({ self }: SocketEffectArgs, params: { payload: string }) => {
-      table.socketOf(self)?.ping(params.payload, undefined, ignoreWriteError);
+      table.socketOf(self)?.ping(params.payload);
     },
   };
 }
