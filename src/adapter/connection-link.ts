@@ -14,7 +14,7 @@ import type { ConnectionEvent, HandlerInvocation } from '../../machines/connecti
 import type { SocketFacts } from '../../machines/connection-bounds.js';
 import type { DataPath, DataPathPorts } from '../../machines/connection-data-path.js';
 import type { AckFrame, StreamEvent } from '../protocol/frames.js';
-import { encodeEventFrame, encodeServerFrame } from '../protocol/codec.js';
+import { encodeEventFrameBytes, encodeServerFrame } from '../protocol/codec.js';
 import { closeEvent, errorEvent, frameEvent, frameText, pongEvent } from './socket-events.js';
 import type { ConnectionSelf, SocketBinding } from './socket-effects.js';
 import type { WriteBatcher } from './write-batching.js';
@@ -37,6 +37,9 @@ export interface ConnectionServer {
 export type LinkedMachine = ConnectionSelf & { getSnapshot(): { context: { userId?: string | undefined } } };
 
 const LINK = Symbol('lockstep.link');
+
+/** An event frame's bytes go out as a text frame (ws would send a Buffer as binary). */
+const TEXT_FRAME = { binary: false } as const;
 
 /** A ws socket that holds its link in a slot of its own (lockstep's WebSocketServer builds these). */
 export class LinkedWebSocket extends WebSocket {
@@ -62,7 +65,7 @@ export class ConnectionLink implements DataPathPorts, SocketBinding, StreamRecei
 
   writeEvent(event: StreamEvent): void {
     if (this.stream) this.server.batcher.batch(this.stream);
-    this.socket.send(encodeEventFrame(event));
+    this.socket.send(encodeEventFrameBytes(event), TEXT_FRAME);
   }
 
   writeAck(frame: AckFrame): void {

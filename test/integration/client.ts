@@ -18,6 +18,8 @@ const UNTIL_BOUND_MS = 20_000;
 export class TestClient {
   readonly ws: WebSocket;
   readonly frames: ServerFrame[] = [];
+  /** Frames that arrived with the binary opcode: every lockstep frame is JSON text (a browser would get a Blob). */
+  binaryFrames = 0;
   readonly closed: Promise<{ code: number; reason: string }>;
   readonly opened: Promise<void>;
   #waiters: Array<{ test: () => boolean; resolve: () => void }> = [];
@@ -35,7 +37,8 @@ export class TestClient {
       });
     });
     this.opened.catch(() => {});
-    this.ws.on('message', (data) => {
+    this.ws.on('message', (data, isBinary) => {
+      if (isBinary) this.binaryFrames += 1;
       this.frames.push(JSON.parse(data.toString()) as ServerFrame);
       this.#check();
     });

@@ -26,6 +26,8 @@ describe('server.sendToUser / server.startRun', () => {
       expect(events.map((e) => e.seq)).toEqual([1, 2, 3, 4, 5, 6]);
       expect(events[0]).toMatchObject({ runId, event: 'agent_started' });
       expect(events[1]).toMatchObject({ runId, event: 'agent_completed', data: { text: 'critical: build finished' } });
+      // Events are encoded once for all tabs as bytes, and still sent as text frames.
+      expect(tab.binaryFrames).toBe(0);
     }
     other!.send({ type: 'ping', id: 'sync' });
     await other!.untilType('pong');
