@@ -14,7 +14,8 @@ import type { ConnectionEvent, HandlerInvocation } from '../../machines/connecti
 import type { SocketFacts } from '../../machines/connection-bounds.js';
 import type { DataPath, DataPathPorts } from '../../machines/connection-data-path.js';
 import type { AckFrame, StreamEvent } from '../protocol/frames.js';
-import { encodeEventFrameBytes, encodeServerFrame } from '../protocol/codec.js';
+import { encodeServerFrame } from '../protocol/codec.js';
+import { encodeEventFrameBytes } from './event-frame-bytes.js';
 import { closeEvent, errorEvent, frameEvent, frameText, pongEvent } from './socket-events.js';
 import type { ConnectionSelf, SocketBinding } from './socket-effects.js';
 import type { WriteBatcher } from './write-batching.js';

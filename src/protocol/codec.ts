@@ -157,18 +157,3 @@ export function encodeEventFrame(event: StreamEvent): string {
   }
   return lastFrameJson;
 }
-
-let lastBytesEvent: StreamEvent | undefined;
-let lastFrameBytes: Buffer = Buffer.alloc(0);
-
-/**
- * {@link encodeEventFrame} as UTF-8 bytes, encoded once for every tab of the user (ws would
- * encode the same string again for each socket). Send it as a text frame (`binary: false`).
- */
-export function encodeEventFrameBytes(event: StreamEvent): Buffer {
-  if (event !== lastBytesEvent) {
-    lastFrameBytes = Buffer.from(encodeEventFrame(event));
-    lastBytesEvent = event;
-  }
-  return lastFrameBytes;
-}
