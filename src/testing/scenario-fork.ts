@@ -63,7 +63,8 @@ export function forkScenario(run: ScenarioRun, options: RunScenarioOptions = {},
   const clock = run.clock.forkTime();
   options.onClock?.(clock);
   const original = run.harness;
-  const harness: Harness = { ...original, effects: original.effects.slice(), log: original.log.slice(), pending: [] };
+  // The fork's own clock tells the time of its frames and join answers (the original's may stand still).
+  const harness: Harness = { ...original, now: () => clock.now(), effects: original.effects.slice(), log: original.log.slice(), pending: [] };
   if (run.actor instanceof MachineRunner) return forkRunner(run, run.actor, seed, options, clock, harness);
   const persisted = seed;
   // The input only matters to a fresh actor's initial state; a restored one has its context.

@@ -16,6 +16,7 @@ import {
   type ScenarioTrace,
 } from '../../src/testing/connection-scenario.js';
 import { forkScenario } from '../../src/testing/scenario-fork.js';
+import { DEFAULT_CONNECTION_LIMITS } from '../../machines/connection.js';
 
 function expectSameTrace(actual: ScenarioTrace, expected: ScenarioTrace) {
   expect(actual.effects).toEqual(expected.effects);
@@ -63,6 +64,26 @@ describe('forkScenario', () => {
       }),
       { numRuns: Math.max(60, fc.readConfigureGlobal().numRuns! * 0.3) },
     );
+  });
+
+  // Found by `npm run fuzz` (seed -599803569): the fork read the time of its join answer from the
+  // original's clock, which stands still once the original is stopped — its held message was
+  // then handled at time 0, and the later one was accepted instead of rate limited.
+  it.each(['runner', 'actor'] as const)('a fork tells the time by its own clock, not by its stopped original (%s)', (driver) => {
+    const scenario: ConnectionScenario = {
+      credentials: 'upgrade',
+      limits: { ...DEFAULT_CONNECTION_LIMITS, authTimeoutMs: 94, backendTimeoutMs: 20, joinTimeoutMs: 100, heartbeatMs: 20, closeTimeoutMs: 20, maxEarlyFrames: 1, maxBadFrames: 1, messageRate: 5, messageBurst: 1 },
+      priorEvents: 0,
+      retainEvents: 1,
+      commands: [{ kind: 'advance', ms: 93 }, { kind: 'message' }, { kind: 'backend', ok: true }, { kind: 'verify', ok: true }, { kind: 'advance', ms: 107 }, { kind: 'message' }],
+    };
+    const expected = runConnectionScenarioSync(scenario, { driver });
+    const original = startScenario(scenario, { driver });
+    const fork = forkScenario(original, { driver });
+    original.actor.stop();
+    scenario.commands.forEach((command, index) => applyCommand(fork, command, index));
+    expectSameTrace(finishScenario(fork, scenario.commands), expected);
+    expect(expected.effects.some((e) => e.kind === 'send' && e.frame.type === 'error' && e.frame.code === 'LOCKSTEP_E_RATE_LIMITED')).toBe(true);
   });
 
   // The runner (the default, as the server runs connections) and a full Actor (traced or inspected ones).
