@@ -7,6 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import { EXPLORATION_LIMITS, exploreConnection } from '../../src/testing/connection-explorer.js';
 import { runConnectionScenarioSync, type ScenarioHead, type ScenarioTrace } from '../../src/testing/connection-scenario.js';
+import { expectSameTrace } from '../support/same-trace.js';
 
 const heads: ScenarioHead[] = [
   { credentials: 'upgrade', limits: EXPLORATION_LIMITS, priorEvents: 0, retainEvents: 1 },
@@ -20,11 +21,7 @@ describe('exploreConnection', () => {
         depth: 2,
         onTrace: (trace) => {
           const straight = runConnectionScenarioSync(trace.scenario);
-          expect(trace.effects).toEqual(straight.effects);
-          expect(trace.steps).toEqual(straight.steps);
-          expect(trace.sentMessageIds).toEqual(straight.sentMessageIds);
-          expect(trace.lastAppendedSeq).toBe(straight.lastAppendedSeq);
-          expect(trace.actorError).toEqual(straight.actorError);
+          expectSameTrace(trace, straight);
         },
       });
       expect(report.violation).toBeUndefined();

@@ -6,11 +6,12 @@
  * Mutant machines too. (A runner forked from a shared prefix continues exactly like the
  * unforked runner: test/properties/scenario-fork.test.ts, which runs on the runner.)
  */
-import { describe, expect, it } from 'vitest';
+import { describe, it } from 'vitest';
 import fc from 'fast-check';
 import { connectionScenario } from '../../src/testing/connection-arbitraries.js';
 import { runConnectionScenarioSync, type RunScenarioOptions } from '../../src/testing/connection-scenario.js';
 import { earlyFramesDropped, handlerWhileHandshaking, sleepGate } from '../mutation/mutants.js';
+import { expectSameTrace } from '../support/same-trace.js';
 
 function expectSameTraces(numRuns: number, options: () => RunScenarioOptions = () => ({})) {
   fc.assert(
@@ -18,11 +19,7 @@ function expectSameTraces(numRuns: number, options: () => RunScenarioOptions = (
       const dataPath = withPath ? {} : { dataPath: false as const };
       const actor = runConnectionScenarioSync(scenario, { ...options(), ...dataPath, driver: 'actor' });
       const runner = runConnectionScenarioSync(scenario, { ...options(), ...dataPath, driver: 'runner' });
-      expect(runner.effects).toEqual(actor.effects);
-      expect(runner.steps).toEqual(actor.steps);
-      expect(runner.sentMessageIds).toEqual(actor.sentMessageIds);
-      expect(runner.actorError).toEqual(actor.actorError);
-      expect([...runner.statesSeen]).toEqual([...actor.statesSeen]);
+      expectSameTrace(runner, actor);
     }),
     { numRuns },
   );

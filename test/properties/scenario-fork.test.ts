@@ -13,18 +13,11 @@ import {
   runConnectionScenarioSync,
   startScenario,
   type ConnectionScenario,
-  type ScenarioTrace,
 } from '../../src/testing/connection-scenario.js';
 import { forkScenario } from '../../src/testing/scenario-fork.js';
 import { DEFAULT_CONNECTION_LIMITS } from '../../machines/connection.js';
+import { expectSameTrace } from '../support/same-trace.js';
 
-function expectSameTrace(actual: ScenarioTrace, expected: ScenarioTrace) {
-  expect(actual.effects).toEqual(expected.effects);
-  expect(actual.steps).toEqual(expected.steps);
-  expect(actual.sentMessageIds).toEqual(expected.sentMessageIds);
-  expect(actual.lastAppendedSeq).toBe(expected.lastAppendedSeq);
-  expect(actual.actorError).toEqual(expected.actorError);
-}
 
 // Besides the usual scenarios: short timeouts and short clock steps, so that timers pending
 // at the fork fire in the middle of the commands after it (a timer re-armed with the wrong

@@ -5,12 +5,13 @@
  * effects, in the same order, and the same steps (state, status, held frames, lag, effect
  * count). Mutant machines too: a variant must not behave differently under the new driver.
  */
-import { describe, expect, it } from 'vitest';
+import { describe, it } from 'vitest';
 import fc from 'fast-check';
 import { connectionScenario } from '../../src/testing/connection-arbitraries.js';
 import { runConnectionScenarioSync, type RunScenarioOptions } from '../../src/testing/connection-scenario.js';
 import { runConnectionScenarioWithPromises } from './promise-scenario-driver.js';
 import { earlyFramesDropped, handlerWhileHandshaking, sleepGate } from '../mutation/mutants.js';
+import { expectSameTrace } from '../support/same-trace.js';
 
 async function expectSameTraces(numRuns: number, options: () => RunScenarioOptions = () => ({})) {
   await fc.assert(
@@ -19,12 +20,7 @@ async function expectSameTraces(numRuns: number, options: () => RunScenarioOptio
       // The promise driver predates the data path: compare the driving, machine alone on both sides
       // (machine + data path against the machine alone: test/unit/connection-data-path.test.ts).
       const after = runConnectionScenarioSync(scenario, { ...options(), dataPath: false });
-      expect(after.effects).toEqual(before.effects);
-      expect(after.steps).toEqual(before.steps);
-      expect(after.sentMessageIds).toEqual(before.sentMessageIds);
-      expect(after.lastAppendedSeq).toBe(before.lastAppendedSeq);
-      expect(after.actorError).toEqual(before.actorError);
-      expect([...after.statesSeen]).toEqual([...before.statesSeen]);
+      expectSameTrace(after, before);
     }),
     { numRuns },
   );
