@@ -43,10 +43,10 @@ const isThenable = (value: unknown): value is PromiseLike<unknown> =>
 
 const SETTLED: Promise<void> = Promise.resolve();
 
-/** `end` the run now; should the fault reporter itself throw, the promise rejects (as an async function's would). */
-function settledBy(end: () => void): Promise<void> {
+/** Ends the run now with `end`; should the fault reporter itself throw, the promise rejects (as an async function's would). */
+function settleNow(end: typeof endRun | typeof failRun, run: RunHandle, outcome: unknown, reportFault: HandlerFaultReporter): Promise<void> {
   try {
-    end();
+    end(run, outcome, reportFault);
     return SETTLED;
   } catch (error) {
     return Promise.reject(error);
@@ -91,16 +91,8 @@ export function runHandler(
   try {
     result = handler(message, run, context);
   } catch (error) {
-    return settledBy(() => failRun(run, error, reportFault));
+    return settleNow(failRun, run, error, reportFault);
   }
-  if (isThenable(result)) {
-    return Promise.resolve(result).then((value) => endRun(run, value, reportFault), (error: unknown) => failRun(run, error, reportFault));
-  }
-  try {
-    endRun(run, result, reportFault);
-    return SETTLED;
-  } catch (error) {
-    // Only when the fault reporter itself threw: the promise rejects, as an async function's would.
-    return Promise.reject(error);
-  }
+  if (!isThenable(result)) return settleNow(endRun, run, result, reportFault);
+  return Promise.resolve(result).then((value) => endRun(run, value, reportFault), (error: unknown) => failRun(run, error, reportFault));
 }
