@@ -10,7 +10,9 @@
  * Why: a connection is one machine with no children, and an idle server holds thousands of them;
  * the actor and its system were most of an idle connection's heap and of its setup cost
  * (bench/README.md). The machine is the same definition, interpreted by the same XState code;
- * only the wrapper is smaller. Connections that are traced or inspected keep a full Actor (the
+ * only the wrapper is smaller. Each step is XState's macrostep with what depends only on the
+ * definition computed once per configuration (compiled-machine.ts, proven equal to
+ * `machine.transition`); `stepper: 'xstate'` calls XState's own transition instead. Connections that are traced or inspected keep a full Actor (the
  * trace and the Stately inspector read its inspection events); the equivalence of the two on
  * every sequence of events and timer advances is a property (test/properties/machine-runner.test.ts).
  *
@@ -19,6 +21,7 @@
  * naming it, as the machine's fault (the snapshot's status becomes `error`, observers hear it).
  */
 import type { AnyStateMachine, EventFromLogic, Observer, SnapshotFrom, Subscription } from 'xstate';
+import { compileMachine, type CompiledMachine } from './compiled-machine.js';
 
 /** The timers a runner schedules delays on: XState's `Clock` (SimulatedClock in tests). */
 export interface RunnerClock {
@@ -94,6 +97,7 @@ export class MachineRunner<TMachine extends AnyStateMachine> implements MachineR
   readonly sessionId = '';
   readonly system = NO_SYSTEM;
   #machine: TMachine;
+  #compiled: CompiledMachine | undefined;
   #clock: RunnerClock;
   #snapshot: SnapshotFrom<TMachine>;
   #status: Status = 'notStarted';
@@ -111,11 +115,19 @@ export class MachineRunner<TMachine extends AnyStateMachine> implements MachineR
    * `snapshot`: continue from this snapshot instead of the initial one (as an Actor's `snapshot`
    * option; no entry action runs again). Snapshots are immutable, so one may seed many runners;
    * its pending delays are not in it — carry them over with `scheduleDelay`.
+   * `stepper`: `'compiled'` (the default: compiled-machine.ts, for every machine it covers) or
+   * `'xstate'` (XState's own `machine.transition` for every step).
    */
-  constructor(machine: TMachine, options: { input?: unknown; clock?: RunnerClock | undefined; snapshot?: SnapshotFrom<TMachine> } = {}) {
+  constructor(
+    machine: TMachine,
+    options: { input?: unknown; clock?: RunnerClock | undefined; snapshot?: SnapshotFrom<TMachine>; stepper?: 'compiled' | 'xstate' } = {},
+  ) {
     this.#machine = machine;
+    this.#compiled = options.stepper === 'xstate' ? undefined : compileMachine(machine);
     this.#clock = options.clock ?? REAL_CLOCK;
-    this.#snapshot = options.snapshot ?? (machine.getInitialSnapshot(this as never, options.input) as SnapshotFrom<TMachine>);
+    this.#snapshot =
+      options.snapshot ??
+      ((this.#compiled ? this.#compiled.getInitialSnapshot(this, options.input) : machine.getInitialSnapshot(this as never, options.input)) as SnapshotFrom<TMachine>);
   }
 
   /** The delayed events pending now, in the order they were set: XState's id, the event, the clock's timer handle. */
@@ -209,7 +221,11 @@ export class MachineRunner<TMachine extends AnyStateMachine> implements MachineR
         if (this.#status !== 'running') break;
         let next: SnapshotFrom<TMachine>;
         try {
-          next = this.#machine.transition(this.#snapshot, event, this as never) as SnapshotFrom<TMachine>;
+          next = (
+            this.#compiled
+              ? this.#compiled.transition(this.#snapshot as never, event as never, this)
+              : this.#machine.transition(this.#snapshot, event, this as never)
+          ) as SnapshotFrom<TMachine>;
         } catch (error) {
           this.#fail(error);
           break;
