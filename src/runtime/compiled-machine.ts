@@ -28,7 +28,22 @@
  * `spawn` inside `assign` fails as the runner does for every child actor.
  */
 import { assign as xAssign, cancel as xCancel, createMachine, emit as xEmit, raise as xRaise, sendParent as xSendParent, sendTo as xSendTo, spawnChild as xSpawnChild, stopChild as xStopChild } from 'xstate';
-import type { AnyStateMachine, AnyStateNode } from 'xstate';
+import type { AnyStateMachine } from 'xstate';
+import {
+  adjacency,
+  allStateNodes,
+  candidatesOf,
+  entrySet,
+  exitSet,
+  initialNodes,
+  isAtomic,
+  isInFinalState,
+  properAncestors,
+  removeConflicts,
+  valueFromAdjacency,
+  type Node,
+  type Transition,
+} from './statechart-algorithms.js';
 
 /** What XState's transition code receives as the actor scope; the MachineRunner is one. */
 export interface StepScope {
@@ -38,16 +53,6 @@ export interface StepScope {
   defer(fn: () => void): void;
 }
 
-type Node = AnyStateNode;
-// A transition as XState formats it (StateNode.transitions, .always, .initial).
-interface Transition {
-  source: Node;
-  target: Node[] | undefined;
-  actions: unknown[];
-  guard?: unknown;
-  reenter: boolean;
-  eventType: string | null;
-}
 type AnyEvent = { type: string; [key: string]: unknown };
 type Dict = Record<string, unknown>;
 // XState's snapshot fields as createMachineSnapshot lays them out.
@@ -102,211 +107,6 @@ function makeSnapshot(machine: AnyStateMachine, config: Config, c: { status: str
     getMeta: METHODS.getMeta,
     toJSON: METHODS.toJSON,
   } as Snap;
-}
-
-// ---- XState's algorithms on state nodes, ported (history states excluded) ----
-
-const isAtomic = (n: Node) => n.type === 'atomic' || n.type === 'final';
-const childrenOf = (n: Node): Node[] => Object.values(n.states as Record<string, Node>).filter((s) => s.type !== 'history');
-
-function properAncestors(n: Node, to: Node | undefined): Node[] {
-  const out: Node[] = [];
-  if (to === n) return out;
-  for (let m = n.parent; m && m !== to; m = m.parent) out.push(m);
-  return out;
-}
-
-function isDescendant(child: Node, parent: Node | undefined): boolean {
-  let marker = child;
-  while (marker.parent && marker.parent !== parent) marker = marker.parent;
-  return marker.parent === parent;
-}
-
-function initialNodes(n: Node): Set<Node> {
-  const set = new Set<Node>();
-  const iter = (d: Node) => {
-    if (set.has(d)) return;
-    set.add(d);
-    if (d.type === 'compound') iter((d.initial as unknown as Transition).target![0]!);
-    else if (d.type === 'parallel') for (const c of childrenOf(d)) iter(c);
-  };
-  iter(n);
-  return set;
-}
-
-function initialWithAncestors(n: Node): Set<Node> {
-  const states = initialNodes(n);
-  for (const s of states) for (const a of properAncestors(s, n)) states.add(a);
-  return states;
-}
-
-function adjacency(nodes: Iterable<Node>): Map<Node, Node[]> {
-  const adj = new Map<Node, Node[]>();
-  for (const s of nodes) {
-    if (!adj.has(s)) adj.set(s, []);
-    if (s.parent) {
-      if (!adj.has(s.parent)) adj.set(s.parent, []);
-      adj.get(s.parent)!.push(s);
-    }
-  }
-  return adj;
-}
-
-function allStateNodes(nodes: Node[]): Set<Node> {
-  const set = new Set(nodes);
-  const adj = adjacency(set);
-  for (const s of set) {
-    if (s.type === 'compound' && !adj.get(s)?.length) {
-      for (const i of initialWithAncestors(s)) set.add(i);
-    } else if (s.type === 'parallel') {
-      for (const child of childrenOf(s)) {
-        if (!set.has(child)) for (const i of initialWithAncestors(child)) set.add(i);
-      }
-    }
-  }
-  for (const s of set) for (let m = s.parent; m; m = m.parent) set.add(m);
-  return set;
-}
-
-function valueFromAdjacency(base: Node, adj: Map<Node, Node[]>): unknown {
-  const kids = adj.get(base);
-  if (!kids) return {};
-  if (base.type === 'compound') {
-    const kid = kids[0];
-    if (kid) {
-      if (isAtomic(kid)) return kid.key;
-    } else return {};
-  }
-  const value: Dict = {};
-  for (const kid of kids) value[kid.key] = valueFromAdjacency(kid, adj);
-  return value;
-}
-
-function isInFinalState(set: Set<Node>, n: Node): boolean {
-  if (n.type === 'compound') return childrenOf(n).some((s) => s.type === 'final' && set.has(s));
-  if (n.type === 'parallel') return childrenOf(n).every((s) => isInFinalState(set, s));
-  return n.type === 'final';
-}
-
-function transitionDomain(t: Transition): Node | undefined {
-  const targets = t.target ?? [];
-  if (!t.reenter && targets.every((s) => s === t.source || isDescendant(s, t.source))) return t.source;
-  const all = targets.concat(t.source);
-  const [head, ...tail] = all;
-  for (const a of properAncestors(head!, undefined)) if (tail.every((s) => isDescendant(s, a))) return a;
-  if (t.reenter) return undefined;
-  return t.source.machine.root;
-}
-
-function exitSet(transitions: Transition[], set: Set<Node>): Node[] {
-  const exits = new Set<Node>();
-  for (const t of transitions) {
-    if (t.target?.length) {
-      const domain = transitionDomain(t);
-      if (t.reenter && t.source === domain) exits.add(domain);
-      for (const s of set) if (isDescendant(s, domain)) exits.add(s);
-    }
-  }
-  return [...exits];
-}
-
-function intersects(a: Node[], b: Node[]): boolean {
-  const sb = new Set(b);
-  return a.some((n) => sb.has(n));
-}
-
-function removeConflicts(enabled: Transition[], set: Set<Node>): Transition[] {
-  const filtered = new Set<Transition>();
-  for (const t1 of enabled) {
-    let preempted = false;
-    const remove = new Set<Transition>();
-    for (const t2 of filtered) {
-      if (intersects(exitSet([t1], set), exitSet([t2], set))) {
-        if (isDescendant(t1.source, t2.source)) remove.add(t2);
-        else {
-          preempted = true;
-          break;
-        }
-      }
-    }
-    if (!preempted) {
-      for (const t3 of remove) filtered.delete(t3);
-      filtered.add(t1);
-    }
-  }
-  return [...filtered];
-}
-
-function addDescendants(n: Node, defaults: Set<Node>, enter: Set<Node>): void {
-  if (n.type === 'compound') {
-    const initial = (n.initial as unknown as Transition).target![0]!;
-    enter.add(initial);
-    defaults.add(initial);
-    addDescendants(initial, defaults, enter);
-    addAncestors(enter, defaults, properAncestors(initial, n), undefined);
-  } else if (n.type === 'parallel') {
-    for (const child of childrenOf(n)) {
-      if (![...enter].some((s) => isDescendant(s, child))) {
-        enter.add(child);
-        defaults.add(child);
-        addDescendants(child, defaults, enter);
-      }
-    }
-  }
-}
-
-function addAncestors(enter: Set<Node>, defaults: Set<Node>, ancestors: Node[], domain: Node | undefined): void {
-  for (const a of ancestors) {
-    if (!domain || isDescendant(a, domain)) enter.add(a);
-    if (a.type === 'parallel') {
-      for (const child of childrenOf(a)) {
-        if (![...enter].some((s) => isDescendant(s, child))) {
-          enter.add(child);
-          addDescendants(child, defaults, enter);
-        }
-      }
-    }
-  }
-}
-
-function entrySet(transitions: Transition[], defaults: Set<Node>, enter: Set<Node>): void {
-  for (const t of transitions) {
-    const domain = transitionDomain(t);
-    for (const s of t.target ?? []) {
-      if (t.source !== s || t.source !== domain || t.reenter) {
-        enter.add(s);
-        defaults.add(s);
-      }
-      addDescendants(s, defaults, enter);
-    }
-    for (const s of t.target ?? []) {
-      const ancestors = properAncestors(s, domain);
-      if (domain?.type === 'parallel') ancestors.push(domain);
-      addAncestors(enter, defaults, ancestors, !t.source.parent && t.reenter ? undefined : domain);
-    }
-  }
-}
-
-function matchesDescriptor(eventType: string, descriptor: string): boolean {
-  if (descriptor === eventType || descriptor === '*') return true;
-  if (!descriptor.endsWith('.*')) return false;
-  const partial = descriptor.split('.');
-  const tokens = eventType.split('.');
-  for (let i = 0; i < partial.length; i++) {
-    if (partial[i] === '*') return i === partial.length - 1;
-    if (partial[i] !== tokens[i]) return false;
-  }
-  return true;
-}
-
-function candidatesOf(n: Node, eventType: string): Transition[] {
-  const transitions = n.transitions as unknown as Map<string, Transition[]>;
-  const exact = transitions.get(eventType);
-  const wild = [...transitions.keys()]
-    .filter((d) => d !== eventType && matchesDescriptor(eventType, d))
-    .sort((a, b) => b.length - a.length)
-    .flatMap((d) => transitions.get(d)!);
-  return exact ? [...exact, ...wild] : wild;
 }
 
 // ---- what is computed once per configuration and per plan ----
@@ -379,7 +179,8 @@ export class CompiledMachine {
   #hasWildcards: boolean;
   #implementations: { actions: Dict; guards: Dict; delays: Dict };
   #maxIterations: number;
-  #initialPlan: Plan | undefined;
+  #rootConfig: Config | undefined;
+  #start: Transition[] | undefined;
 
   constructor(machine: AnyStateMachine) {
     this.machine = machine;
@@ -587,33 +388,48 @@ export class CompiledMachine {
     return { event, id: raise.id, delay: resolvedDelay };
   }
 
+  // What `enqueueActions` collects into: one `enqueue` for every call (XState makes ten closures
+  // per call); it pushes to the list of the collect running now, and nowhere once it returned.
+  #collecting: unknown[] | undefined;
+  readonly #enqueue = (() => {
+    const push = (action: unknown) => {
+      this.#collecting?.push(action);
+    };
+    const creator = (make: unknown) => (...args: unknown[]) => push((make as (...a: unknown[]) => unknown)(...args));
+    return Object.assign((action: unknown) => push(action), {
+      assign: creator(xAssign),
+      cancel: creator(xCancel),
+      raise: creator(xRaise),
+      sendTo: creator(xSendTo),
+      sendParent: creator(xSendParent),
+      spawnChild: creator(xSpawnChild),
+      stopChild: creator(xStopChild),
+      emit: creator(xEmit),
+    });
+  })();
+
   #enqueued(builtin: Builtin, info: { context: Dict; event: AnyEvent; self: unknown; system: unknown }, params: unknown, cursor: Cursor): unknown[] {
     const actions: unknown[] = [];
-    const enqueue = (action: unknown) => {
-      actions.push(action);
-    };
-    enqueue.assign = (...args: unknown[]) => actions.push((xAssign as (...a: unknown[]) => unknown)(...args));
-    enqueue.cancel = (...args: unknown[]) => actions.push((xCancel as (...a: unknown[]) => unknown)(...args));
-    enqueue.raise = (...args: unknown[]) => actions.push((xRaise as (...a: unknown[]) => unknown)(...args));
-    enqueue.sendTo = (...args: unknown[]) => actions.push((xSendTo as (...a: unknown[]) => unknown)(...args));
-    enqueue.sendParent = (...args: unknown[]) => actions.push((xSendParent as (...a: unknown[]) => unknown)(...args));
-    enqueue.spawnChild = (...args: unknown[]) => actions.push((xSpawnChild as (...a: unknown[]) => unknown)(...args));
-    enqueue.stopChild = (...args: unknown[]) => actions.push((xStopChild as (...a: unknown[]) => unknown)(...args));
-    enqueue.emit = (...args: unknown[]) => actions.push((xEmit as (...a: unknown[]) => unknown)(...args));
+    const outer = this.#collecting;
+    this.#collecting = actions;
     // `check` sees the snapshot as it was when the action was reached.
     const context = cursor.context;
     const event = info.event;
-    (builtin.collect as (a: unknown, p: unknown) => void)(
-      {
-        context: info.context,
-        event,
-        enqueue,
-        check: (guard: unknown) => this.#guard(guard, context, event, cursor),
-        self: info.self,
-        system: info.system,
-      },
-      params,
-    );
+    try {
+      (builtin.collect as (a: unknown, p: unknown) => void)(
+        {
+          context: info.context,
+          event,
+          enqueue: this.#enqueue,
+          check: (guard: unknown) => this.#guard(guard, context, event, cursor),
+          self: info.self,
+          system: info.system,
+        },
+        params,
+      );
+    } finally {
+      this.#collecting = outer;
+    }
     return actions;
   }
 
@@ -822,7 +638,7 @@ export class CompiledMachine {
   getInitialSnapshot(scope: StepScope, input: unknown): Snap {
     const initEvent = { type: 'xstate.init', input };
     const root = this.machine.root;
-    const rootConfig = this.#configOf([root]);
+    const rootConfig = (this.#rootConfig ??= this.#configOf([root]));
     const defined = this.machine.config.context;
     const cursor: Cursor = {
       config: rootConfig,
@@ -844,8 +660,9 @@ export class CompiledMachine {
         preInitialContext = cursor.context;
       }
       const queue: AnyEvent[] = [];
-      const start: Transition = { source: root, target: [...initialNodes(root)], reenter: true, actions: [], eventType: null };
-      this.#microstep([start], initEvent, scope, cursor, queue, true);
+      // XState's initial microstep: one transition from the root to every initial state, the root included.
+      const start = (this.#start ??= [{ source: root, target: [...initialNodes(root)], reenter: true, actions: [], eventType: null }]);
+      this.#microstep(start, initEvent, scope, cursor, queue, true);
       this.#macrostep(cursor, initEvent, scope, queue);
       return this.#snapshotNow(cursor);
     } catch (error) {

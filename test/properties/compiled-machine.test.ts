@@ -132,8 +132,8 @@ const zooBase = setup({
     later: raise({ type: 'c' }, { delay: 'later', id: 'later' }),
     maybe: enqueueActions(({ context, enqueue, check }) => {
       enqueue.assign({ n: context.n + 2 });
-      if (check('even')) enqueue.raise({ type: 'a', v: context.n });
-      enqueue({ type: 'effect', params: { at: 'enqueued' } });
+      if (check('even' as never)) enqueue.raise({ type: 'a', v: context.n });
+      enqueue({ type: 'effect', params: { at: 'enqueued' } } as never);
     }),
   },
   guards: {
@@ -230,8 +230,8 @@ function zooMachine(seed: number): AnyStateMachine {
   return zooBase.createMachine({
     ...(rootConfig as object),
     id: 'zoo',
-    context: ({ input }) => ({ n: input?.start ?? 0, seen: [] }),
-    output: ({ context }) => ({ n: context.n }),
+    context: ({ input }: { input: { start: number } | undefined }) => ({ n: input?.start ?? 0, seen: [] }),
+    output: ({ context }: { context: { n: number } }) => ({ n: context.n }),
     // A raised event can loop forever: both sides must stop at the same bound with the same error.
     options: { maxIterations: 60 },
   } as never) as unknown as AnyStateMachine;
@@ -262,7 +262,7 @@ describe('the compiled step function is XState\'s transition', () => {
     for (const machine of [connectionMachine, agentRunMachine, serverLifecycleMachine, leaseKeeperMachine]) {
       expect(compileMachine(machine as unknown as AnyStateMachine), machine.id).toBeDefined();
     }
-    const withChild = setup({}).createMachine({ invoke: { src: setup({}).createMachine({}) } });
+    const withChild = setup({}).createMachine({ invoke: { src: setup({}).createMachine({}) } } as never);
     expect(compileMachine(withChild as unknown as AnyStateMachine)).toBeUndefined();
   });
 
