@@ -278,20 +278,24 @@ export function createLockstepServer(userOptions: LockstepServerOptions = {}): L
 
   // The wall clock when the token was checked is a fact for the machine, which turns
   // `expiresAt` into its `tokenExpiry` delay (machines read no clock).
-  const verify = async (token: string): Promise<VerifiedIdentity> => ({
-    ...(await options.verifyToken(token)),
-    verifiedAt: Date.now(),
-  });
+  const stamped = (identity: VerifiedIdentity): VerifiedIdentity => ({ ...identity, verifiedAt: Date.now() });
+  // Synchronous when the verifier is (the handshake effect then answers in one microtask).
+  const verify = (token: string): Promise<VerifiedIdentity> | VerifiedIdentity => {
+    const identity = options.verifyToken(token);
+    return isPromise(identity) ? identity.then(stamped) : stamped(identity);
+  };
   const machine = connectionMachine.provide({
     actions: {
       ...socketEffects(sockets),
       ...handshakeEffects({
         verify,
         // With a shared backend, a node that cannot reach it refuses new connections (1013).
-        backendReady: async () => {
-          await options.ready();
-          await scaleOut?.available();
-        },
+        backendReady: scaleOut
+          ? async () => {
+              await options.ready();
+              await scaleOut.available();
+            }
+          : () => options.ready(),
       }),
       invokeHandler,
       spendUserToken: (_, params) => userBuckets.spend(params.userId),
