@@ -21,10 +21,12 @@ describe('I11 reproducibility', () => {
   });
 
   it('a counterexample replays from { seed, path } as the first and only run', async () => {
-    // A property that fails on a rare-enough condition: some scenario holds 3+ garbage frames.
+    // A property that fails on a rare-enough condition: some scenario holds 2+ garbage frames
+    // (measured: found after ~190 runs on average, so 10,000 runs miss it with probability
+    // e^-52; 3+ frames took ~2,300 runs and missed about once in 80 CI runs).
     const property = () =>
       fc.asyncProperty(connectionScenario(), async (scenario) => {
-        expect(scenario.commands.filter((c) => c.kind === 'garbage').length).toBeLessThan(3);
+        expect(scenario.commands.filter((c) => c.kind === 'garbage').length).toBeLessThan(2);
       });
     const found = await fc.check(property(), { numRuns: 10_000 });
     expect(found.failed).toBe(true);
