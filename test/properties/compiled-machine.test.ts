@@ -248,13 +248,19 @@ function zooEvents(picks: number[]) {
   };
 }
 
+// `npm test`: 300 machines and 150 sequences per lockstep machine (about a second);
+// `npm run fuzz` (FC_NUM_RUNS): a quarter and a half of FC_NUM_RUNS (5,000 and 10,000 at 20,000).
+const fuzzRuns = process.env.FC_NUM_RUNS === undefined ? undefined : Number(process.env.FC_NUM_RUNS);
+const zooRuns = fuzzRuns === undefined ? 300 : Math.max(1, Math.floor(fuzzRuns / 4));
+const ownRuns = fuzzRuns === undefined ? 150 : Math.max(1, Math.floor(fuzzRuns / 2));
+
 describe('the compiled step function is XState\'s transition', () => {
-  it('on 300 random machines, 30 events each: same snapshots, same actions, same errors', () => {
+  it(`on ${zooRuns} random machines, 30 events each: same snapshots, same actions, same errors`, () => {
     fc.assert(
       fc.property(fc.integer(), fc.nat(4), fc.array(fc.nat(1000), { minLength: 1, maxLength: 30 }), (seed, start, picks) => {
         expectSameSteps(zooMachine(seed), { start }, zooEvents(picks));
       }),
-      { numRuns: 300 },
+      { numRuns: zooRuns },
     );
   });
 
@@ -277,7 +283,7 @@ describe('the compiled step function is XState\'s transition', () => {
             return p && { type: types[p[0]]!, ...payload(p[1]) };
           });
         }),
-        { numRuns: 150 },
+        { numRuns: ownRuns },
       );
     }
   });
