@@ -219,7 +219,8 @@ export class CompiledMachine {
       config = {
         nodes: own,
         set: new Set(own),
-        value: valueFromAdjacency(this.machine.root, adjacency(all)),
+        // Frozen: every snapshot of this configuration hands out this one object (callers may cache by it).
+        value: deepFreeze(valueFromAdjacency(this.machine.root, adjacency(all))),
         tags: new Set(own.flatMap((n) => n.tags as string[])),
         selectors: new Map(),
         plans: new Map(),
@@ -669,6 +670,14 @@ export class CompiledMachine {
       return makeSnapshot(this.machine, rootConfig, { ...cursor, context: preInitialContext, status: 'error', output: undefined, error });
     }
   }
+}
+
+function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null) {
+    for (const inner of Object.values(value)) deepFreeze(inner);
+    Object.freeze(value);
+  }
+  return value;
 }
 
 // Every state node of the machine, in document order (XState's id map).

@@ -135,10 +135,25 @@ export const lockstepDataPath: DataPathFactory = (ports, limits) => new Connecti
 /** Sorted key lists of multi-key state values (the regions of a parallel state), by their keys in definition order. */
 const sortedKeys = new Map<string, string[]>();
 
+/**
+ * Serialized state values, by value object: the compiled step function (src/runtime/compiled-machine.ts)
+ * makes one frozen state value per configuration and hands that same object out every time, so
+ * scenarios serialize each configuration once. Only frozen values are kept (others may change).
+ */
+const serializedValues = new WeakMap<object, string>();
+
 /** `ready.flow.flowing` style: stable, sorted, so traces compare and states can be counted. */
 export function serializeState(value: unknown): string {
   if (typeof value === 'string') return value;
-  const object = value as Record<string, unknown>;
+  let serialized = serializedValues.get(value as object);
+  if (serialized === undefined) {
+    serialized = serializeObjectState(value as Record<string, unknown>);
+    if (Object.isFrozen(value)) serializedValues.set(value as object, serialized);
+  }
+  return serialized;
+}
+
+function serializeObjectState(object: Record<string, unknown>): string {
   let keys = Object.keys(object);
   if (keys.length > 1) {
     // The same order as sorting them each time (localeCompare), looked up once per key set.
