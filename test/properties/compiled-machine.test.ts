@@ -14,6 +14,7 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { assign, enqueueActions, not, raise, setup, stateIn, type AnyStateMachine } from 'xstate';
 import { compileMachine, type StepScope } from '../../src/runtime/compiled-machine.js';
+import { fuzzScaledRuns } from '../support/fuzz-runs.js';
 import { agentRunMachine, connectionMachine, leaseKeeperMachine, serverLifecycleMachine } from '../../machines/index.js';
 
 interface Recorded {
@@ -250,9 +251,8 @@ function zooEvents(picks: number[]) {
 
 // `npm test`: 300 machines and 150 sequences per lockstep machine (about a second);
 // `npm run fuzz` (FC_NUM_RUNS): a quarter and a half of FC_NUM_RUNS (5,000 and 10,000 at 20,000).
-const fuzzRuns = process.env.FC_NUM_RUNS === undefined ? undefined : Number(process.env.FC_NUM_RUNS);
-const zooRuns = fuzzRuns === undefined ? 300 : Math.max(1, Math.floor(fuzzRuns / 4));
-const ownRuns = fuzzRuns === undefined ? 150 : Math.max(1, Math.floor(fuzzRuns / 2));
+const zooRuns = fuzzScaledRuns(300, 4);
+const ownRuns = fuzzScaledRuns(150, 2);
 
 describe('the compiled step function is XState\'s transition', () => {
   it(`on ${zooRuns} random machines, 30 events each: same snapshots, same actions, same errors`, () => {
