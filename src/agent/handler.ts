@@ -41,13 +41,14 @@ function completionData(result: unknown): unknown {
 const isThenable = (value: unknown): value is PromiseLike<unknown> =>
   (typeof value === 'object' || typeof value === 'function') && value !== null && typeof (value as { then?: unknown }).then === 'function';
 
-const SETTLED: Promise<void> = Promise.resolve();
-
-/** Ends the run now with `end`; should the fault reporter itself throw, the promise rejects (as an async function's would). */
-function settleNow(end: typeof endRun | typeof failRun, run: RunHandle, outcome: unknown, reportFault: HandlerFaultReporter): Promise<void> {
+/**
+ * Ends the run now with `end`: undefined (settled, nothing to wait for); should the fault
+ * reporter itself throw, a rejected promise (as an async function's would be).
+ */
+function settleNow(end: typeof endRun | typeof failRun, run: RunHandle, outcome: unknown, reportFault: HandlerFaultReporter): Promise<void> | undefined {
   try {
     end(run, outcome, reportFault);
-    return SETTLED;
+    return undefined;
   } catch (error) {
     return Promise.reject(error);
   }
@@ -76,9 +77,10 @@ function endRun(run: RunHandle, result: unknown, reportFault: HandlerFaultReport
 }
 
 /**
- * Runs `handler` for one message; never throws, never rejects. A handler that answers
- * synchronously has its run ended before this returns (no event-loop hop: the run's deadline
- * timer is then never set, see open-runs.ts `attach`); a promise ends it when it settles.
+ * Runs `handler` for one message; never throws. A handler that answers synchronously has
+ * its run ended before this returns undefined: no promise, no microtask, and the server never
+ * sets the run's deadline timer. A handler that returns a promise gets one back that settles
+ * once its run ended. Either way, only a `reportFault` that throws makes it a rejected promise.
  */
 export function runHandler(
   handler: MessageHandler,
@@ -86,7 +88,7 @@ export function runHandler(
   run: RunHandle,
   context: HandlerContext,
   reportFault: HandlerFaultReporter,
-): Promise<void> {
+): Promise<void> | undefined {
   let result: unknown;
   try {
     result = handler(message, run, context);

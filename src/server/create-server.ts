@@ -19,6 +19,7 @@ import { linkConnection, LinkedWebSocket, type ConnectionLink, type ConnectionSe
 import { SocketTable, socketEffects, type ConnectionSelf } from '../adapter/socket-effects.js';
 import { ConnectionDataPath, type DataPathPorts } from '../../machines/connection-data-path.js';
 import { runHandler } from '../agent/handler.js';
+import { DeferredStarts } from './deferred-starts.js';
 import { startRun, type RunHandle } from '../agent/run-handle.js';
 import { MemoryEventLog } from '../delivery/event-log.js';
 import { StreamHub } from '../delivery/stream-hub.js';
@@ -216,7 +217,7 @@ export function createLockstepServer(userOptions: LockstepServerOptions = {}): L
     }
   };
 
-  /** Starts a run watched by `openRuns` (deadlines, approvals; cancel when `connectionId` is given). */
+  /** Starts a run watched by `openRuns` (deadlines, approvals; cancel when `connectionId` is given): its entry, whose `run` is the handle. */
   const startUserRun = (userId: string, runId: string, threadId: string | undefined, connectionId: string | undefined) => {
     const watch = openRuns.begin(runId, userId, connectionId);
     const run = startRun(runId, userId, (event, data) => {
@@ -227,7 +228,7 @@ export function createLockstepServer(userOptions: LockstepServerOptions = {}): L
       }
     }, undefined, threadId === undefined ? { observer: watch } : { threadId, observer: watch });
     openRuns.attach(watch, run);
-    return { run, context: watch };
+    return watch;
   };
 
   const invokeHandler = ({ self }: { self: ConnectionSelf }, params: HandlerInvocation) => {
@@ -248,33 +249,37 @@ export function createLockstepServer(userOptions: LockstepServerOptions = {}): L
     if (path) path.offerAccepted(answer);
     else self.send({ type: 'message.accepted', ...answer, bufferedBytes: sockets.socketOf(self)?.bufferedAmount ?? 0 });
     if (original !== undefined) return;
-    // Started in a microtask: after this transition commits, so the handler always observes
-    // its connection in `ready`, and its emissions never re-enter the actor mid-transition.
-    queueMicrotask(() => {
-      if (registry.tracing) {
-        registry.trace({
-          kind: 'handler',
-          connectionId: params.connectionId,
-          runId: params.runId,
-          state: topState(self as ConnectionActor),
-        });
-      }
-      const { run, context } = startUserRun(params.userId, params.runId, params.message.threadId, params.connectionId);
-      const handled = runHandler(
-        options.handler,
-        params.message,
-        run,
-        context,
-        (error) => {
-          // After a cancel or a deadline the handler's next emission is refused (it throws): that is the stop, not a fault.
-          if (openRuns.wasStopped(params.runId)) return;
-          metrics.handlerFaults.inc();
-          options.logger.warn({ connectionId: params.connectionId, userId: params.userId, runId: params.runId, err: String(error) }, 'handler threw; run ended with agent_error');
-        },
-      ).finally(() => openRuns.settled(params.runId));
-      runs.track(handled);
-    });
+    // Started in a microtask: after this transition (or the data path's write) returned, so the
+    // handler always observes its connection in `ready`, and its emissions never re-enter the
+    // actor mid-transition. One microtask for every message accepted in the same turn.
+    runStarts.add(self, params);
   };
+
+  const startMessageRun = (self: ConnectionSelf, params: HandlerInvocation) => {
+    if (registry.tracing) {
+      registry.trace({
+        kind: 'handler',
+        connectionId: params.connectionId,
+        runId: params.runId,
+        state: topState(self as ConnectionActor),
+      });
+    }
+    const watch = startUserRun(params.userId, params.runId, params.message.threadId, params.connectionId);
+    const handled = runHandler(options.handler, params.message, watch.run, watch, (error) => {
+      // After a cancel or a deadline the handler's next emission is refused (it throws): that is the stop, not a fault.
+      if (watch.stoppedBy !== undefined) return;
+      metrics.handlerFaults.inc();
+      options.logger.warn({ connectionId: params.connectionId, userId: params.userId, runId: params.runId, err: String(error) }, 'handler threw; run ended with agent_error');
+    });
+    // A handler that answered synchronously ended its run: never open, no timer, nothing to wait for.
+    if (handled === undefined) return;
+    openRuns.watchNow(watch);
+    runs.track(handled.finally(() => openRuns.settled(params.runId)));
+  };
+  const runStarts = new DeferredStarts(startMessageRun, (error, _, params: HandlerInvocation) => {
+    // E.g. an onTrace hook that threw: this message's run did not start; the others still do.
+    options.logger.error({ connectionId: params.connectionId, runId: params.runId, err: String(error) }, 'run not started');
+  });
 
   // The wall clock when the token was checked is a fact for the machine, which turns
   // `expiresAt` into its `tokenExpiry` delay (machines read no clock).
@@ -467,11 +472,16 @@ export function createLockstepServer(userOptions: LockstepServerOptions = {}): L
     hub,
     startRun(userId) {
       refusedWhileClosing('startRun');
-      return startUserRun(checkUserId('startRun', userId), `push.${randomUUID()}`, undefined, undefined).run;
+      const watch = startUserRun(checkUserId('startRun', userId), `push.${randomUUID()}`, undefined, undefined);
+      openRuns.watchSoon(watch);
+      return watch.run;
     },
     sendToUser(userId, data) {
       refusedWhileClosing('sendToUser');
-      const { run } = startUserRun(checkUserId('sendToUser', userId), `push.${randomUUID()}`, undefined, undefined);
+      const watch = startUserRun(checkUserId('sendToUser', userId), `push.${randomUUID()}`, undefined, undefined);
+      // Open until `complete` ended it (should it refuse `data`, until its deadline).
+      openRuns.watchSoon(watch);
+      const { run } = watch;
       run.complete(data);
       return run.runId;
     },

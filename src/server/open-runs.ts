@@ -1,6 +1,7 @@
 /**
  * The runs this server is running, by run id, from their start until they ended (a `startRun`
- * run) or their handler settled (a message's run). Here:
+ * run) or their handler settled (a message's run; one whose handler answered synchronously
+ * ended before it returned, and is never open here). Here:
  *
  * - a `cancel` frame stops a message run: only its own user's, only while it is open;
  * - an `approve` frame answers a run's pending approval: the first answer wins;
@@ -113,25 +114,39 @@ export class OpenRuns {
   }
 
   /**
-   * Registers a run about to start and returns its observer and handler context: give the
-   * observer to `startRun`, then hand the handle to `attach`. `connectionId`: the connection
-   * whose message started it (cancellable by its user), or undefined for a `startRun` run.
+   * The observer and handler context of a run about to start (its deadlines count from now):
+   * give the observer to `startRun`, then hand the handle to `attach`. `connectionId`: the
+   * connection whose message started it (cancellable by its user), or undefined for a
+   * `startRun` run.
    */
   begin(runId: string, userId: string, connectionId: string | undefined): OpenRun {
-    const entry = new OpenRun(this, userId, connectionId, this.clock.now());
-    this.#runs.set(runId, entry);
-    return entry;
+    return new OpenRun(this, userId, connectionId, this.clock.now());
   }
 
   /**
-   * The run has its handle: its deadlines are watched from now on. The timer is set a
-   * microtask later, so a run that ends at once (a handler that answers synchronously) never
-   * sets one; its deadlines still count from `begin`.
+   * The run has its handle. It is open here — found by cancels, approvals and the shared run
+   * control, its deadlines watched — once `watchNow` or `watchSoon` registered it. A message
+   * whose handler answered synchronously needs neither: its run ended before anything could
+   * look for it (a frame, a timer, a shared store's answer all come in a later turn).
    */
   attach(entry: OpenRun, run: ServerRunHandle): void {
     entry.run = run;
+  }
+
+  /** Opens the run and sets its timer now (a message's asynchronous handler has just returned). */
+  watchNow(entry: OpenRun): void {
+    this.#runs.set(entry.run.runId, entry);
+    this.rearm(entry);
+  }
+
+  /**
+   * Opens the run and sets its timer a microtask later: a run that its starter ends at once
+   * (`sendToUser`, or `startRun` then `complete` in the same turn) never sets one.
+   */
+  watchSoon(entry: OpenRun): void {
+    this.#runs.set(entry.run.runId, entry);
     queueMicrotask(() => {
-      if (!run.ended && this.#runs.get(run.runId) === entry) this.rearm(entry);
+      if (this.#runs.get(entry.run.runId) === entry) this.rearm(entry);
     });
   }
 
@@ -196,11 +211,6 @@ export class OpenRuns {
       entry.requestedAtMs?.delete(toolCallId);
       this.rearm(entry);
     }
-  }
-
-  /** True when the run was stopped here (cancel, deadline): what its handler does next is not its fault. */
-  wasStopped(runId: string): boolean {
-    return this.#runs.get(runId)?.stoppedBy !== undefined;
   }
 
   /** Runs open now (for tests: the map is bounded by the runs in flight). */

@@ -85,6 +85,8 @@ export function runControlProperty(options: RunControlPropertyOptions = {}) {
         events.push({ event, toolCallId: (data as { toolCallId?: string } | undefined)?.toolCallId, data, at: simulated.now() });
       }, options.machine, { observer: watch });
       open.attach(watch, run);
+      // Driven step by step, like a `startRun` run: its timer is set a microtask later.
+      open.watchSoon(watch);
       runs.push({ runId, userId, run, events, startedAt: simulated.now() });
     };
 
