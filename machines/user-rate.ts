@@ -9,17 +9,18 @@ export interface UserBucket {
   atMs: number;
 }
 
-/** The bucket at `nowMs`: refilled at `rate` per second, never above `burst`. */
-export function refilledBucket(bucket: UserBucket | undefined, nowMs: number, rate: number, burst: number): UserBucket {
-  if (bucket === undefined) return { tokens: burst, atMs: nowMs };
+/** Tokens in the bucket at `nowMs`: refilled at `rate` per second, never above `burst` (no bucket: full). */
+export function tokensAt(bucket: UserBucket | undefined, nowMs: number, rate: number, burst: number): number {
+  if (bucket === undefined) return burst;
   const elapsed = Math.max(0, nowMs - bucket.atMs);
-  return { tokens: Math.min(burst, bucket.tokens + (elapsed * rate) / 1000), atMs: nowMs };
+  return Math.min(burst, bucket.tokens + (elapsed * rate) / 1000);
 }
 
 /**
- * One message taken. Frames held before `ready` are released without a fresh fact, so the
- * bucket may go into debt — at most `burst` below zero — and later messages wait for it.
+ * Tokens left once a message took one. Frames held before `ready` are released without a
+ * fresh fact, so the bucket may go into debt — at most `burst` below zero — and later
+ * messages wait for it.
  */
-export function spentBucket(bucket: UserBucket, burst: number): UserBucket {
-  return { tokens: Math.max(-burst, bucket.tokens - 1), atMs: bucket.atMs };
+export function tokensAfterSpend(tokens: number, burst: number): number {
+  return Math.max(-burst, tokens - 1);
 }

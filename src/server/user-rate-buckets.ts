@@ -5,7 +5,7 @@
  * pure machines/user-rate.ts; this only stores it and reads the clock.
  */
 import { performance } from 'node:perf_hooks';
-import { refilledBucket, spentBucket, type UserBucket } from '../../machines/user-rate.js';
+import { tokensAfterSpend, tokensAt, type UserBucket } from '../../machines/user-rate.js';
 
 /** Beyond this many users with a bucket, full (refilled) buckets are dropped: they carry no state. */
 const SWEEP_ABOVE = 10_000;
@@ -27,13 +27,20 @@ export class UserRateBuckets {
   /** Tokens the user has now (refilled); a user with no bucket has a full one. */
   tokens(userId: string): number {
     const bucket = this.#buckets.get(userId);
-    return bucket === undefined ? this.#burst : refilledBucket(bucket, this.#now(), this.#rate, this.#burst).tokens;
+    return bucket === undefined ? this.#burst : tokensAt(bucket, this.#now(), this.#rate, this.#burst);
   }
 
-  /** One accepted message of `userId`. */
+  /** One accepted message of `userId`. Each user's record is this store's own: updated in place, no object per message. */
   spend(userId: string): void {
     const now = this.#now();
-    this.#buckets.set(userId, spentBucket(refilledBucket(this.#buckets.get(userId), now, this.#rate, this.#burst), this.#burst));
+    const bucket = this.#buckets.get(userId);
+    const tokens = tokensAfterSpend(tokensAt(bucket, now, this.#rate, this.#burst), this.#burst);
+    if (bucket !== undefined) {
+      bucket.tokens = tokens;
+      bucket.atMs = now;
+      return;
+    }
+    this.#buckets.set(userId, { tokens, atMs: now });
     if (this.#buckets.size > this.#sweepAt) this.#sweep(now);
   }
 
@@ -44,7 +51,7 @@ export class UserRateBuckets {
 
   #sweep(now: number): void {
     for (const [userId, bucket] of this.#buckets) {
-      if (refilledBucket(bucket, now, this.#rate, this.#burst).tokens >= this.#burst) this.#buckets.delete(userId);
+      if (tokensAt(bucket, now, this.#rate, this.#burst) >= this.#burst) this.#buckets.delete(userId);
     }
     this.#sweepAt = Math.max(SWEEP_ABOVE, 2 * this.#buckets.size);
   }

@@ -161,6 +161,19 @@ describe('encodeEventFrame', () => {
     expect(encodeEventFrame({ ...event, data: {} })).toBe(encodeServerFrame({ type: 'event', ...event, data: {} }));
     expect(JSON.parse(encodeEventFrame(event))).toEqual({ type: 'event', ...event });
   });
+
+  it('encodeEventFrameBytes (the server\'s) is its UTF-8 bytes: multi-byte text, lone surrogates, frames past the buffer pool', async () => {
+    const { encodeEventFrame } = await import('../../src/protocol/codec.js');
+    const { encodeEventFrameBytes } = await import('../../src/adapter/event-frame-bytes.js');
+    const texts = ['', 'plain', 'héllo "x" \\ \n', '日本語の回答 🚀🚀', 'lone \ud800 and \udfff surrogates', 'x'.repeat(5000), '€'.repeat(3000)];
+    texts.forEach((text, i) => {
+      const event = { seq: i + 1, runId: 'c.1', event: 'text_delta' as const, data: { delta: text }, ts: 17 + i };
+      const bytes = encodeEventFrameBytes(event);
+      expect(bytes.equals(Buffer.from(encodeEventFrame(event))), `text #${i}`).toBe(true);
+      // Every tab of the user is written the same bytes.
+      expect(encodeEventFrameBytes(event)).toBe(bytes);
+    });
+  });
 });
 
 describe('decodeClientFrame: message threadId and metadata (issue 15 item 6)', () => {

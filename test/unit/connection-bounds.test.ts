@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { earlyRefusal, heartbeatNonce, heldFrameBytes, nextBadFrameCount, outgoingOverLimit } from '../../machines/connection-bounds.js';
-import { refilledBucket, spentBucket } from '../../machines/user-rate.js';
+import { tokensAfterSpend, tokensAt } from '../../machines/user-rate.js';
 import { UserRateBuckets } from '../../src/server/user-rate-buckets.js';
 import { heartbeatPongPayload } from '../../machines/connection.js';
 import { connectionUnderTest, flush } from './harness.js';
@@ -47,11 +47,12 @@ describe('connection bounds (pure rules)', () => {
   });
 
   it('user bucket: refills at rate up to burst; spends into a debt of at most burst', () => {
-    expect(refilledBucket(undefined, 0, 2, 4)).toEqual({ tokens: 4, atMs: 0 });
-    expect(refilledBucket({ tokens: 0, atMs: 0 }, 500, 2, 4)).toEqual({ tokens: 1, atMs: 500 });
-    expect(refilledBucket({ tokens: 3, atMs: 0 }, 10_000, 2, 4).tokens).toBe(4);
-    expect(spentBucket({ tokens: -4, atMs: 0 }, 4).tokens).toBe(-4);
-    expect(spentBucket({ tokens: 1, atMs: 0 }, 4).tokens).toBe(0);
+    expect(tokensAt(undefined, 0, 2, 4)).toBe(4);
+    expect(tokensAt({ tokens: 0, atMs: 0 }, 500, 2, 4)).toBe(1);
+    expect(tokensAt({ tokens: 3, atMs: 0 }, 10_000, 2, 4)).toBe(4);
+    expect(tokensAt({ tokens: 1, atMs: 1000 }, 500, 2, 4)).toBe(1); // a clock read before the last spend refills nothing
+    expect(tokensAfterSpend(-4, 4)).toBe(-4);
+    expect(tokensAfterSpend(1, 4)).toBe(0);
   });
 
   it('UserRateBuckets: one bucket per user, refilled on the injected clock', () => {
@@ -63,6 +64,10 @@ describe('connection bounds (pure rules)', () => {
     expect(buckets.tokens('bob')).toBe(2);
     now = 1000;
     expect(buckets.tokens('alice')).toBe(1);
+    buckets.spend('alice');
+    expect(buckets.tokens('alice')).toBe(0);
+    now = 5000;
+    expect(buckets.tokens('alice')).toBe(2);
   });
 });
 
