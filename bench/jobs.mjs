@@ -72,8 +72,10 @@ async function withDeadline(children, timeoutSeconds, work) {
 export function runLoadJob(impl, scenario, params, timeoutSeconds) {
   const children = [];
   return withDeadline(children, timeoutSeconds, async () => {
-    // BENCH_PROFILE_DIR: profile the server process (node --cpu-prof) for the hot-path work.
-    const profile = process.env.BENCH_PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE_DIR}`] : [];
+    // BENCH_PROFILE_DIR: profile the server process (node --cpu-prof) for the hot-path work;
+    // BENCH_PROFILE_INTERVAL_US: its sampling interval (Node's default is 1000 µs).
+    const interval = process.env.BENCH_PROFILE_INTERVAL_US ? [`--cpu-prof-interval=${process.env.BENCH_PROFILE_INTERVAL_US}`] : [];
+    const profile = process.env.BENCH_PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE_DIR}`, ...interval] : [];
     const server = spawnNode([...profile, '--expose-gc', here('./server.mjs'), impl]);
     children.push(server);
     const { port } = await nextMessage(server, (m) => m.type === 'listening');

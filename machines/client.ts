@@ -89,7 +89,7 @@ export const CLIENT_CLOSE = {
 } as const;
 
 /** The timing with a default for every field not given. */
-const timingOf = (given: Partial<ClientTiming> | undefined): ClientTiming => ({ ...DEFAULT_CLIENT_TIMING, ...given });
+const timingOf = (given: Partial<ClientTiming> | undefined): ClientTiming => Object.assign({}, DEFAULT_CLIENT_TIMING, given);
 
 const closeOf = (event: ClientEvent) => (event.type === 'socket.close' ? closeDisposition(event.code, event.reason) : undefined);
 

@@ -427,11 +427,11 @@ const connectionBase = setup({
 
     // ── context updates ──
     setClose: assign(({ context }, params: { code: number; reason: string }) => ({
-      close: { ...context.close, code: params.code, reason: params.reason },
+      close: Object.assign({}, context.close, { code: params.code, reason: params.reason }),
     })),
     recordSocketError: assign(({ context, event }) => {
       assertEvent(event, 'socket.error');
-      return { close: { ...context.close, socketError: event.message, code: event.closeCode, reason: event.message } };
+      return { close: Object.assign({}, context.close, { socketError: event.message, code: event.closeCode, reason: event.message }) };
     }),
     raiseRenewed: raise({ type: 'auth.renewed' }),
     takeFrameToken: assign({
@@ -447,7 +447,7 @@ const connectionBase = setup({
     }),
     refuseIdentity: assign(({ context, event }) => {
       assertEvent(event, 'auth.verified');
-      return { close: { ...context.close, code: CloseCode.UNAUTHORIZED, reason: identityRejection(event) ?? CloseReason.UNAUTHORIZED } };
+      return { close: Object.assign({}, context.close, { code: CloseCode.UNAUTHORIZED, reason: identityRejection(event) ?? CloseReason.UNAUTHORIZED }) };
     }),
     // An event the path handed over: the path wrote everything up to `writtenSeq`.
     catchUpWithPath: assign(({ context, event }) => {
@@ -482,7 +482,7 @@ const connectionSetup = connectionBase.extend({
     sendReplay: connectionBase.enqueueActions(({ context, enqueue }) => {
       const { replay } = context.stream;
       for (const event of replay) enqueue({ type: 'sendFrame', params: { frame: { type: 'event', ...event } } });
-      if (replay.length > 0) enqueue.assign({ stream: { ...context.stream, replay: [] } });
+      if (replay.length > 0) enqueue.assign({ stream: Object.assign({}, context.stream, { replay: [] }) });
     }),
     // Re-raise held frames: raised events run before any later socket event, so order holds.
     // The ack path takes over once they are all handled: their acks reach the machine as they
@@ -587,7 +587,7 @@ export const connectionMachine = connectionSetup.createMachine({
     // The socket is gone: whatever state we were in, nothing more can be written (I2, I10).
     'socket.close': {
       target: '.closed',
-      actions: assign({ close: ({ context, event }) => ({ ...context.close, peerCode: event.code }) }),
+      actions: assign({ close: ({ context, event }) => Object.assign({}, context.close, { peerCode: event.code }) }),
     },
   },
   states: {
@@ -844,10 +844,9 @@ export const connectionMachine = connectionSetup.createMachine({
                   reenter: true,
                   actions: assign({
                     expiry: ({ context }) =>
-                      context.expiry && {
-                        ...context.expiry,
+                      context.expiry && Object.assign({}, context.expiry, {
                         expiresInMs: context.expiry.expiresInMs - Math.min(MAX_TIMER_MS, context.expiry.expiresInMs),
-                      },
+                      }),
                   }),
                 },
               },

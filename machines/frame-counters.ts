@@ -71,7 +71,7 @@ export function countersAfterMessage(counters: FrameCounters, atMs: number | und
 
 /** After a valid frame that is not a message (`ping`, `auth`): one bad frame forgiven. */
 export function countersAfterValidFrame(counters: FrameCounters): FrameCounters {
-  return counters.badFrames === 0 ? counters : { ...counters, badFrames: nextBadFrameCount(counters.badFrames, false) };
+  return counters.badFrames === 0 ? counters : { bucket: counters.bucket, runCount: counters.runCount, badFrames: nextBadFrameCount(counters.badFrames, false) };
 }
 
 /**
@@ -81,7 +81,7 @@ export function countersAfterValidFrame(counters: FrameCounters): FrameCounters 
 export function countersAfterRefusedFrame(counters: FrameCounters, atMs?: number): FrameCounters {
   const { bucket } = counters;
   const stamped = bucket !== undefined && bucket.atMs === undefined && atMs !== undefined ? { tokens: bucket.tokens, atMs } : bucket;
-  return { ...counters, bucket: stamped, badFrames: nextBadFrameCount(counters.badFrames, true) };
+  return { bucket: stamped, runCount: counters.runCount, badFrames: nextBadFrameCount(counters.badFrames, true) };
 }
 
 /** Which bucket refuses a `message` frame, or undefined: both have a token for it. */

@@ -92,7 +92,7 @@ export class ConnectionLink implements DataPathPorts, SocketBinding, StreamRecei
 
   // StreamReceiver: the hub's messages for this connection (its join answer, a refusal, a loss).
   deliver(message: Exclude<StreamMessage, { type: 'stream.event' }>): void {
-    if (message.type === 'stream.joined') this.machine.send({ ...message, atMs: this.server.nowMs() });
+    if (message.type === 'stream.joined') this.machine.send(Object.assign({}, message, { atMs: this.server.nowMs() }));
     else this.machine.send(message);
   }
 

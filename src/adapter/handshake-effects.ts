@@ -76,7 +76,7 @@ export function handshakeEffects(checks: HandshakeChecks) {
     verifyRefresh: ({ self }: { self: ConnectionSelf }, params: { token: string }): void => {
       ask(
         () => checks.verify(params.token),
-        (identity) => report(self, { ...verifiedEvent(identity), type: 'refresh.verified' } as ConnectionEvent),
+        (identity) => report(self, Object.assign(verifiedEvent(identity), { type: 'refresh.verified' }) as ConnectionEvent),
         (error: unknown) => report(self, { type: 'refresh.refused', reason: messageOf(error) }),
       );
     },

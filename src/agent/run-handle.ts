@@ -251,15 +251,24 @@ class CheckedRun implements ServerRunHandle {
 
   /** Appends `tool_executing` for a new tool call id. */
   toolStarted(toolCallId: string, data: Record<string, unknown> = {}): void {
+    // The application's data, maybe parsed JSON with an own `__proto__` key: a spread keeps it a
+    // plain field (Object.assign would set the prototype); once per tool call, not per delta.
+    // eslint-disable-next-line no-restricted-syntax
     this.#step({ type: 'run.toolStarted', toolCallId }, { ...data, toolCallId });
   }
 
   /** Appends `tool_completed` for an open tool call id. */
   toolCompleted(toolCallId: string, data: Record<string, unknown> = {}): void {
+    // The application's data, maybe parsed JSON with an own `__proto__` key: a spread keeps it a
+    // plain field (Object.assign would set the prototype); once per tool call, not per delta.
+    // eslint-disable-next-line no-restricted-syntax
     this.#step({ type: 'run.toolCompleted', toolCallId }, { ...data, toolCallId });
   }
 
   requestApproval(toolCallId: string, request: Record<string, unknown> = {}): Promise<ApprovalAnswer> {
+    // The application's data, maybe parsed JSON with an own `__proto__` key: a spread keeps it a
+    // plain field (Object.assign would set the prototype); once per tool call, not per delta.
+    // eslint-disable-next-line no-restricted-syntax
     this.#step({ type: 'run.approvalRequested', toolCallId }, { ...request, toolCallId });
     const answered = new Promise<ApprovalAnswer>((resolve) => (this.#approvals ??= new Map()).set(toolCallId, resolve));
     this.#observer?.approvalRequested?.(toolCallId);

@@ -35,7 +35,7 @@ export function answerDeltas(answer: string): string[] {
 }
 
 export function streamingDemoAgent(pacing: Partial<DemoPacing> = {}): MessageHandler {
-  const { deltaMs, stepMs, answer } = { ...DEFAULT_DEMO_PACING, ...pacing };
+  const { deltaMs, stepMs, answer } = Object.assign({}, DEFAULT_DEMO_PACING, pacing);
   return async (message, run, context) => {
     const { signal } = context;
     const work = async (ms: number) => {

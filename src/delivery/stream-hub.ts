@@ -85,6 +85,7 @@ export interface StreamHubOptions {
 
 interface Subscriber {
   readonly userId: string;
+  readonly connectionId: string;
   readonly receiver: StreamReceiver;
   /** Seq of the last event handed over; undefined until `stream.joined` was delivered. */
   cursor: number | undefined;
@@ -103,7 +104,12 @@ interface Subscriber {
 /** Fan-out of each user's stream to every ready connection of that user (all tabs), over an {@link EventLog}. */
 export class StreamHub {
   readonly log: EventLog;
-  readonly #byUser = new Map<string, Map<string, Subscriber>>();
+  /**
+   * Each user's subscribers, replaced (never changed in place) on every join and leave: an
+   * event is offered to the array as it was when it arrived, with no copy per event, however
+   * the offers themselves make connections leave or join.
+   */
+  readonly #byUser = new Map<string, readonly Subscriber[]>();
   readonly #byConnection = new Map<string, Subscriber>();
   readonly #maxConnectionsPerUser: number;
   readonly #fanout: Fanout | undefined;
@@ -130,19 +136,17 @@ export class StreamHub {
    */
   join(userId: string, connectionId: string, resume: ResumeRequest | undefined, inbox: Deliver | StreamReceiver): void {
     const receiver = typeof inbox === 'function' ? receiverOf(inbox) : inbox;
-    let subscribers = this.#byUser.get(userId);
-    if (subscribers !== undefined && subscribers.size >= this.#maxConnectionsPerUser) {
+    const current = this.#byUser.get(userId) ?? [];
+    if (current.length >= this.#maxConnectionsPerUser) {
       receiver.deliver({ type: 'stream.refused', reason: CloseReason.TOO_MANY_CONNECTIONS });
       return;
     }
-    if (subscribers === undefined) {
-      subscribers = new Map();
-      this.#byUser.set(userId, subscribers);
-    }
     const subscriber: Subscriber = {
-      userId, receiver, cursor: undefined, epoch: undefined, held: [], reading: false, readAgain: false, recording: undefined, left: false,
+      userId, connectionId, receiver, cursor: undefined, epoch: undefined, held: [], reading: false, readAgain: false, recording: undefined, left: false,
     };
-    subscribers.set(connectionId, subscriber);
+    // A connection that joins again replaces its earlier subscription. O(tabs of the user) per
+    // join and leave, where a copy per event was O(tabs) per event.
+    this.#byUser.set(userId, [...current.filter((other) => other.connectionId !== connectionId), subscriber]);
     this.#byConnection.set(connectionId, subscriber);
 
     const settle = (joined: StreamJoined): void => {
@@ -164,9 +168,9 @@ export class StreamHub {
     if (subscriber === undefined) return;
     subscriber.left = true;
     this.#byConnection.delete(connectionId);
-    const subscribers = this.#byUser.get(subscriber.userId);
-    subscribers?.delete(connectionId);
-    if (subscribers?.size === 0) this.#byUser.delete(subscriber.userId);
+    const remaining = (this.#byUser.get(subscriber.userId) ?? []).filter((other) => other !== subscriber);
+    if (remaining.length === 0) this.#byUser.delete(subscriber.userId);
+    else this.#byUser.set(subscriber.userId, remaining);
     this.#fanout?.unsubscribe(subscriber.userId);
   }
 
@@ -212,13 +216,12 @@ export class StreamHub {
   #joinAnswer(userId: string, resume: ResumeRequest | undefined): MaybePromise<StreamJoined> {
     const epoch = this.log.epoch;
     return andThen(this.log.lastSeq(userId), (lastSeq): MaybePromise<StreamJoined> => {
-      const base = { type: 'stream.joined', epoch, lastSeq } as const;
-      if (resume === undefined) return { ...base, resumed: false, replay: [] };
-      if (resume.epoch !== epoch) return { ...base, resumed: false, reason: 'epoch', replay: [] };
+      if (resume === undefined) return { type: 'stream.joined', epoch, lastSeq, resumed: false, replay: [] };
+      if (resume.epoch !== epoch) return { type: 'stream.joined', epoch, lastSeq, resumed: false, reason: 'epoch', replay: [] };
       return andThen(this.log.readAfter(userId, resume.lastSeq), (replay): StreamJoined => {
-        if (replay === undefined) return { ...base, resumed: false, reason: 'gap', replay: [] };
+        if (replay === undefined) return { type: 'stream.joined', epoch, lastSeq, resumed: false, reason: 'gap', replay: [] };
         // An asynchronous log may have grown between the two reads: lastSeq covers the replay.
-        return { ...base, lastSeq: Math.max(lastSeq, replay.at(-1)?.seq ?? 0), resumed: true, replay: this.#coalesce(replay) };
+        return { type: 'stream.joined', epoch, lastSeq: Math.max(lastSeq, replay.at(-1)?.seq ?? 0), resumed: true, replay: this.#coalesce(replay) };
       });
     });
   }
@@ -226,7 +229,7 @@ export class StreamHub {
   #offerToUser(userId: string, event: StreamEvent, epoch: string): void {
     const subscribers = this.#byUser.get(userId);
     if (subscribers === undefined) return;
-    for (const subscriber of [...subscribers.values()]) this.#offer(subscriber, event, epoch);
+    for (let i = 0; i < subscribers.length; i++) this.#offer(subscribers[i]!, event, epoch);
   }
 
   #offer(subscriber: Subscriber, event: StreamEvent, epoch: string): void {

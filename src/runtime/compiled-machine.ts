@@ -624,11 +624,11 @@ export class CompiledMachine {
     }
     const config = this.#configOf(snapshot._nodes);
     const cursor = this.#cursorOf(snapshot, config);
-    if (event.type === 'xstate.stop') return makeSnapshot(this.machine, config, { ...cursor, status: 'stopped' });
+    if (event.type === 'xstate.stop') return makeSnapshot(this.machine, config, Object.assign({}, cursor, { status: 'stopped' as const }));
     const queue: AnyEvent[] = [];
     const transitions = this.#selectFor(cursor, event);
     if (event.type.startsWith('xstate.error.actor') && !transitions.length) {
-      return makeSnapshot(this.machine, config, { ...cursor, status: 'error', error: event.error });
+      return makeSnapshot(this.machine, config, Object.assign({}, cursor, { status: 'error' as const, error: event.error }));
     }
     this.#microstep(transitions, event, scope, cursor, queue, false);
     this.#macrostep(cursor, event, scope, queue);
@@ -667,7 +667,7 @@ export class CompiledMachine {
       this.#macrostep(cursor, initEvent, scope, queue);
       return this.#snapshotNow(cursor);
     } catch (error) {
-      return makeSnapshot(this.machine, rootConfig, { ...cursor, context: preInitialContext, status: 'error', output: undefined, error });
+      return makeSnapshot(this.machine, rootConfig, Object.assign({}, cursor, { context: preInitialContext, status: 'error' as const, output: undefined, error }));
     }
   }
 }

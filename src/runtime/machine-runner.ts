@@ -269,7 +269,7 @@ export class MachineRunner<TMachine extends AnyStateMachine> implements MachineR
 
   #fail(error: unknown): void {
     this.#deferred = undefined;
-    this.#snapshot = { ...(this.#snapshot as object), status: 'error', error } as SnapshotFrom<TMachine>;
+    this.#snapshot = Object.assign({}, this.#snapshot as object, { status: 'error', error }) as SnapshotFrom<TMachine>;
     this.#finish(() => {
       if (this.#observers.length === 0) reportLater(error);
       for (const observer of this.#observers) notify(() => (observer.error ? observer.error(error) : reportLater(error)));

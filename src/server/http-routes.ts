@@ -26,7 +26,7 @@ export function createRequestHandler(deps: HttpRouteDeps) {
     const path = (req.url ?? '/').split('?')[0];
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       if (!OWN_ROUTES.has(path)) return false;
-      res.writeHead(405, { ...JSON_HEADERS, allow: 'GET, HEAD' });
+      res.writeHead(405, Object.assign({}, JSON_HEADERS, { allow: 'GET, HEAD' }));
       res.end(JSON.stringify({ error: 'method not allowed', allow: ['GET', 'HEAD'] }));
       return true;
     }

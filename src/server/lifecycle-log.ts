@@ -44,7 +44,7 @@ export class LifecycleLog {
   }
 
   ready(facts: ConnectionFacts, handshakeMs: number, heldFrames: number): void {
-    this.#logger.info({ ...facts, handshakeMs: roundMs(handshakeMs), heldFrames }, 'connection ready');
+    this.#logger.info(Object.assign({}, facts, { handshakeMs: roundMs(handshakeMs), heldFrames }), 'connection ready');
   }
 
   /** Only for connections that asked to resume (`?epoch&lastSeq`). */
@@ -55,12 +55,12 @@ export class LifecycleLog {
   ): void {
     if (outcome.resumed) {
       this.#logger.info(
-        { ...facts, fromSeq: requested.lastSeq, toSeq: outcome.lastSeq, replayed: outcome.lastSeq - requested.lastSeq },
+        Object.assign({}, facts, { fromSeq: requested.lastSeq, toSeq: outcome.lastSeq, replayed: outcome.lastSeq - requested.lastSeq }),
         'resume replayed missed events',
       );
     } else {
       this.#logger.warn(
-        { ...facts, reason: outcome.reason, requestedSeq: requested.lastSeq, lastSeq: outcome.lastSeq },
+        Object.assign({}, facts, { reason: outcome.reason, requestedSeq: requested.lastSeq, lastSeq: outcome.lastSeq }),
         'resume impossible; client told resumed:false',
       );
     }
@@ -71,7 +71,7 @@ export class LifecycleLog {
   }
 
   caughtUp(facts: ConnectionFacts, congestedMs: number): void {
-    this.#logger.info({ ...facts, congestedMs: roundMs(congestedMs) }, 'slow consumer caught up');
+    this.#logger.info(Object.assign({}, facts, { congestedMs: roundMs(congestedMs) }), 'slow consumer caught up');
   }
 
   /**
@@ -83,7 +83,7 @@ export class LifecycleLog {
     close: { code: number; reason: string | undefined; byServer: boolean },
     timing: { lifetimeMs: number; wasReady: boolean },
   ): void {
-    const fields = { ...facts, code: close.code, reason: close.reason, lifetimeMs: roundMs(timing.lifetimeMs) };
+    const fields = Object.assign({}, facts, { code: close.code, reason: close.reason, lifetimeMs: roundMs(timing.lifetimeMs) });
     if (close.code === CloseCode.INTERNAL_FAULT) {
       this.#logger.error(fields, 'connection closed by an internal fault');
     } else if (!timing.wasReady && close.byServer) {
@@ -97,6 +97,6 @@ export class LifecycleLog {
 
   /** A fault in the connection actor (an action threw): that connection closes 1011. */
   fault(facts: ConnectionFacts, error: unknown): void {
-    this.#logger.error({ ...facts, err: error instanceof Error ? error.message : String(error) }, 'connection actor fault');
+    this.#logger.error(Object.assign({}, facts, { err: error instanceof Error ? error.message : String(error) }), 'connection actor fault');
   }
 }

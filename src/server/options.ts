@@ -348,7 +348,7 @@ export function resolveOptions(options: LockstepServerOptions): ResolvedOptions 
   checkTypes(options);
   // A key given as undefined means "the default", as everywhere else in the options.
   const given = Object.entries(options.limits ?? {}).filter(([, value]) => value !== undefined);
-  const limits: ConnectionLimits = { ...DEFAULT_CONNECTION_LIMITS, ...Object.fromEntries(given) };
+  const limits: ConnectionLimits = Object.assign({}, DEFAULT_CONNECTION_LIMITS, Object.fromEntries(given));
   for (const name of Object.keys(limits)) {
     if (!(name in DEFAULT_CONNECTION_LIMITS)) invalid(`limits.${name} is not a known limit (${Object.keys(DEFAULT_CONNECTION_LIMITS).join(', ')})`);
   }
