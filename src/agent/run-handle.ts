@@ -180,6 +180,17 @@ function stepShape(snapshot: RunSnapshot, event: AgentRunEvent): StepShape {
 }
 
 /**
+ * The application's data of a tool event with its tool call id. A spread, although a spread-first
+ * literal is slow on Node 20 (eslint.config.js): the data may be parsed JSON with an own
+ * `__proto__` key, which a spread keeps as a field and Object.assign would make the prototype.
+ * Once per tool call, not per delta.
+ */
+function withToolCallId(data: Record<string, unknown>, toolCallId: string): Record<string, unknown> {
+  // eslint-disable-next-line no-restricted-syntax
+  return { ...data, toolCallId };
+}
+
+/**
  * A run handle checked by the run machine. The actor is created when the run first leaves
  * its initial state for a state that is not final: a run that ends in one step (the handler
  * answered at once, or failed) is checked against the machine's shared initial snapshot
@@ -251,25 +262,16 @@ class CheckedRun implements ServerRunHandle {
 
   /** Appends `tool_executing` for a new tool call id. */
   toolStarted(toolCallId: string, data: Record<string, unknown> = {}): void {
-    // The application's data, maybe parsed JSON with an own `__proto__` key: a spread keeps it a
-    // plain field (Object.assign would set the prototype); once per tool call, not per delta.
-    // eslint-disable-next-line no-restricted-syntax
-    this.#step({ type: 'run.toolStarted', toolCallId }, { ...data, toolCallId });
+    this.#step({ type: 'run.toolStarted', toolCallId }, withToolCallId(data, toolCallId));
   }
 
   /** Appends `tool_completed` for an open tool call id. */
   toolCompleted(toolCallId: string, data: Record<string, unknown> = {}): void {
-    // The application's data, maybe parsed JSON with an own `__proto__` key: a spread keeps it a
-    // plain field (Object.assign would set the prototype); once per tool call, not per delta.
-    // eslint-disable-next-line no-restricted-syntax
-    this.#step({ type: 'run.toolCompleted', toolCallId }, { ...data, toolCallId });
+    this.#step({ type: 'run.toolCompleted', toolCallId }, withToolCallId(data, toolCallId));
   }
 
   requestApproval(toolCallId: string, request: Record<string, unknown> = {}): Promise<ApprovalAnswer> {
-    // The application's data, maybe parsed JSON with an own `__proto__` key: a spread keeps it a
-    // plain field (Object.assign would set the prototype); once per tool call, not per delta.
-    // eslint-disable-next-line no-restricted-syntax
-    this.#step({ type: 'run.approvalRequested', toolCallId }, { ...request, toolCallId });
+    this.#step({ type: 'run.approvalRequested', toolCallId }, withToolCallId(request, toolCallId));
     const answered = new Promise<ApprovalAnswer>((resolve) => (this.#approvals ??= new Map()).set(toolCallId, resolve));
     this.#observer?.approvalRequested?.(toolCallId);
     return answered;
